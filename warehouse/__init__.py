@@ -1,0 +1,1 @@
+"""The only package that knows engines: settings, table catalog, DuckDB / BigQuery engines, seed data."""

@@ -1,0 +1,101 @@
+"""Opening the configured warehouse, and the checks that must pass before any expectation runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from warehouse.catalog import PARTITION_COLUMN, SCHEDULE, Table
+from warehouse.dialect import BIGQUERY, DUCKDB, column_type_matches, columns_query, date_literal
+from warehouse.errors import CouldNotRun
+from warehouse.settings import Settings
+
+DUCKDB_PREFIX = "duckdb:///"
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """A warehouse URL with what every connection to it needs (read-only for checks)."""
+
+    url: str
+    engine_name: str
+    datasets: Mapping[str, str]
+    engine_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def table(self, table: Table) -> str:
+        return f"{self.datasets[table.dataset_role]}.{table.name}"
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        """A short-lived connection: DuckDB lets one writer or many readers hold the file, never both."""
+        engine = sa.create_engine(self.url, **self.engine_kwargs)
+        try:
+            with engine.connect() as connection:
+                yield connection
+        except sa.exc.SQLAlchemyError as error:
+            raise CouldNotRun(f"warehouse {self.url} failed: {first_line(error)}") from error
+        finally:
+            engine.dispose()
+
+
+def open_warehouse(settings: Settings) -> Warehouse:
+    """The configured warehouse, or CouldNotRun saying how to get one."""
+    url = settings.warehouse_url
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme == DUCKDB:
+        path = Path(url[len(DUCKDB_PREFIX):])
+        if not path.is_file():
+            raise CouldNotRun(f"warehouse file {path} not found: run `nba-dq seed` or set NBA_DQ_WAREHOUSE")
+        return Warehouse(url, DUCKDB, settings.datasets, {"connect_args": {"read_only": True}})
+    if scheme == BIGQUERY:
+        kwargs = {"location": settings.bigquery_location} if settings.bigquery_location else {}
+        return Warehouse(url, BIGQUERY, settings.datasets, kwargs)
+    raise CouldNotRun(f"unsupported warehouse URL {url!r}: use duckdb:///path/to/file.duckdb or bigquery://PROJECT")
+
+
+def check_schema(warehouse: Warehouse, tables: Iterable[Table]) -> None:
+    """Every table and column a phase reads exists with the catalog's type (schema drift is exit 2)."""
+    tables = list(tables)
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    with warehouse.connect() as connection:
+        for dataset in sorted({warehouse.datasets[table.dataset_role] for table in tables}):
+            names = [table.name for table in tables if warehouse.datasets[table.dataset_role] == dataset]
+            sql = columns_query(warehouse.engine_name, dataset, names)
+            for table_name, column, kind in connection.execute(sa.text(sql)):
+                found.setdefault((dataset, table_name), {})[column] = kind
+    problems: list[str] = []
+    for table in tables:
+        dataset = warehouse.datasets[table.dataset_role]
+        columns = found.get((dataset, table.name))
+        if columns is None:
+            problems.append(f"table {dataset}.{table.name} is missing")
+            continue
+        for column, kind in table.columns.items():
+            if column not in columns:
+                problems.append(f"{dataset}.{table.name} has no column {column}")
+            elif not column_type_matches(kind, columns[column], warehouse.engine_name):
+                problems.append(f"{dataset}.{table.name}.{column} is {columns[column]}, expected {kind}")
+    if problems:
+        raise CouldNotRun("schema drift: " + "; ".join(problems) + " (fix the table, or the catalog in warehouse/catalog.py)")
+
+
+def scheduled_games(warehouse: Warehouse, game_date: date) -> int:
+    """Games on the date's schedule: a date without games has nothing to check."""
+    sql = (
+        f"SELECT COUNT(*) FROM {warehouse.table(SCHEDULE)}"
+        f" WHERE {PARTITION_COLUMN} = {date_literal(game_date)}"
+    )
+    with warehouse.connect() as connection:
+        return int(connection.execute(sa.text(sql)).scalar_one())
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message: what a one-line report can carry."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,17 @@
+"""Exit codes and the one error type that means "could not run"."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, in priority order: a run reports the highest that applies."""
+
+    PASSED = 0  # every critical check passed (warnings allowed)
+    CHECK_FAILED = 1  # a critical check failed
+    COULD_NOT_RUN = 2  # bad input, config, warehouse, or a check that raised
+
+
+class CouldNotRun(Exception):
+    """A run cannot produce a verdict. The message is one line: what is wrong and what to do."""

@@ -1,0 +1,160 @@
+"""dq.toml, read once into frozen dataclasses. Suites get thresholds; nothing else reads the file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from warehouse.errors import CouldNotRun
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SEVERITIES = ("critical", "warning")
+
+
+@dataclass(frozen=True)
+class Era:
+    """The system_ids expected to predict every game date from start to end (inclusive)."""
+
+    name: str
+    start: date
+    end: date
+    system_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Phase5Thresholds:
+    min_active_predictions: int
+    min_predicted_players: int
+    min_player_coverage: float
+    coverage_excluded_statuses: tuple[str, ...]
+    min_system_coverage: float
+    staging_grace_minutes: int
+    predicted_points_min: float
+    predicted_points_max: float
+    confidence_score_min: float
+    confidence_score_max: float
+    recommendations: tuple[str, ...]
+    severity: Mapping[str, str]
+
+    def severity_of(self, check: str) -> str:
+        return self.severity.get(check, "critical")
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    gx_root: Path
+    warehouse_url: str
+    bigquery_location: str | None
+    datasets: Mapping[str, str]
+    phase5: Phase5Thresholds
+    eras: tuple[Era, ...]
+
+    def era_for(self, game_date: date) -> Era:
+        for era in self.eras:
+            if era.start <= game_date <= era.end:
+                return era
+        raise CouldNotRun(
+            f"no era in {self.config_path.name} covers {game_date}: add an [[eras]] entry listing its system_ids"
+        )
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the config named by NBA_DQ_CONFIG (default: dq.toml beside the project) and the env overrides."""
+    env = os.environ if env is None else env
+    path = Path(env.get("NBA_DQ_CONFIG") or PROJECT_ROOT / "dq.toml").resolve()
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise CouldNotRun(f"config file {path} not found: set NBA_DQ_CONFIG or restore dq.toml") from None
+    except tomllib.TOMLDecodeError as error:
+        raise CouldNotRun(f"{path}: invalid TOML ({error})") from None
+    problems: list[str] = []
+    settings = _parse(raw, path, env, problems)
+    if settings is None or problems:
+        raise CouldNotRun(f"{path.name}: " + "; ".join(problems))
+    return settings
+
+
+def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: list[str]) -> Settings | None:
+    warehouse = _section(raw, "warehouse", problems)
+    datasets = _section(raw, "datasets", problems)
+    phase5_raw = dict(_section(raw, "phase5", problems))
+    severity = phase5_raw.pop("severity", {})
+    for check, level in severity.items():
+        if level not in SEVERITIES:
+            problems.append(f"[phase5.severity] {check} = {level!r}: use one of {', '.join(SEVERITIES)}")
+    phase5 = _build(Phase5Thresholds, {**phase5_raw, "severity": severity}, "[phase5]", problems)
+    eras = tuple(_era(entry, index, problems) for index, entry in enumerate(raw.get("eras", [])))
+    if not eras:
+        problems.append("no [[eras]] entry: list the expected system_ids by date range")
+    for missing in {"raw", "analytics", "predictions"} - set(datasets):
+        problems.append(f"[datasets] has no {missing!r} entry")
+    url = env.get("NBA_DQ_WAREHOUSE") or warehouse.get("url")
+    if not url:
+        problems.append("[warehouse] url is missing (or set NBA_DQ_WAREHOUSE)")
+    if problems or phase5 is None:
+        return None
+    return Settings(
+        config_path=path,
+        gx_root=Path(env.get("NBA_DQ_GX_ROOT") or path.parent / "gx").resolve(),
+        warehouse_url=_resolve_duckdb_path(str(url), path.parent),
+        bigquery_location=warehouse.get("location"),
+        datasets=dict(datasets),
+        phase5=phase5,
+        eras=eras,
+    )
+
+
+def _section(raw: dict[str, Any], name: str, problems: list[str]) -> dict[str, Any]:
+    value = raw.get(name)
+    if not isinstance(value, dict):
+        problems.append(f"[{name}] section is missing")
+        return {}
+    return value
+
+
+def _build(cls: type, values: dict[str, Any], where: str, problems: list[str]) -> Any:
+    names = {f.name for f in fields(cls)}
+    for unknown in sorted(set(values) - names):
+        problems.append(f"{where} unknown key {unknown!r}")
+    for missing in sorted(names - set(values)):
+        problems.append(f"{where} missing key {missing!r}")
+    if set(values) != names:
+        return None
+    converted = {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
+    return cls(**converted)
+
+
+def _era(entry: dict[str, Any], index: int, problems: list[str]) -> Era:
+    where = f"[[eras]] #{index + 1}"
+    start, end = _as_date(entry.get("start")), _as_date(entry.get("end"))
+    if start is None or end is None or start > end:
+        problems.append(f"{where}: start and end must be dates (YYYY-MM-DD) with start <= end")
+        start = end = date.min
+    systems = entry.get("system_ids") or []
+    if not systems:
+        problems.append(f"{where}: system_ids is empty")
+    return Era(name=str(entry.get("name", f"era{index + 1}")), start=start, end=end, system_ids=tuple(systems))
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _resolve_duckdb_path(url: str, base: Path) -> str:
+    """duckdb:///relative/path is taken relative to the config's folder, so any working directory works."""
+    prefix = "duckdb:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(base / url[len(prefix):])
+    return url
