@@ -1,0 +1,1 @@
+"""GX wiring: the context, one checkpoint per phase, result summaries."""

@@ -1,0 +1,36 @@
+"""The GX context: gx/great_expectations.yml, made ephemeral and rooted in the configured gx folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from warehouse.errors import CouldNotRun
+from warehouse.gx_duckdb import enable_duckdb_in_gx
+
+CONFIG_FILE = "great_expectations.yml"
+
+
+def build_context(gx_root: Path) -> Any:
+    """An ephemeral GX context whose file stores and Data Docs live under gx_root."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import DataContextConfig
+    from ruamel.yaml import YAML
+
+    enable_duckdb_in_gx()
+    config_path = gx_root / CONFIG_FILE
+    try:
+        raw = YAML(typ="safe").load(config_path.read_text())
+    except FileNotFoundError:
+        raise CouldNotRun(f"{config_path} not found: restore gx/{CONFIG_FILE} or set NBA_DQ_GX_ROOT") from None
+    _root_file_backends(raw, gx_root)
+    return gx.get_context(mode="ephemeral", project_config=DataContextConfig(**raw))
+
+
+def _root_file_backends(node: Any, gx_root: Path) -> None:
+    """Filesystem backends resolve base_directory against root_directory, which an ephemeral context lacks."""
+    if isinstance(node, dict):
+        if node.get("class_name") == "TupleFilesystemStoreBackend":
+            node["root_directory"] = str(gx_root)
+        for value in node.values():
+            _root_file_backends(value, gx_root)

@@ -1,0 +1,128 @@
+"""Running one phase's checkpoint for one game date: preflight, GX, summary."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from checkpoints.context import build_context
+from checkpoints.phases import PHASES, Phase
+from checkpoints.summary import RunSummary, summarize
+from expectations.declare import CheckedBatch, PhaseRequest
+from warehouse.catalog import SCHEDULE
+from warehouse.connection import Warehouse, check_schema, open_warehouse, scheduled_games
+from warehouse.errors import CouldNotRun
+from warehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+DATASOURCE = "warehouse"
+
+
+def run_phase(settings: Settings, phase_key: str, game_date: date, now: datetime) -> RunSummary:
+    """Validate one phase for one game date. Raises CouldNotRun when no verdict is possible."""
+    phase = PHASES[phase_key]
+    settings.era_for(game_date)  # a date outside every era cannot be checked: say so before any query
+    warehouse = open_warehouse(settings)
+    check_schema(warehouse, phase.tables)
+    if scheduled_games(warehouse, game_date) == 0:
+        raise CouldNotRun(
+            f"no games scheduled on {game_date} in {warehouse.table(SCHEDULE)}: nothing to check (pick a game date)"
+        )
+    request = PhaseRequest(game_date=game_date, now=now, engine=warehouse.engine_name, datasets=warehouse.datasets)
+    context = build_context(settings.gx_root)
+    # GX prints to stdout (e.g. UnexpectedRowsExpectation's {batch} notice): keep it out of our output.
+    with redirect_stdout(io.StringIO()) as chatter, closing_new_connections():
+        batches = phase.build(request, settings)
+        checkpoint = _checkpoint(context, warehouse, phase, game_date, batches)
+        result = checkpoint.run(run_id=_run_id(phase, game_date))
+    if chatter.getvalue().strip():
+        log.debug("GX printed: %s", chatter.getvalue().strip())
+    results = [r for run in result.run_results.values() for r in run.results]
+    declared = [e.meta["check"] for batch in batches for e in batch.expectations]
+    results.sort(key=lambda r: declared.index(r.expectation_config.meta["check"]))  # GX reorders them
+    identifier = next(iter(result.run_results))
+    return summarize(phase.checkpoint, game_date, results, _docs_page(context, identifier))
+
+
+def _checkpoint(context: Any, warehouse: Warehouse, phase: Phase, game_date: date, batches: list[CheckedBatch]) -> Any:
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    datasource = context.data_sources.add_sql(
+        name=DATASOURCE,
+        connection_string=warehouse.url,
+        create_temp_table=False,  # temp tables need write access and would clutter the checked datasets
+        kwargs=warehouse.engine_kwargs,
+    )
+    definitions = []
+    for batch in batches:
+        asset = datasource.add_query_asset(name=batch.asset_name, query=batch.query)
+        suite = context.suites.add(
+            gx.ExpectationSuite(name=f"{phase.checkpoint}.{batch.asset_name}", expectations=list(batch.expectations))
+        )
+        definitions.append(
+            context.validation_definitions.add(
+                gx.ValidationDefinition(
+                    name=f"{phase.checkpoint}.{batch.asset_name}.{game_date}",
+                    data=asset.add_batch_definition_whole_table(name=str(game_date)),
+                    suite=suite,
+                )
+            )
+        )
+    return context.checkpoints.add(
+        gx.Checkpoint(
+            name=phase.checkpoint,
+            validation_definitions=definitions,
+            actions=[UpdateDataDocsAction(name="update_data_docs")],
+            result_format={
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": 20,
+                # Failing values come with the rows' identity (which player, which system).
+                "unexpected_index_column_names": list(phase.row_identity),
+            },
+        )
+    )
+
+
+def _run_id(phase: Phase, game_date: date) -> Any:
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    return RunIdentifier(run_name=f"{phase.checkpoint}-{game_date}")
+
+
+@contextmanager
+def closing_new_connections() -> Iterator[None]:
+    """Close every DB-API connection opened inside the block.
+
+    GX keeps a persisted connection per execution engine (warehouse/gx_duckdb.py) and offers no
+    reliable way to reach them all; a DuckDB file stays locked against writers while any is open.
+    """
+    opened: list[Any] = []
+
+    def remember(dbapi_connection: Any, connection_record: Any) -> None:
+        opened.append(dbapi_connection)
+
+    sa.event.listen(sa.pool.Pool, "connect", remember)
+    try:
+        yield
+    finally:
+        sa.event.remove(sa.pool.Pool, "connect", remember)
+        for connection in opened:
+            try:
+                connection.close()
+            except Exception:  # already closed by its pool: nothing left to release
+                log.debug("connection already closed", exc_info=True)
+
+
+def _docs_page(context: Any, identifier: Any) -> str | None:
+    for site in context.get_docs_sites_urls(resource_identifier=identifier):
+        url = site.get("site_url")
+        if url:
+            return url.removeprefix("file://")
+    return None

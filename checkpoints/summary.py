@@ -1,0 +1,207 @@
+"""A checkpoint result turned into the run's verdict: one pure function, and the views of it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from expectations.declare import FAILED_COLUMN
+from warehouse.errors import ExitCode
+
+PASS, FAIL, ERROR = "pass", "fail", "error"
+CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    name: str
+    status: str  # pass | fail | error
+    severity: str
+    observed: Any
+    expected: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    phase: str
+    game_date: date
+    checks: tuple[CheckOutcome, ...]
+    data_docs: str | None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if any(check.status == ERROR for check in self.checks):
+            return ExitCode.COULD_NOT_RUN
+        if any(check.status == FAIL and check.severity == CRITICAL for check in self.checks):
+            return ExitCode.CHECK_FAILED
+        return ExitCode.PASSED
+
+    @property
+    def status(self) -> str:
+        return {ExitCode.PASSED: PASS, ExitCode.CHECK_FAILED: FAIL, ExitCode.COULD_NOT_RUN: ERROR}[self.exit_code]
+
+    def failed(self) -> list[CheckOutcome]:
+        return [check for check in self.checks if check.status != PASS]
+
+
+def summarize(phase: str, game_date: date, results: Iterable[Any], data_docs: str | None) -> RunSummary:
+    """One outcome per check from GX expectation results; a result carrying an exception is an error."""
+    outcomes = []
+    for result in results:
+        meta: Mapping[str, Any] = result.expectation_config.meta or {}
+        error = raised_exception(result.exception_info)
+        status = ERROR if error else (PASS if result.success else FAIL)
+        outcomes.append(
+            CheckOutcome(
+                name=str(meta.get("check", result.expectation_config.type)),
+                status=status,
+                severity=str(meta.get("severity", CRITICAL)),
+                observed=None if error else observed_value(result.result or {}),
+                expected=str(meta.get("expected", "")),
+                error=error,
+            )
+        )
+    return RunSummary(phase=phase, game_date=game_date, checks=tuple(outcomes), data_docs=data_docs)
+
+
+def raised_exception(exception_info: Any) -> str | None:
+    """GX nests exception info per metric; any raised one means the check could not run."""
+    if not isinstance(exception_info, Mapping):
+        return None
+    if exception_info.get("raised_exception") or exception_info.get("exception_message"):
+        message = str(exception_info.get("exception_message") or "raised an exception").strip()
+        return message.splitlines()[0] if message else "raised an exception"
+    for value in exception_info.values():
+        nested = raised_exception(value)
+        if nested:
+            return nested
+    return None
+
+
+def observed_value(result: Mapping[str, Any]) -> Any:
+    """What a check saw: rows for SQL checks, the observed value, or the unexpected values."""
+    details = result.get("details") or {}
+    if "unexpected_rows" in details:
+        return [
+            {key: json_safe(value) for key, value in row.items() if key != FAILED_COLUMN}
+            for row in details["unexpected_rows"]
+        ]
+    if "observed_value" in result:
+        return json_safe(result["observed_value"])
+    if "unexpected_count" in result:
+        return {
+            "rows": result.get("element_count"),
+            "unexpected": result["unexpected_count"],
+            "sample": [_json_row(value) for value in _sample(result)[:10]],
+        }
+    return None
+
+
+def _sample(result: Mapping[str, Any]) -> list[Any]:
+    """Failing rows with their identity when GX could name them, else the failing values."""
+    return list(result.get("partial_unexpected_index_list") or result.get("partial_unexpected_list") or [])
+
+
+def _json_row(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: json_safe(item) for key, item in value.items()}
+    return json_safe(value)
+
+
+def json_safe(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+def to_json(summary: RunSummary) -> dict[str, Any]:
+    return {
+        "status": summary.status,
+        "phase": summary.phase,
+        "game_date": summary.game_date.isoformat(),
+        "checks": [
+            {
+                "name": check.name,
+                "success": check.status == PASS,
+                "severity": check.severity,
+                "observed": check.observed,
+                "expected": check.expected,
+                **({"error": check.error} if check.error else {}),
+            }
+            for check in summary.checks
+        ],
+        "data_docs": summary.data_docs,
+    }
+
+
+def render_text(summary: RunSummary, width: int = 60) -> str:
+    """The readable table (check, status, observed, expected), then the details of what did not pass."""
+    header = ("check", "status", "observed", "expected")
+    rows = [
+        (check.name, _status_label(check), _clip(_brief(check), width), check.expected)
+        for check in summary.checks
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    line = lambda cells: "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(cells))  # noqa: E731
+    out = [f"{summary.phase} {summary.game_date}: {summary.status.upper()}", line(header)]
+    out += [line(row) for row in rows]
+    for check in summary.failed():
+        out.append(f"\n{check.name} ({_status_label(check)}):")
+        out += [f"  {detail}" for detail in _details(check)]
+    if summary.data_docs:
+        out.append(f"\nData Docs: {summary.data_docs}")
+    return "\n".join(out)
+
+
+def _status_label(check: CheckOutcome) -> str:
+    if check.status == FAIL and check.severity != CRITICAL:
+        return "WARN"
+    return check.status.upper()
+
+
+def _brief(check: CheckOutcome) -> str:
+    if check.error:
+        return f"error: {check.error}"
+    observed = check.observed
+    if isinstance(observed, list):
+        if len(observed) == 1:
+            return _pairs(observed[0])
+        return f"{len(observed)} rows" + (f": {_pairs(observed[0])}; ..." if observed else "")
+    if isinstance(observed, dict) and "unexpected" in observed:
+        samples = [_pairs(item) if isinstance(item, Mapping) else str(item) for item in observed["sample"]]
+        sample = f": {'; '.join(samples)}" if samples else ""
+        return f"{observed['unexpected']} of {observed['rows']} rows unexpected{sample}"
+    return str(observed)
+
+
+def _details(check: CheckOutcome, limit: int = 10) -> list[str]:
+    if check.error:
+        return [check.error]
+    observed = check.observed
+    if isinstance(observed, list):
+        lines = [_pairs(row) for row in observed[:limit]]
+        if len(observed) > limit:
+            lines.append(f"... and {len(observed) - limit} more (see --json or Data Docs)")
+        return lines
+    return [_brief(check)]
+
+
+def _pairs(row: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in row.items())
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def dumps(summary: RunSummary) -> str:
+    return json.dumps(to_json(summary), indent=2, default=str)

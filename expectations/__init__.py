@@ -1,0 +1,1 @@
+"""Expectation suites, one module per phase. Suites only declare expectations."""
