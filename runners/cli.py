@@ -1,0 +1,107 @@
+"""The `nba-dq` command: parse, call, print, exit code. Nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timezone
+from typing import NoReturn, TextIO
+
+from warehouse.errors import CouldNotRun, ExitCode
+from warehouse.settings import load_settings
+
+PHASE_CHOICES = ("5",)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit 2 through the same path as every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CouldNotRun(f"{message} (see `nba-dq {self.prog.split()[-1]} --help`)")
+
+
+def _game_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid date {text!r}: use YYYY-MM-DD") from None
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid time {text!r}: use ISO 8601, e.g. 2025-12-15T18:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    debug = _Parser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="log details and tracebacks")
+    parser = _Parser(prog="nba-dq", description="Data-quality checkpoints for the NBA props platform.", parents=[debug])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", parents=[debug], help="run a phase's checkpoint for a game date")
+    run.add_argument("--phase", required=True, choices=PHASE_CHOICES, help="pipeline phase to check")
+    run.add_argument("--date", required=True, type=_game_date, dest="game_date", help="game date, YYYY-MM-DD")
+    run.add_argument("--now", type=_moment, help="the run's current time (default: now); replays a past run")
+    run.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+    seed = commands.add_parser("seed", parents=[debug], help="build the embedded DuckDB warehouse with a synthetic season")
+    seed.add_argument("--seed", type=int, default=None, help="random seed (default: fixed)")
+    seed.add_argument("--start", type=_game_date, default=None, help="first game date (default 2025-12-01)")
+    seed.add_argument("--end", type=_game_date, default=None, help="last game date (default 2025-12-31)")
+    seed.add_argument("--list-faults", action="store_true", help="print the seeded fault catalogue and exit")
+
+    commands.add_parser("demo", parents=[debug], help="seed if needed, then check a clean and a faulty date")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the CLI in-process and return the exit code (tests drive this; `entry` exits with it)."""
+    env = os.environ if env is None else env
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    _configure_logging(err, debug)
+    try:
+        args = build_parser().parse_args(argv)
+        settings = load_settings(env)  # a config error is reported before the slow imports
+        from runners import commands  # GX loads only once a command runs
+
+        return int(commands.dispatch(args, settings, out))
+    except CouldNotRun as error:
+        if debug:
+            logging.getLogger("nba_dq").exception("could not run")
+        print(f"nba-dq: error: {error}", file=err)
+        return int(ExitCode.COULD_NOT_RUN)
+    except Exception as error:  # any other failure is still "could not run", never a pass
+        if debug:
+            logging.getLogger("nba_dq").exception("unexpected error")
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        print(f"nba-dq: error: {type(error).__name__}: {first} (rerun with --debug for the traceback)", file=err)
+        return int(ExitCode.COULD_NOT_RUN)
+
+
+def _configure_logging(stream: TextIO, debug: bool) -> None:
+    logging.basicConfig(
+        stream=stream,
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    if not debug:
+        # GX logs its own handled errors; we report them once, as a check in error.
+        logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
+
+
+def entry() -> NoReturn:
+    sys.exit(main())
