@@ -1,0 +1,72 @@
+"""Bad input: one clear line on stderr, nothing on stdout, exit 2."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import CliResult, Workspace
+
+pytestmark = pytest.mark.acceptance
+
+
+def assert_one_line_exit_2(result: CliResult, *fragments: str) -> None:
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err.count("\n") == 1 and result.err.startswith("nba-dq: error: "), result.err
+    for fragment in fragments:
+        assert fragment in result.err
+
+
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["run", "--phase", "5", "--date", "2025-13-45"], ["invalid date '2025-13-45'", "YYYY-MM-DD"]),
+        (["run", "--phase", "9", "--date", "2025-12-02"], ["invalid choice: '9'"]),
+        (["run", "--date", "2025-12-02"], ["--phase"]),
+        (["run", "--phase", "5", "--date", "2025-12-02", "--now", "yesterday"], ["invalid time"]),
+        (["frobnicate"], ["invalid choice"]),
+        ([], ["required"]),
+        (["run", "--phase", "5", "--date", "2019-01-01"], ["no era", "[[eras]]"]),
+        (["run", "--phase", "5", "--date", "2025-12-24"], ["no games scheduled on 2025-12-24"]),
+        (["seed", "--start", "2025-12-05", "--end", "2025-12-01"], ["after --end"]),
+    ],
+)
+def test_bad_input(seeded: Workspace, argv: list[str], fragments: list[str]) -> None:
+    assert_one_line_exit_2(seeded.cli(*argv), *fragments)
+
+
+def test_missing_warehouse_file(scratch: Workspace) -> None:
+    scratch.warehouse.unlink()
+    assert_one_line_exit_2(scratch.cli("run", "--phase", "5", "--date", "2025-12-02"), "not found", "nba-dq seed")
+
+
+def test_dropped_table(scratch: Workspace, sql: Callable[[str], None]) -> None:
+    sql("DROP TABLE nba_analytics.upcoming_player_game_context")
+    result = scratch.cli("run", "--phase", "5", "--date", "2025-12-02")
+    assert_one_line_exit_2(result, "table nba_analytics.upcoming_player_game_context is missing")
+
+
+def test_dropped_column(scratch: Workspace, sql: Callable[[str], None]) -> None:
+    sql("ALTER TABLE nba_predictions.player_prop_predictions DROP COLUMN system_id")
+    result = scratch.cli("run", "--phase", "5", "--date", "2025-12-02", "--json")
+    assert_one_line_exit_2(result, "nba_predictions.player_prop_predictions has no column system_id")
+
+
+def test_column_type_drift(scratch: Workspace, sql: Callable[[str], None]) -> None:
+    sql("ALTER TABLE nba_predictions.player_prop_predictions ALTER predicted_points TYPE DOUBLE")
+    result = scratch.cli("run", "--phase", "5", "--date", "2025-12-02")
+    assert_one_line_exit_2(result, "predicted_points is DOUBLE, expected NUMERIC(5,1)")
+
+
+def test_unsupported_warehouse_url(seeded: Workspace) -> None:
+    result = seeded.cli("run", "--phase", "5", "--date", "2025-12-02", env={"NBA_DQ_WAREHOUSE": "postgresql://x/y"})
+    assert_one_line_exit_2(result, "unsupported warehouse URL")
+
+
+def test_help_is_fast_and_lists_commands(seeded: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        seeded.cli("--help")
+    assert exited.value.code == 0
+    assert "run" in capsys.readouterr().out

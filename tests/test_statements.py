@@ -1,0 +1,75 @@
+"""Every statement a run issues is captured; each read of a partitioned table filters game_date.
+
+BigQuery rejects queries on require_partition_filter tables without a game_date predicate, and GX's
+batch discovery or temp tables would break that: this parses every statement with sqlglot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+import sqlglot
+from sqlglot import exp
+
+from tests.conftest import Workspace
+from warehouse.catalog import ALL_TABLES, PARTITION_COLUMN
+from warehouse.seed import FAULTS, simulated_run_time
+
+pytestmark = pytest.mark.acceptance
+PARTITIONED = {table.name for table in ALL_TABLES if table.partitioned}
+
+
+@pytest.fixture
+def statements() -> Iterator[list[str]]:
+    captured: list[str] = []
+
+    def capture(conn: object, cursor: object, statement: str, *args: object) -> None:
+        captured.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", capture)
+    yield captured
+    sa.event.remove(sa.engine.Engine, "before_cursor_execute", capture)
+
+
+def unpruned_reads(statement: str) -> list[str]:
+    """Partitioned tables read by a SELECT whose WHERE has no `game_date = <constant>`."""
+    problems = []
+    for tree in sqlglot.parse(statement, read="duckdb"):
+        if tree is None:
+            continue
+        for table in tree.find_all(exp.Table):
+            if table.name not in PARTITIONED:
+                continue
+            select = table.find_ancestor(exp.Select)
+            where = select.args.get("where") if select else None
+            pruned = where is not None and any(
+                isinstance(eq.left, exp.Column) and eq.left.name == PARTITION_COLUMN and not list(eq.right.find_all(exp.Column))
+                for eq in where.find_all(exp.EQ)
+            )
+            if not pruned:
+                problems.append(table.sql())
+    return problems
+
+
+@pytest.mark.parametrize("game_date", [date(2025, 12, 2), *(f.game_date for f in FAULTS)], ids=str)
+def test_every_partitioned_read_filters_game_date(seeded: Workspace, statements: list[str], game_date: date) -> None:
+    result = seeded.cli("run", "--phase", "5", "--date", str(game_date), "--now", simulated_run_time(game_date).isoformat())
+    assert result.code in (0, 1), result.err
+    assert len(statements) > 10
+    offenders = {s: unpruned_reads(s) for s in statements if unpruned_reads(s)}
+    assert offenders == {}
+    assert not [s for s in statements if s.lstrip().upper().startswith(("CREATE", "INSERT", "UPDATE", "DELETE", "DROP"))]
+    assert not [s for s in statements if "SELECT DISTINCT" in s.upper() and PARTITION_COLUMN in s.lower() and "WHERE" not in s.upper()]
+
+
+def test_the_checker_itself_catches_an_unfiltered_read() -> None:
+    assert unpruned_reads("SELECT COUNT(*) FROM nba_predictions.player_prop_predictions")
+    assert unpruned_reads(
+        "SELECT * FROM nba_predictions.player_prop_predictions WHERE EXTRACT(year FROM game_date) = 2025"
+    )
+    assert not unpruned_reads(
+        "SELECT * FROM (SELECT a FROM nba_predictions.player_prop_predictions WHERE game_date = DATE '2025-12-02') AS b"
+    )
