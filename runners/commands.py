@@ -67,7 +67,12 @@ def demo(settings: Settings, out: TextIO) -> ExitCode:
 
 
 def fault_catalogue() -> str:
-    lines = ["date        fault                        failing checks / what it mirrors"]
+    lines = [
+        "Each fault sits on its own date; every other date is clean. Staging ages are as of the simulated",
+        "Phase 5 run, 18:00 UTC on the date: replay it with `nba-dq run --phase 5 --date D --now DT18:00:00Z`.",
+        "",
+        "date        fault                        failing checks / what it mirrors",
+    ]
     for fault in seeding.FAULTS:
         checks = ", ".join(sorted(fault.failing_checks)) or "(none: must pass)"
         lines.append(f"{fault.game_date}  {fault.name:<28} {checks}\n{'':<42}{fault.summary}")
