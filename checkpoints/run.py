@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from checkpoints.context import build_context
 from checkpoints.phases import PHASES, Phase
-from checkpoints.summary import RunSummary, summarize
+from checkpoints.summary import RunSummary, check_name, summarize
 from expectations.declare import CheckedBatch, PhaseRequest
 from warehouse.catalog import SCHEDULE
 from warehouse.connection import Warehouse, check_schema, open_warehouse, scheduled_games
@@ -44,8 +44,8 @@ def run_phase(settings: Settings, phase_key: str, game_date: date, now: datetime
     if chatter.getvalue().strip():
         log.debug("GX printed: %s", chatter.getvalue().strip())
     results = [r for run in result.run_results.values() for r in run.results]
-    declared = [e.meta["check"] for batch in batches for e in batch.expectations]
-    results.sort(key=lambda r: declared.index(r.expectation_config.meta["check"]))  # GX reorders them
+    declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
+    results.sort(key=lambda r: declared.index(check_name(r.expectation_config.meta)))  # GX reorders them
     identifier = next(iter(result.run_results))
     return summarize(phase.checkpoint, game_date, results, _docs_page(context, identifier))
 

@@ -69,6 +69,11 @@ def summarize(phase: str, game_date: date, results: Iterable[Any], data_docs: st
     return RunSummary(phase=phase, game_date=game_date, checks=tuple(outcomes), data_docs=data_docs)
 
 
+def check_name(meta: Mapping[str, Any] | None) -> str:
+    """The check an expectation stands for (expectations.declare.check labels every one)."""
+    return str((meta or {}).get("check", ""))
+
+
 def raised_exception(exception_info: Any) -> str | None:
     """GX nests exception info per metric; any raised one means the check could not run."""
     if not isinstance(exception_info, Mapping):
@@ -146,10 +151,7 @@ def to_json(summary: RunSummary) -> dict[str, Any]:
 def render_text(summary: RunSummary, width: int = 60) -> str:
     """The readable table (check, status, observed, expected), then the details of what did not pass."""
     header = ("check", "status", "observed", "expected")
-    rows = [
-        (check.name, _status_label(check), _clip(_brief(check), width), check.expected)
-        for check in summary.checks
-    ]
+    rows = [(check.name, _status_label(check), _clip(_brief(check), width), check.expected) for check in summary.checks]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     line = lambda cells: "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(cells))  # noqa: E731
     out = [f"{summary.phase} {summary.game_date}: {summary.status.upper()}", line(header)]

@@ -70,10 +70,7 @@ class PhaseRequest:
     def partition(self, table: Table, columns: Iterable[str] | None = None) -> str:
         """The date's partition of a table: the only way a suite reads a partitioned table."""
         selected = ", ".join(columns or table.columns)
-        return (
-            f"SELECT {selected} FROM {self.table(table)}"
-            f" WHERE {PARTITION_COLUMN} = {date_literal(self.game_date)}"
-        )
+        return f"SELECT {selected} FROM {self.table(table)} WHERE {PARTITION_COLUMN} = {date_literal(self.game_date)}"
 
 
 @dataclass(frozen=True)
@@ -102,6 +99,4 @@ def sql_strings(values: Iterable[str]) -> str:
 
 def sql_values_table(column: str, values: Iterable[str]) -> str:
     """A one-column inline table both engines accept (SELECT ... UNION ALL SELECT ...)."""
-    return " UNION ALL ".join(
-        f"SELECT '{value.replace(chr(39), chr(39) * 2)}' AS {column}" for value in values
-    )
+    return " UNION ALL ".join(f"SELECT '{value.replace(chr(39), chr(39) * 2)}' AS {column}" for value in values)

@@ -125,9 +125,7 @@ def build_batches(request: PhaseRequest, thresholds: Phase5Thresholds, era: Era)
 
 def _player_coverage_sql(request: PhaseRequest, t: Phase5Thresholds) -> str:
     excluded = sql_strings(t.coverage_excluded_statuses)
-    context = request.partition(
-        UPCOMING_CONTEXT, (CTX.player_lookup, CTX.is_production_ready, CTX.player_status)
-    )
+    context = request.partition(UPCOMING_CONTEXT, (CTX.player_lookup, CTX.is_production_ready, CTX.player_status))
     status = f"COALESCE({CTX.player_status}, '')"
     return f"""
 WITH predicted AS (

@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--now", type=_moment, help="the run's current time (default: now); replays a past run")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
 
-    seed = commands.add_parser("seed", parents=[debug], help="build the embedded DuckDB warehouse with a synthetic season")
+    seed = commands.add_parser(
+        "seed", parents=[debug], help="build the embedded DuckDB warehouse with a synthetic season"
+    )
     seed.add_argument("--seed", type=int, default=None, help="random seed (default: fixed)")
     seed.add_argument("--start", type=_game_date, default=None, help="first game date (default 2025-12-01)")
     seed.add_argument("--end", type=_game_date, default=None, help="last game date (default 2025-12-31)")

@@ -82,4 +82,4 @@ def fault_catalogue() -> str:
 def duckdb_path(settings: Settings) -> Path:
     if not settings.warehouse_url.startswith(DUCKDB_PREFIX):
         raise CouldNotRun(f"seed builds the embedded DuckDB warehouse; NBA_DQ_WAREHOUSE is {settings.warehouse_url}")
-    return Path(settings.warehouse_url[len(DUCKDB_PREFIX):])
+    return Path(settings.warehouse_url[len(DUCKDB_PREFIX) :])

@@ -27,7 +27,9 @@ def test_demo_seeds_when_needed_and_shows_a_clean_and_a_faulty_date(tmp_path: Pa
 
 def test_each_run_prints_its_validation_page_which_shows_the_failure(seeded: Workspace) -> None:
     day = date(2025, 12, 5)
-    result = seeded.cli("run", "--phase", "5", "--date", str(day), "--now", simulated_run_time(day).isoformat(), "--json")
+    result = seeded.cli(
+        "run", "--phase", "5", "--date", str(day), "--now", simulated_run_time(day).isoformat(), "--json"
+    )
     page = Path(result.json()["data_docs"])
     assert page.is_file() and page.suffix == ".html"
     assert "phase5-2025-12-05" in str(page)
@@ -47,6 +49,14 @@ def test_runs_change_no_committed_file_under_gx(seeded: Workspace) -> None:
 def test_seed_lists_its_fault_catalogue(seeded: Workspace) -> None:
     result = seeded.cli("seed", "--list-faults")
     assert result.code == 0
-    for name in ("coverage_drop", "duplicate_active_prediction", "consolidation_key_duplicate", "orphaned_staging_table",
-                 "staging_in_flight", "zero_predictions", "silent_system", "points_out_of_range"):
+    for name in (
+        "coverage_drop",
+        "duplicate_active_prediction",
+        "consolidation_key_duplicate",
+        "orphaned_staging_table",
+        "staging_in_flight",
+        "zero_predictions",
+        "silent_system",
+        "points_out_of_range",
+    ):
         assert name in result.out

@@ -32,7 +32,9 @@ def _validate_row_count(tmp_path: Path) -> Any:
 
 
 def test_gx_still_needs_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    without_duckdb = tuple(d for d in gx_engine._PERSISTED_CONNECTION_DIALECTS if str(getattr(d, "value", d)) != "duckdb")
+    without_duckdb = tuple(
+        d for d in gx_engine._PERSISTED_CONNECTION_DIALECTS if str(getattr(d, "value", d)) != "duckdb"
+    )
     monkeypatch.setattr(gx_engine, "_PERSISTED_CONNECTION_DIALECTS", without_duckdb)
     result = _validate_row_count(tmp_path)
     assert not result.success

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.acceptance
 DAY = date(2025, 12, 3)  # a clean seeded date
 PREDICTIONS = "nba_predictions.player_prop_predictions"
 ON_DAY = f"game_date = DATE '{DAY}'"
-ONE_ACTIVE_ROW = f"(SELECT prediction_id FROM {PREDICTIONS} WHERE {ON_DAY} AND is_active ORDER BY prediction_id LIMIT 1)"
+ONE_ACTIVE_ROW = (
+    f"(SELECT prediction_id FROM {PREDICTIONS} WHERE {ON_DAY} AND is_active ORDER BY prediction_id LIMIT 1)"
+)
 
 
 def staging_name(batch_day: date, hours_before_run: float, worker: str = "00007_k3p_0a49f283") -> str:
@@ -44,7 +46,8 @@ HAND_FAULTS: dict[str, tuple[list[str], set[str]]] = {
     "delete 40% of players' predictions": (
         [
             f"DELETE FROM {PREDICTIONS} WHERE {ON_DAY} AND player_lookup IN (SELECT player_lookup FROM"
-            f" (SELECT DISTINCT player_lookup FROM {PREDICTIONS} WHERE {ON_DAY}) USING SAMPLE 40 PERCENT (reservoir, 7))"
+            f" (SELECT DISTINCT player_lookup FROM {PREDICTIONS} WHERE {ON_DAY})"
+            " USING SAMPLE 40 PERCENT (reservoir, 7))"
         ],
         {"player_coverage"},
     ),
@@ -66,7 +69,10 @@ HAND_FAULTS: dict[str, tuple[list[str], set[str]]] = {
         [f"DELETE FROM {PREDICTIONS} WHERE {ON_DAY} AND system_id = 'zone_matchup_v1'"],
         {"system_coverage"},
     ),
-    "every prediction gone": ([f"DELETE FROM {PREDICTIONS} WHERE {ON_DAY}"], next(f for f in FAULTS if f.name == "zero_predictions").failing_checks),
+    "every prediction gone": (
+        [f"DELETE FROM {PREDICTIONS} WHERE {ON_DAY}"],
+        next(f for f in FAULTS if f.name == "zero_predictions").failing_checks,
+    ),
     "predicted_points above the clamp": ([update_one("predicted_points = 60.1")], {"predicted_points_range"}),
     "confidence on the wrong scale": ([update_one("confidence_score = 150")], {"confidence_score_range"}),
     "unknown recommendation": ([update_one("recommendation = 'MAYBE'")], {"recommendation_values"}),
@@ -92,7 +98,9 @@ def test_hand_made_fault_is_detected(scratch: Workspace, sql: Callable[[str], No
     statements, expected = HAND_FAULTS[fault]
     for statement in statements:
         sql(statement)
-    result = scratch.cli("run", "--phase", "5", "--date", str(DAY), "--now", simulated_run_time(DAY).isoformat(), "--json")
+    result = scratch.cli(
+        "run", "--phase", "5", "--date", str(DAY), "--now", simulated_run_time(DAY).isoformat(), "--json"
+    )
     assert result.failing() == expected
     assert result.code == (1 if expected else 0), result.err
 
@@ -100,6 +108,10 @@ def test_hand_made_fault_is_detected(scratch: Workspace, sql: Callable[[str], No
 def test_every_phase5_check_has_a_fault_that_fails_it() -> None:
     settings = load_settings({})
     request = PhaseRequest(DAY, simulated_run_time(DAY), "duckdb", settings.datasets)
-    declared = {e.meta["check"] for batch in build_batches(request, settings.phase5, settings.era_for(DAY)) for e in batch.expectations}
+    declared = {
+        e.meta["check"]
+        for batch in build_batches(request, settings.phase5, settings.era_for(DAY))
+        for e in batch.expectations
+    }
     caught = set().union(*(checks for _, checks in HAND_FAULTS.values()), *(f.failing_checks for f in FAULTS))
     assert declared == caught

@@ -89,7 +89,15 @@ def test_staging_ages_do_not_depend_on_the_machine_time_zone(seeded: Workspace) 
     import sys
 
     fault = next(f for f in FAULTS if f.name == "staging_in_flight")
-    argv = ["run", "--phase", "5", "--date", str(fault.game_date), "--now", simulated_run_time(fault.game_date).isoformat()]
+    argv = [
+        "run",
+        "--phase",
+        "5",
+        "--date",
+        str(fault.game_date),
+        "--now",
+        simulated_run_time(fault.game_date).isoformat(),
+    ]
     env = {**os.environ, **seeded.env, "TZ": "America/Los_Angeles"}
     process = subprocess.run(
         [sys.executable, "-c", "from runners.cli import entry; entry()", *argv], env=env, capture_output=True, text=True

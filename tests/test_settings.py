@@ -21,7 +21,10 @@ def test_committed_config_loads_with_the_documented_defaults() -> None:
 
 
 def test_env_overrides_the_warehouse() -> None:
-    assert load_settings({"NBA_DQ_WAREHOUSE": "bigquery://nba-props-platform"}).warehouse_url == "bigquery://nba-props-platform"
+    assert (
+        load_settings({"NBA_DQ_WAREHOUSE": "bigquery://nba-props-platform"}).warehouse_url
+        == "bigquery://nba-props-platform"
+    )
 
 
 def test_a_date_outside_every_era_cannot_be_checked() -> None:
@@ -31,7 +34,7 @@ def test_a_date_outside_every_era_cannot_be_checked() -> None:
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     text = (PROJECT_ROOT / "dq.toml").read_text()
-    text = text.replace("min_player_coverage", "min_player_covrage").replace('critical fails', 'critical fails')
+    text = text.replace("min_player_coverage", "min_player_covrage").replace("critical fails", "critical fails")
     text = text.replace("[phase5.severity]", '[phase5.severity]\nplayer_coverage = "loud"')
     config = tmp_path / "dq.toml"
     config.write_text(text)

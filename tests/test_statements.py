@@ -46,7 +46,9 @@ def unpruned_reads(statement: str) -> list[str]:
             select = table.find_ancestor(exp.Select)
             where = select.args.get("where") if select else None
             pruned = where is not None and any(
-                isinstance(eq.left, exp.Column) and eq.left.name == PARTITION_COLUMN and not list(eq.right.find_all(exp.Column))
+                isinstance(eq.left, exp.Column)
+                and eq.left.name == PARTITION_COLUMN
+                and not list(eq.right.find_all(exp.Column))
                 for eq in where.find_all(exp.EQ)
             )
             if not pruned:
@@ -56,13 +58,21 @@ def unpruned_reads(statement: str) -> list[str]:
 
 @pytest.mark.parametrize("game_date", [date(2025, 12, 2), *(f.game_date for f in FAULTS)], ids=str)
 def test_every_partitioned_read_filters_game_date(seeded: Workspace, statements: list[str], game_date: date) -> None:
-    result = seeded.cli("run", "--phase", "5", "--date", str(game_date), "--now", simulated_run_time(game_date).isoformat())
+    result = seeded.cli(
+        "run", "--phase", "5", "--date", str(game_date), "--now", simulated_run_time(game_date).isoformat()
+    )
     assert result.code in (0, 1), result.err
     assert len(statements) > 10
     offenders = {s: unpruned_reads(s) for s in statements if unpruned_reads(s)}
     assert offenders == {}
-    assert not [s for s in statements if s.lstrip().upper().startswith(("CREATE", "INSERT", "UPDATE", "DELETE", "DROP"))]
-    assert not [s for s in statements if "SELECT DISTINCT" in s.upper() and PARTITION_COLUMN in s.lower() and "WHERE" not in s.upper()]
+    assert not [
+        s for s in statements if s.lstrip().upper().startswith(("CREATE", "INSERT", "UPDATE", "DELETE", "DROP"))
+    ]
+    assert not [
+        s
+        for s in statements
+        if "SELECT DISTINCT" in s.upper() and PARTITION_COLUMN in s.lower() and "WHERE" not in s.upper()
+    ]
 
 
 def test_the_checker_itself_catches_an_unfiltered_read() -> None:

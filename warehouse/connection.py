@@ -49,7 +49,7 @@ def open_warehouse(settings: Settings) -> Warehouse:
     url = settings.warehouse_url
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme == DUCKDB:
-        path = Path(url[len(DUCKDB_PREFIX):])
+        path = Path(url[len(DUCKDB_PREFIX) :])
         if not path.is_file():
             raise CouldNotRun(f"warehouse file {path} not found: run `nba-dq seed` or set NBA_DQ_WAREHOUSE")
         return Warehouse(url, DUCKDB, settings.datasets, {"connect_args": {"read_only": True}})
@@ -82,15 +82,14 @@ def check_schema(warehouse: Warehouse, tables: Iterable[Table]) -> None:
             elif not column_type_matches(kind, columns[column], warehouse.engine_name):
                 problems.append(f"{dataset}.{table.name}.{column} is {columns[column]}, expected {kind}")
     if problems:
-        raise CouldNotRun("schema drift: " + "; ".join(problems) + " (fix the table, or the catalog in warehouse/catalog.py)")
+        raise CouldNotRun(
+            "schema drift: " + "; ".join(problems) + " (fix the table, or the catalog in warehouse/catalog.py)"
+        )
 
 
 def scheduled_games(warehouse: Warehouse, game_date: date) -> int:
     """Games on the date's schedule: a date without games has nothing to check."""
-    sql = (
-        f"SELECT COUNT(*) FROM {warehouse.table(SCHEDULE)}"
-        f" WHERE {PARTITION_COLUMN} = {date_literal(game_date)}"
-    )
+    sql = f"SELECT COUNT(*) FROM {warehouse.table(SCHEDULE)} WHERE {PARTITION_COLUMN} = {date_literal(game_date)}"
     with warehouse.connect() as connection:
         return int(connection.execute(sa.text(sql)).scalar_one())
 

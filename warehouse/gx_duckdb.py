@@ -24,7 +24,7 @@ def enable_duckdb_in_gx() -> None:
     """Idempotently add duckdb to GX's persisted-connection dialects."""
     from great_expectations.execution_engine import sqlalchemy_execution_engine as gx_engine
 
-    current = gx_engine._PERSISTED_CONNECTION_DIALECTS
+    current: tuple[object, ...] = gx_engine._PERSISTED_CONNECTION_DIALECTS
     if any(str(getattr(entry, "value", entry)) == DUCKDB_DIALECT for entry in current):
         return
-    gx_engine._PERSISTED_CONNECTION_DIALECTS = (*current, _DialectName(DUCKDB_DIALECT))
+    gx_engine._PERSISTED_CONNECTION_DIALECTS = (*current, _DialectName(DUCKDB_DIALECT))  # type: ignore[assignment]

@@ -156,5 +156,5 @@ def _resolve_duckdb_path(url: str, base: Path) -> str:
     """duckdb:///relative/path is taken relative to the config's folder, so any working directory works."""
     prefix = "duckdb:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str(base / url[len(prefix):])
+        return prefix + str(base / url[len(prefix) :])
     return url

@@ -220,7 +220,7 @@ def _points_out_of_range(
 ) -> tuple[pd.DataFrame, tuple[StagingTable, ...]]:
     # Existing active rows are changed in place, so no key gains a row and only the range check fails.
     active = list(predictions.index[predictions[_P.is_active]])
-    for index, points in zip(rng.sample(active, len(OUT_OF_RANGE_POINTS)), OUT_OF_RANGE_POINTS):
+    for index, points in zip(rng.sample(active, len(OUT_OF_RANGE_POINTS)), OUT_OF_RANGE_POINTS, strict=False):
         predictions.loc[index, _P.predicted_points] = points
     return predictions, ()
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -149,7 +150,7 @@ def _day(
     teams = schedule_rng.sample(sorted(league.rosters), 2 * count)
     games = [(teams[2 * i], teams[2 * i + 1]) for i in range(count)]  # (away, home)
     season = _season_start(day).year % 100
-    schedule = {
+    schedule: dict[str, list[Any]] = {
         _S.game_id: [f"002{season:02d}{sequence + i + 1:05d}" for i in range(count)],
         _S.game_date: [day] * count,
         _S.home_team_tricode: [home for _, home in games],
@@ -186,7 +187,7 @@ def _context(day: date, games: list[tuple[str, str]], league: _League, rng: rand
                     player, game_id, day, team, opponent, has_line, line, minutes, status, ready,
                     round(completeness, 1), created, created + timedelta(seconds=rng.randint(30, 900)),
                 )  # fmt: skip
-                for column, value in zip(UPCOMING_CONTEXT.columns, values):
+                for column, value in zip(UPCOMING_CONTEXT.columns, values, strict=False):
                     rows[column].append(value)
     return rows
 
