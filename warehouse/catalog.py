@@ -87,4 +87,80 @@ PREDICTIONS = Table(
     },
 )
 
-ALL_TABLES: tuple[Table, ...] = (SCHEDULE, UPCOMING_CONTEXT, PREDICTIONS)
+PLAYER_GAME_SUMMARY = Table(
+    dataset_role="analytics",
+    name="player_game_summary",
+    columns={
+        "player_lookup": "STRING",
+        "game_id": "STRING",
+        "game_date": "DATE",
+        "team_abbr": "STRING",
+        "opponent_team_abbr": "STRING",
+        "season_year": "INT64",
+        "points": "INT64",
+        "minutes_played": "NUMERIC(5,1)",
+        "fg_attempts": "INT64",
+        "three_pt_attempts": "INT64",
+        "ft_attempts": "INT64",
+        "usage_rate": "NUMERIC(6,2)",
+        "is_active": "BOOL",  # here: the player played
+        "is_dnp": "BOOL",
+    },
+)
+
+# The embedded warehouse carries features 0..9; production has up to 60 with the same naming.
+FEATURE_COUNT = 10
+FEATURE_VALUE_COLUMNS = tuple(f"feature_{n}_value" for n in range(FEATURE_COUNT))
+
+FEATURE_STORE = Table(
+    dataset_role="predictions",
+    name="ml_feature_store_v2",
+    columns={
+        "player_lookup": "STRING",
+        "game_id": "STRING",
+        "game_date": "DATE",
+        "feature_version": "STRING",
+        "feature_count": "INT64",
+        "feature_quality_score": "NUMERIC(5,2)",
+        "quality_tier": "STRING",
+        "default_feature_count": "INT64",
+        "is_production_ready": "BOOL",
+        "is_quality_ready": "BOOL",
+        **{
+            f"feature_{n}_{part}": kind
+            for n in range(FEATURE_COUNT)
+            for part, kind in (("value", "FLOAT64"), ("quality", "FLOAT64"), ("source", "STRING"))
+        },
+    },
+)
+
+PREDICTION_ACCURACY = Table(
+    dataset_role="predictions",
+    name="prediction_accuracy",
+    columns={
+        "player_lookup": "STRING",
+        "game_id": "STRING",
+        "game_date": "DATE",
+        "system_id": "STRING",
+        "predicted_points": "NUMERIC(5,1)",
+        "confidence_score": "NUMERIC(4,3)",  # 0-1 here, unlike predictions' 0-100
+        "recommendation": "STRING",
+        "line_value": "NUMERIC(5,1)",
+        "actual_points": "INT64",
+        "absolute_error": "NUMERIC(5,1)",
+        "signed_error": "NUMERIC(5,1)",  # predicted - actual
+        "prediction_correct": "BOOL",  # NULL for PASS/HOLD/NO_LINE and pushes
+        "is_voided": "BOOL",
+        "void_reason": "STRING",
+        "graded_at": "TIMESTAMP",
+    },
+)
+
+ALL_TABLES: tuple[Table, ...] = (
+    SCHEDULE,
+    UPCOMING_CONTEXT,
+    PLAYER_GAME_SUMMARY,
+    FEATURE_STORE,
+    PREDICTIONS,
+    PREDICTION_ACCURACY,
+)

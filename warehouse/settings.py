@@ -27,7 +27,37 @@ class Era:
 
 
 @dataclass(frozen=True)
-class Phase5Thresholds:
+class Thresholds:
+    """A phase's thresholds; `severity` maps check names to critical or warning (default critical)."""
+
+    severity: Mapping[str, str]
+
+    def severity_of(self, check: str) -> str:
+        return self.severity.get(check, "critical")
+
+
+@dataclass(frozen=True)
+class Phase3Thresholds(Thresholds):
+    min_players_per_team: int
+    context_rows_per_game_min: int
+    context_rows_per_game_max: int
+    min_production_ready_share: float
+    box_score_rows_per_game_min: int
+    box_score_rows_per_game_max: int
+    minutes_played_max: float
+    points_max: int
+
+
+@dataclass(frozen=True)
+class Phase4Thresholds(Thresholds):
+    min_feature_store_coverage: float
+    feature_quality_score_min: float
+    feature_quality_score_max: float
+    quality_tiers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Phase5Thresholds(Thresholds):
     min_active_predictions: int
     min_predicted_players: int
     min_player_coverage: float
@@ -39,10 +69,16 @@ class Phase5Thresholds:
     confidence_score_min: float
     confidence_score_max: float
     recommendations: tuple[str, ...]
-    severity: Mapping[str, str]
 
-    def severity_of(self, check: str) -> str:
-        return self.severity.get(check, "critical")
+
+@dataclass(frozen=True)
+class Phase5BThresholds(Thresholds):
+    min_grading_coverage: float
+    line_placeholder: float
+    error_tolerance: float
+    no_bet_recommendations: tuple[str, ...]
+    confidence_score_min: float
+    confidence_score_max: float
 
 
 @dataclass(frozen=True)
@@ -52,7 +88,10 @@ class Settings:
     warehouse_url: str
     bigquery_location: str | None
     datasets: Mapping[str, str]
+    phase3: Phase3Thresholds
+    phase4: Phase4Thresholds
     phase5: Phase5Thresholds
+    phase5b: Phase5BThresholds
     eras: tuple[Era, ...]
 
     def era_for(self, game_date: date) -> Era:
@@ -84,12 +123,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: list[str]) -> Settings | None:
     warehouse = _section(raw, "warehouse", problems)
     datasets = _section(raw, "datasets", problems)
-    phase5_raw = dict(_section(raw, "phase5", problems))
-    severity = phase5_raw.pop("severity", {})
-    for check, level in severity.items():
-        if level not in SEVERITIES:
-            problems.append(f"[phase5.severity] {check} = {level!r}: use one of {', '.join(SEVERITIES)}")
-    phase5 = _build(Phase5Thresholds, {**phase5_raw, "severity": severity}, "[phase5]", problems)
+    phases = {name: _thresholds(raw, name, cls, problems) for name, cls in PHASE_THRESHOLDS.items()}
     eras = tuple(_era(entry, index, problems) for index, entry in enumerate(raw.get("eras", [])))
     if not eras:
         problems.append("no [[eras]] entry: list the expected system_ids by date range")
@@ -98,7 +132,7 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
     url = env.get("NBA_DQ_WAREHOUSE") or warehouse.get("url")
     if not url:
         problems.append("[warehouse] url is missing (or set NBA_DQ_WAREHOUSE)")
-    if problems or phase5 is None:
+    if problems or any(value is None for value in phases.values()):
         return None
     return Settings(
         config_path=path,
@@ -106,9 +140,26 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
         warehouse_url=_resolve_duckdb_path(str(url), path.parent),
         bigquery_location=warehouse.get("location"),
         datasets=dict(datasets),
-        phase5=phase5,
+        **phases,
         eras=eras,
     )
+
+
+PHASE_THRESHOLDS: dict[str, type[Thresholds]] = {
+    "phase3": Phase3Thresholds,
+    "phase4": Phase4Thresholds,
+    "phase5": Phase5Thresholds,
+    "phase5b": Phase5BThresholds,
+}
+
+
+def _thresholds(raw: dict[str, Any], name: str, cls: type[Thresholds], problems: list[str]) -> Any:
+    values = dict(_section(raw, name, problems))
+    severity = values.pop("severity", {})
+    for check, level in severity.items():
+        if level not in SEVERITIES:
+            problems.append(f"[{name}.severity] {check} = {level!r}: use one of {', '.join(SEVERITIES)}")
+    return _build(cls, {**values, "severity": severity}, f"[{name}]", problems)
 
 
 def _section(raw: dict[str, Any], name: str, problems: list[str]) -> dict[str, Any]:
