@@ -1,12 +1,13 @@
 """The deterministic seed of the embedded warehouse: a synthetic NBA season with each known fault on its date.
 
-generator builds the rows (engine-free), faults holds the catalogue of seeded incidents, writer puts the
-rows into a DuckDB file.
+generator builds every table's rows date by date (engine-free) with predictions, features and outcomes
+(box scores, grading); faults holds the catalogue of seeded incidents and *_faults the code that breaks
+each phase's rows; writer puts the rows into a DuckDB file.
 """
 
 from __future__ import annotations
 
-from warehouse.seed.faults import FAULTS, Fault, StagingTable, simulated_run_time
+from warehouse.seed.faults import FAULTS, PHASES, Fault, StagingTable, simulated_run_time
 from warehouse.seed.generator import DEFAULT_END, DEFAULT_SEED, DEFAULT_START, SeedData, generate
 from warehouse.seed.writer import SeedReport, seed_duckdb
 
@@ -16,6 +17,7 @@ __all__ = [
     "DEFAULT_START",
     "FAULTS",
     "Fault",
+    "PHASES",
     "SeedData",
     "SeedReport",
     "StagingTable",

@@ -1,46 +1,62 @@
 """The fault catalogue: each real incident the suite must catch, seeded on its own fixed game date.
 
 Every other date is clean, so a test (or a data engineer reading Data Docs) can tell from the date alone
-which checks should fail. Faults work on one date's clean DataFrames and return the broken ones; they
-set lines and points but never the recommendation, which the generator derives afterwards, so a faulty
-row still looks like something the platform could have written.
+which checks of which checkpoint should fail. The handlers that break a date's rows live beside this
+module: context_faults (Phase 3), feature_faults (4), prediction_faults (5) and grading_faults (5B).
 """
 
 from __future__ import annotations
 
 import random
-import string
 import uuid
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from types import MappingProxyType
 
 import pandas as pd
 
-from warehouse.catalog import PREDICTIONS, STAGING_TABLE_PREFIX, UPCOMING_CONTEXT
+from warehouse.catalog import FEATURE_VALUE_COLUMNS
 
+PHASES = ("phase3", "phase4", "phase5", "phase5b")  # checkpoint names, in pipeline order
 RUN_HOUR_UTC = 18
-UNPREDICTED_STATUSES = ("out", "doubtful")  # the coordinator never predicts these players
+UNPREDICTED_STATUSES = ("out", "doubtful")  # the coordinator never predicts these players; they never play
 SILENT_SYSTEM_ID = "similarity_balanced_v1"
 OUT_OF_RANGE_POINTS = (72.5, 64.0, -3.0)
 COVERAGE_DROP_SHARE = 0.4
 ORPHAN_AGE = timedelta(hours=3)
 IN_FLIGHT_AGE = timedelta(minutes=10)
 STAGING_ROWS = 4
-
-_P = PREDICTIONS.c
-_C = UPCOMING_CONTEXT.c
-_PREDICTION_KEY = [_P.game_id, _P.player_lookup, _P.system_id]
+THIN_TEAM_ROWS = 5
+ZEROED_FEATURE = FEATURE_VALUE_COLUMNS[3]
+FEATURE_GAP_SHARE = 0.3
+BROKEN_GRADES = 3  # rows broken by grading_error_mismatch and grading_nan
+INFLATION = (2.0, 4.0)
+GRADED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One seeded incident: what is wrong on which date, and the Phase 5 checks that must fail there."""
+    """One seeded incident: what is wrong on which date, and per checkpoint the checks that must fail there."""
 
     name: str
     game_date: date
     summary: str
-    failing_checks: frozenset[str]
+    failing: Mapping[str, frozenset[str]]  # checkpoint ("phase3", ...) -> failing checks; absent: all pass
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.failing) - set(PHASES))
+        if unknown:
+            raise ValueError(f"fault {self.name}: unknown checkpoint(s) {', '.join(unknown)}; use {', '.join(PHASES)}")
+        read_only = MappingProxyType({phase: frozenset(checks) for phase, checks in self.failing.items() if checks})
+        object.__setattr__(self, "failing", read_only)
+
+    def __hash__(self) -> int:  # the mapping is not hashable; name and date identify a fault
+        return hash((self.name, self.game_date))
+
+    def failing_checks(self, phase: str = "phase5") -> frozenset[str]:
+        """The checks of checkpoint `phase` that must fail on this fault's date (empty: all must pass)."""
+        return self.failing.get(phase, frozenset())
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,60 +69,119 @@ class StagingTable:
 
 FAULTS: tuple[Fault, ...] = (
     Fault(
+        "context_team_missing",
+        date(2025, 12, 4),
+        "one game's context has only one team (the other team's rows never written), so those players get"
+        " no features, predictions or grades; the game is then below the per-game row floor too",
+        {"phase3": frozenset({"context_teams_complete", "context_players_per_game"})},
+    ),
+    Fault(
         "coverage_drop",
         date(2025, 12, 5),
         "~40% of the selected players have no prediction at all"
         " (mirrors 2025-12-29: 68 of 158 players written through a DML concurrency limit)",
-        frozenset({"player_coverage"}),
+        {"phase5": frozenset({"player_coverage"})},
+    ),
+    Fault(
+        "context_players_too_low",
+        date(2025, 12, 6),
+        f"one game's context has {THIN_TEAM_ROWS} players per team, and only they are featured and predicted"
+        " (mirrors Phase 3 producing 200 of 481 players)",
+        {"phase3": frozenset({"context_teams_complete", "context_players_per_game"})},
     ),
     Fault(
         "duplicate_active_prediction",
         date(2025, 12, 8),
         "one (game_id, player_lookup, system_id) has a second active row with a line 1.0 higher"
-        " (mirrors 2026-01-11: two concurrent consolidations)",
-        frozenset({"active_key_unique"}),
+        " (mirrors 2026-01-11: two concurrent consolidations); grading MERGEs by key and grades it once",
+        {"phase5": frozenset({"active_key_unique"})},
+    ),
+    Fault(
+        "context_duplicate_key",
+        date(2025, 12, 9),
+        "one context row written twice (same player_lookup, game_id); everything downstream is built"
+        " from the de-duplicated context",
+        {"phase3": frozenset({"context_key_unique"})},
     ),
     Fault(
         "consolidation_key_duplicate",
         date(2025, 12, 10),
         "an inactive copy of an active N.5-line row on the same consolidation key, beside a superseded"
         " N+1.0 row that only an INT64 cast would merge (mirrors the 2025-12-30/31 consolidation MERGE failures)",
-        frozenset({"consolidation_key_unique"}),
+        {"phase5": frozenset({"consolidation_key_unique"})},
     ),
     Fault(
         "orphaned_staging_table",
         date(2025, 12, 12),
         "a staging table of the date's batch created 3 h before the run"
         " (mirrors staging kept on purpose after a failed MERGE)",
-        frozenset({"no_orphaned_staging_tables"}),
+        {"phase5": frozenset({"no_orphaned_staging_tables"})},
+    ),
+    Fault(
+        "feature_all_zeros",
+        date(2025, 12, 13),
+        f"{ZEROED_FEATURE} is 0.0 on every feature-store row (mirrors a feature column all zeros for four months)",
+        {"phase4": frozenset({"feature_columns_not_constant_zero"})},
     ),
     Fault(
         "staging_in_flight",
         date(2025, 12, 15),
         "a staging table created 10 min before the run: a batch in flight, not an orphan"
         " (guards the orphan check against false alarms)",
-        frozenset(),
+        {},
+    ),
+    Fault(
+        "feature_store_gap",
+        date(2025, 12, 16),
+        f"{FEATURE_GAP_SHARE:.0%} of the production-ready players have no feature-store row"
+        " (they are still predicted: the coordinator falls back to defaults)",
+        {"phase4": frozenset({"feature_store_coverage"})},
     ),
     Fault(
         "zero_predictions",
         date(2025, 12, 18),
-        "full slate and context but zero prediction rows"
+        "full slate and context but zero prediction rows, so nothing is gradable either"
         " (mirrors 2026-02-07/08: schema drift made 100% of writes fail)",
-        frozenset({"active_prediction_count", "predicted_player_count", "player_coverage", "system_coverage"}),
+        {
+            "phase5": frozenset(
+                {"active_prediction_count", "predicted_player_count", "player_coverage", "system_coverage"}
+            ),
+            "phase5b": frozenset({"grading_coverage"}),
+        },
     ),
     Fault(
         "silent_system",
         date(2025, 12, 20),
         f"{SILENT_SYSTEM_ID} writes no predictions"
         " (mirrors the shadow models that produced almost nothing for two days, unnoticed)",
-        frozenset({"system_coverage"}),
+        {"phase5": frozenset({"system_coverage"})},
     ),
     Fault(
         "points_out_of_range",
         date(2025, 12, 22),
         "three active predictions at 72.5, 64.0 and -3.0 points, outside the platform's 0-60 clamp"
-        " (mirrors grading's inflated predicted_points)",
-        frozenset({"predicted_points_range"}),
+        " (mirrors grading's inflated predicted_points); grading grades them as they are",
+        {"phase5": frozenset({"predicted_points_range"})},
+    ),
+    Fault(
+        "grading_error_mismatch",
+        date(2025, 12, 26),
+        f"{BROKEN_GRADES} graded rows whose absolute_error and signed_error come from predicted_points inflated"
+        " 2-4x while predicted_points itself is right (mirrors grading inflating predicted_points 2-4x)",
+        {"phase5b": frozenset({"grading_errors_consistent"})},
+    ),
+    Fault(
+        "grading_nan",
+        date(2025, 12, 28),
+        f"{BROKEN_GRADES} non-voided graded rows with NULL absolute_error and signed_error"
+        " (grading computed NaN; NaN written to NUMERIC columns lands as NULL)",
+        {"phase5b": frozenset({"grading_values_present"})},
+    ),
+    Fault(
+        "grading_half_coverage",
+        date(2025, 12, 30),
+        "only half the gradable predictions are graded (mirrors the 6-day silent grading outage)",
+        {"phase5b": frozenset({"grading_coverage"})},
     ),
 )
 
@@ -121,143 +196,3 @@ def simulated_run_time(game_date: date) -> datetime:
 def new_prediction_id(rng: random.Random) -> str:
     """A uuid4 drawn from the seeded rng, so ids are as reproducible as the rest of the data."""
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def apply_fault(
-    fault: Fault,
-    predictions: pd.DataFrame,
-    context: pd.DataFrame,
-    system_ids: tuple[str, ...],
-    rng: random.Random,
-) -> tuple[pd.DataFrame, tuple[StagingTable, ...]]:
-    """One date's predictions with the fault applied, and the staging tables it leaves behind."""
-    handler = _HANDLERS[fault.name]
-    return handler(fault, predictions.reset_index(drop=True), context, system_ids, rng)
-
-
-_Handler = Callable[
-    [Fault, pd.DataFrame, pd.DataFrame, tuple[str, ...], random.Random],
-    tuple[pd.DataFrame, tuple[StagingTable, ...]],
-]
-
-
-def _coverage_drop(
-    fault: Fault, predictions: pd.DataFrame, context: pd.DataFrame, system_ids: tuple[str, ...], rng: random.Random
-) -> tuple[pd.DataFrame, tuple[StagingTable, ...]]:
-    # Drop whole players (every system, every version), expected and other players alike, so coverage
-    # falls to ~60% while each remaining player keeps every system: only player_coverage may fail.
-    expected_rows = context[context[_C.is_production_ready] & ~context[_C.player_status].isin(UNPREDICTED_STATUSES)]
-    expected = set(expected_rows[_C.player_lookup])
-    players = sorted(set(predictions[_P.player_lookup]))
-    dropped: set[str] = set()
-    for group in ([p for p in players if p in expected], [p for p in players if p not in expected]):
-        dropped.update(rng.sample(group, round(COVERAGE_DROP_SHARE * len(group))))
-    return predictions[~predictions[_P.player_lookup].isin(dropped)], ()
-
-
-def _duplicate_active(
-    fault: Fault, predictions: pd.DataFrame, context: pd.DataFrame, system_ids: tuple[str, ...], rng: random.Random
-) -> tuple[pd.DataFrame, tuple[StagingTable, ...]]:
-    # A key without history, so the +1.0 line cannot meet an older row's line: only the active key repeats.
-    candidates = _rows_without_history(predictions)
-    row = predictions.loc[[_pick(candidates, rng)]].copy()
-    row[_P.prediction_id] = new_prediction_id(rng)
-    row[_P.current_points_line] = row[_P.current_points_line] + 1.0
-    row[_P.created_at] = row[_P.created_at] + pd.Timedelta(seconds=rng.randint(5, 90))
-    row[_P.updated_at] = row[_P.created_at]
-    return pd.concat([predictions, row], ignore_index=True), ()
-
-
-def _consolidation_key_duplicate(
-    fault: Fault, predictions: pd.DataFrame, context: pd.DataFrame, system_ids: tuple[str, ...], rng: random.Random
-) -> tuple[pd.DataFrame, tuple[StagingTable, ...]]:
-    candidates = _rows_without_history(predictions)
-    candidates = candidates[candidates[_P.current_points_line] % 1 == 0.5]
-    index = _pick(candidates, rng)
-    predictions.loc[index, _P.prediction_version] = 2
-    active = predictions.loc[[index]]
-    copy = active.copy()
-    copy[_P.prediction_id] = new_prediction_id(rng)
-    copy[_P.is_active] = False
-    superseded = active.copy()
-    superseded[_P.prediction_id] = new_prediction_id(rng)
-    superseded[_P.is_active] = False
-    superseded[_P.prediction_version] = 1
-    superseded[_P.current_points_line] = superseded[_P.current_points_line] + 0.5
-    superseded[_P.created_at] = superseded[_P.created_at] - pd.Timedelta(hours=2)
-    superseded[_P.updated_at] = active[_P.created_at]
-    return pd.concat([predictions, copy, superseded], ignore_index=True), ()
-
-
-def _orphaned_staging(
-    fault: Fault, predictions: pd.DataFrame, context: pd.DataFrame, system_ids: tuple[str, ...], rng: random.Random
-) -> tuple[pd.DataFrame, tuple[StagingTable, ...]]:
-    return predictions, (_staging_table(fault.game_date, predictions, ORPHAN_AGE, rng),)
-
-
-def _staging_in_flight(
-    fault: Fault, predictions: pd.DataFrame, context: pd.DataFrame, system_ids: tuple[str, ...], rng: random.Random
-) -> tuple[pd.DataFrame, tuple[StagingTable, ...]]:
-    return predictions, (_staging_table(fault.game_date, predictions, IN_FLIGHT_AGE, rng),)
-
-
-def _zero_predictions(
-    fault: Fault, predictions: pd.DataFrame, context: pd.DataFrame, system_ids: tuple[str, ...], rng: random.Random
-) -> tuple[pd.DataFrame, tuple[StagingTable, ...]]:
-    return predictions.iloc[0:0], ()
-
-
-def _silent_system(
-    fault: Fault, predictions: pd.DataFrame, context: pd.DataFrame, system_ids: tuple[str, ...], rng: random.Random
-) -> tuple[pd.DataFrame, tuple[StagingTable, ...]]:
-    # An era without similarity_balanced_v1 (a custom dq.toml) silences its last system instead.
-    silent = SILENT_SYSTEM_ID if SILENT_SYSTEM_ID in system_ids else system_ids[-1]
-    return predictions[predictions[_P.system_id] != silent], ()
-
-
-def _points_out_of_range(
-    fault: Fault, predictions: pd.DataFrame, context: pd.DataFrame, system_ids: tuple[str, ...], rng: random.Random
-) -> tuple[pd.DataFrame, tuple[StagingTable, ...]]:
-    # Existing active rows are changed in place, so no key gains a row and only the range check fails.
-    active = list(predictions.index[predictions[_P.is_active]])
-    for index, points in zip(rng.sample(active, len(OUT_OF_RANGE_POINTS)), OUT_OF_RANGE_POINTS, strict=False):
-        predictions.loc[index, _P.predicted_points] = points
-    return predictions, ()
-
-
-def _rows_without_history(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Active rows with a line that are alone on their key (no superseded row to collide with)."""
-    rows_per_key = predictions.groupby(_PREDICTION_KEY)[_P.prediction_id].transform("size")
-    alone = (rows_per_key == 1) & predictions[_P.is_active] & predictions[_P.current_points_line].notna()
-    return predictions[alone & (predictions[_P.current_points_line] <= 33.5)]
-
-
-def _pick(rows: pd.DataFrame, rng: random.Random) -> int:
-    return int(rows.index[rng.randrange(len(rows))])
-
-
-def _staging_table(game_date: date, predictions: pd.DataFrame, age: timedelta, rng: random.Random) -> StagingTable:
-    """A worker's staging table named like the platform's, started `age` before the run, with a few rows."""
-    started = simulated_run_time(game_date) - age
-    batch_id = f"batch_{game_date.isoformat()}_{int(started.timestamp())}"
-    suffix = "".join(rng.choices(string.ascii_lowercase + string.digits, k=3))
-    worker_id = f"prediction_worker_{rng.randint(1, 99):05d}_{suffix}_{rng.getrandbits(32):08x}"
-    name = f"{STAGING_TABLE_PREFIX}{batch_id}_{worker_id}".replace("-", "_")
-    active = list(predictions.index[predictions[_P.is_active]])
-    rows = predictions.loc[sorted(rng.sample(active, min(STAGING_ROWS, len(active))))].copy()
-    rows[_P.prediction_id] = [new_prediction_id(rng) for _ in range(len(rows))]
-    rows[_P.created_at] = pd.Timestamp(started)
-    rows[_P.updated_at] = pd.Timestamp(started)
-    return StagingTable(name=name, frame=rows.reset_index(drop=True))
-
-
-_HANDLERS: dict[str, _Handler] = {
-    "coverage_drop": _coverage_drop,
-    "duplicate_active_prediction": _duplicate_active,
-    "consolidation_key_duplicate": _consolidation_key_duplicate,
-    "orphaned_staging_table": _orphaned_staging,
-    "staging_in_flight": _staging_in_flight,
-    "zero_predictions": _zero_predictions,
-    "silent_system": _silent_system,
-    "points_out_of_range": _points_out_of_range,
-}

@@ -1,8 +1,9 @@
 """Deterministic synthetic data for the embedded warehouse: game dates in, one DataFrame per catalog table out.
 
 Pure on purpose: no engine here, so the DuckDB writer and a later BigQuery loader share the same rows.
-Each date draws from its own random.Random(f"{seed}-{date}"), so a date's rows never depend on the range
-seeded around it; rosters draw from the seed alone and stay fixed for the whole range.
+Each date draws from its own random.Random(f"{seed}-{date}") (context and predictions) and its own
+streams per later table and for its fault, so a date's rows never depend on the range seeded around it
+and adding a table leaves the others' rows alone; rosters draw from the seed alone and stay fixed.
 """
 
 from __future__ import annotations
@@ -18,24 +19,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from warehouse.catalog import ALL_TABLES, PREDICTIONS, SCHEDULE, UPCOMING_CONTEXT, Table
-from warehouse.errors import CouldNotRun
-from warehouse.seed.faults import (
-    FAULT_DATES,
-    FAULTS,
-    UNPREDICTED_STATUSES,
-    Fault,
-    StagingTable,
-    apply_fault,
-    new_prediction_id,
+from warehouse.catalog import (
+    ALL_TABLES,
+    FEATURE_STORE,
+    PLAYER_GAME_SUMMARY,
+    PREDICTION_ACCURACY,
+    PREDICTIONS,
+    SCHEDULE,
+    UPCOMING_CONTEXT,
+    Table,
 )
+from warehouse.errors import CouldNotRun
+from warehouse.seed.context_faults import break_context
+from warehouse.seed.faults import FAULT_DATES, FAULTS, UNPREDICTED_STATUSES, Fault, StagingTable
+from warehouse.seed.feature_faults import break_features
+from warehouse.seed.features import feature_rows
+from warehouse.seed.grading_faults import break_grading
+from warehouse.seed.outcomes import PLACEHOLDER_LINE, box_scores, grades
+from warehouse.seed.prediction_faults import break_predictions
+from warehouse.seed.predictions import predictions_for, with_recommendations
 from warehouse.settings import Settings
 
 DEFAULT_START = date(2025, 12, 1)
 DEFAULT_END = date(2025, 12, 31)
 DEFAULT_SEED = 20251201
 
-MAX_PREDICTED_PLAYERS = 500  # the coordinator's daily cap
 MIN_FAULT_DATE_GAMES = 6  # enough volume that a fault trips only its own checks
 FINAL = 3  # nbac_schedule.game_status of a played game
 _OFF_SEASON_MONTHS = (7, 8, 9)
@@ -43,11 +51,10 @@ _GAME_COUNTS = tuple(range(1, 16))
 _GAME_COUNT_WEIGHTS = (1, 2, 3, 6, 8, 10, 12, 12, 12, 10, 8, 6, 5, 2, 1)
 _STATUSES = ("available", "probable", "questionable", "doubtful", "out")
 _STATUS_WEIGHTS = (80, 7, 4, 4, 5)
-_SUPERSEDED_SHARE = 0.08
-_LINE_MOVES = (-1.0, -0.5, 0.5, 1.0)
+_PLACEHOLDER_LINES = 2  # predicted players a day whose line is the 20.0 placeholder (never graded)
 _S = SCHEDULE.c
 _C = UPCOMING_CONTEXT.c
-_P = PREDICTIONS.c
+_CONTEXT_KEY = [_C.player_lookup, _C.game_id]
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,18 +92,13 @@ def generate(
     for day in dates:
         if day == _season_start(day):
             sequence = 0
-        schedule, context, predictions = _day(day, seed, systems[day], league, sequence)
-        sequence += len(schedule)
-        fault = faults.get(day)
-        if fault is not None:
-            fault_rng = random.Random(f"{seed}-{day}-fault")
-            predictions, left_behind = apply_fault(fault, predictions, context, systems[day], fault_rng)
-            staging.extend(StagingTable(t.name, _with_recommendations(t.frame)) for t in left_behind)
-        for table, frame in ((SCHEDULE, schedule), (UPCOMING_CONTEXT, context), (PREDICTIONS, predictions)):
+        tables, left_behind = _day(day, seed, systems[day], league, sequence, faults.get(day))
+        sequence += len(tables[SCHEDULE.name])
+        staging.extend(left_behind)
+        for name, frame in tables.items():
             if len(frame):
-                parts[table.name].append(frame)
+                parts[name].append(frame)
     frames = {table.name: _concat(table, parts[table.name]) for table in ALL_TABLES}
-    frames[PREDICTIONS.name] = _with_recommendations(frames[PREDICTIONS.name])
     game_dates = frames[SCHEDULE.name][_S.game_date].nunique()
     in_range = tuple(fault for fault in FAULTS if start <= fault.game_date <= end)
     return SeedData(start, end, seed, int(game_dates), frames, tuple(staging), in_range)
@@ -143,8 +145,41 @@ def _game_count(rng: random.Random, day: date) -> int:
 
 
 def _day(
-    day: date, seed: int, system_ids: tuple[str, ...], league: _League, sequence: int
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    day: date, seed: int, system_ids: tuple[str, ...], league: _League, sequence: int, fault: Fault | None
+) -> tuple[dict[str, pd.DataFrame], tuple[StagingTable, ...]]:
+    """One date's rows of every table in pipeline order, each phase's fault applied before the next reads.
+
+    Later phases read the context as Phase 3 wrote it, de-duplicated on its MERGE key; the box scores
+    come from the whole clean context (the games were played in full whatever Phase 3 lost).
+    """
+    schedule, games = _schedule(day, seed, league, sequence)
+    rng = random.Random(f"{seed}-{day}")
+    fault_rng = random.Random(f"{seed}-{day}-fault")
+    rows = _context(day, games, league, rng)
+    _set_placeholder_lines(rows, random.Random(f"{seed}-{day}-placeholder"))
+    clean_context = _frame(UPCOMING_CONTEXT, rows)
+    context = break_context(fault, clean_context, fault_rng)
+    read = context.drop_duplicates(_CONTEXT_KEY, ignore_index=True)
+    box = box_scores(day, _season_start(day).year, rows, random.Random(f"{seed}-{day}-box-scores"))
+    feature_rng = np.random.default_rng(random.Random(f"{seed}-{day}-features").getrandbits(64))
+    features = break_features(fault, feature_rows(day, read, feature_rng), fault_rng)
+    predictions = _frame(PREDICTIONS, predictions_for(day, _columns(read), system_ids, rng))
+    predictions, left_behind = break_predictions(fault, predictions, read, system_ids, fault_rng)
+    predictions = with_recommendations(predictions)
+    grading = break_grading(fault, grades(day, predictions, box), fault_rng)
+    tables = {
+        SCHEDULE.name: schedule,
+        UPCOMING_CONTEXT.name: context,
+        PLAYER_GAME_SUMMARY.name: box,
+        FEATURE_STORE.name: features,
+        PREDICTIONS.name: predictions,
+        PREDICTION_ACCURACY.name: grading,
+    }
+    return tables, tuple(StagingTable(t.name, with_recommendations(t.frame)) for t in left_behind)
+
+
+def _schedule(day: date, seed: int, league: _League, sequence: int) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """The date's games (all final) and their (away, home) tricodes."""
     schedule_rng = random.Random(f"{seed}-{day}-schedule")
     count = _game_count(schedule_rng, day)
     teams = schedule_rng.sample(sorted(league.rosters), 2 * count)
@@ -157,14 +192,7 @@ def _day(
         _S.away_team_tricode: [away for away, _ in games],
         _S.game_status: [FINAL] * count,
     }
-    rng = random.Random(f"{seed}-{day}")
-    context = _context(day, games, league, rng)
-    predictions = _predictions(day, context, system_ids, rng)
-    return (
-        _frame(SCHEDULE, schedule),
-        _frame(UPCOMING_CONTEXT, context),
-        _frame(PREDICTIONS, predictions),
-    )
+    return _frame(SCHEDULE, schedule), games
 
 
 def _context(day: date, games: list[tuple[str, str]], league: _League, rng: random.Random) -> dict[str, list]:
@@ -192,103 +220,20 @@ def _context(day: date, games: list[tuple[str, str]], league: _League, rng: rand
     return rows
 
 
-def _predictions(
-    day: date, context: dict[str, list], system_ids: tuple[str, ...], rng: random.Random
-) -> dict[str, list]:
-    """One active row per selected player and era system, plus superseded history for some lined pairs."""
-    rows: dict[str, list] = {column: [] for column in PREDICTIONS.columns}
-    selected = _selected(context)
-    run = datetime(day.year, day.month, day.day, 17, 30, tzinfo=timezone.utc)
-    collision_pair = next(((i, system_ids[0]) for i in selected if context[_C.has_prop_line][i]), None)
-    for i in selected:
-        line = context[_C.current_points_line][i]
-        expected = line if line is not None else context[_C.avg_minutes_per_game_last_7][i] * 0.5
-        for number, system in enumerate(system_ids):
-            noise = 2.5 + 0.5 * number  # each system its own spread, so their numbers differ
-            created = run + timedelta(seconds=rng.randint(0, 600))
-            base = {
-                _P.system_id: system,
-                _P.player_lookup: context[_C.player_lookup][i],
-                _P.game_date: day,
-                _P.game_id: context[_C.game_id][i],
-                _P.line_source: "ACTUAL_PROP" if line is not None else "NO_PROP_LINE",
-                _P.has_prop_line: context[_C.has_prop_line][i],
-                _P.is_production_ready: context[_C.is_production_ready][i],
-                _P.invalidation_reason: None,
-                _P.recommendation: None,  # derived from points and line once faults are applied
-            }
-            move = None
-            if (i, system) == collision_pair:
-                move = -0.5 if line % 1 == 0 else 0.5  # N.5 vs N+1.0: equal under an INT64 cast
-            elif line is not None and rng.random() < _SUPERSEDED_SHARE:
-                move = rng.choice(_LINE_MOVES)
-            if move is not None:
-                older = created - timedelta(seconds=rng.randint(1200, 14400))
-                _append(rows, base, rng, 1, line + move, _points(line + move, noise, rng), False, older, created)
-            version = 1 if move is None else 2
-            _append(rows, base, rng, version, line, _points(expected, noise, rng), True, created, created)
-    return rows
-
-
-def _selected(context: dict[str, list]) -> list[int]:
-    """The coordinator's rule: (minutes >= 15 OR a line OR production-ready), not out/doubtful, <= 500."""
-    chosen = [
+def _set_placeholder_lines(context: dict[str, list], rng: random.Random) -> None:
+    """Give a few predicted players the platform's 20.0 placeholder line, so grading has some to skip."""
+    lined = [
         i
-        for i, status in enumerate(context[_C.player_status])
-        if status not in UNPREDICTED_STATUSES
-        and (
-            context[_C.avg_minutes_per_game_last_7][i] >= 15
-            or context[_C.has_prop_line][i]
-            or context[_C.is_production_ready][i]
-        )
+        for i, line in enumerate(context[_C.current_points_line])
+        if line is not None and line != PLACEHOLDER_LINE and context[_C.player_status][i] not in UNPREDICTED_STATUSES
     ]
-    if len(chosen) > MAX_PREDICTED_PLAYERS:
-        ready, minutes = context[_C.is_production_ready], context[_C.avg_minutes_per_game_last_7]
-        priority = sorted(chosen, key=lambda i: (not ready[i], -minutes[i], i))
-        chosen = sorted(priority[:MAX_PREDICTED_PLAYERS])
-    return chosen
+    for i in rng.sample(lined, min(_PLACEHOLDER_LINES, len(lined))):
+        context[_C.current_points_line][i] = PLACEHOLDER_LINE
 
 
-def _points(expected: float, noise: float, rng: random.Random) -> float:
-    return round(min(60.0, max(0.0, expected + rng.gauss(0.0, noise))), 1)
-
-
-def _append(
-    rows: dict[str, list],
-    base: dict[str, object],
-    rng: random.Random,
-    version: int,
-    line: float | None,
-    points: float,
-    active: bool,
-    created: datetime,
-    updated: datetime,
-) -> None:
-    values = {
-        **base,
-        _P.prediction_id: new_prediction_id(rng),
-        _P.prediction_version: version,
-        _P.predicted_points: points,
-        _P.confidence_score: round(rng.uniform(40.0, 95.0), 2),
-        _P.current_points_line: line,
-        _P.is_active: active,
-        _P.default_feature_count: rng.choices((0, 1, 2, 3, 4), (60, 20, 10, 6, 4))[0],
-        _P.created_at: created,
-        _P.updated_at: updated,
-    }
-    for column in PREDICTIONS.columns:
-        rows[column].append(values[column])
-
-
-def _with_recommendations(frame: pd.DataFrame) -> pd.DataFrame:
-    """NO_LINE without a line; OVER/UNDER beyond one point from it; else PASS, or HOLD at low confidence."""
-    if frame.empty:
-        return frame
-    line = frame[_P.current_points_line].astype("float64")
-    edge = (frame[_P.predicted_points].astype("float64") - line).round(1)
-    quiet = np.where(frame[_P.confidence_score].astype("float64") < 50.0, "HOLD", "PASS")
-    choice = np.where(line.isna(), "NO_LINE", np.where(edge > 1.0, "OVER", np.where(edge < -1.0, "UNDER", quiet)))
-    return frame.assign(**{_P.recommendation: choice})
+def _columns(frame: pd.DataFrame) -> dict[str, list]:
+    """A frame as lists of plain values, NaN as None (how the prediction rules read the context)."""
+    return {column: [None if value != value else value for value in frame[column].tolist()] for column in frame}
 
 
 def _frame(table: Table, columns: dict[str, list]) -> pd.DataFrame:
