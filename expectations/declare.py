@@ -6,7 +6,7 @@ so the summary, Data Docs and (later) alerts all say the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,6 +15,7 @@ from great_expectations.expectations import Expectation, UnexpectedRowsExpectati
 
 from warehouse.catalog import PARTITION_COLUMN, Table
 from warehouse.dialect import date_literal
+from warehouse.settings import Thresholds
 
 FAILED_COLUMN = "failed"
 
@@ -82,6 +83,15 @@ class CheckedBatch:
     expectations: tuple[Expectation, ...]
 
 
+def checker(thresholds: Thresholds) -> Callable[..., Expectation]:
+    """`named(name, expected, expectation, why=None)`: a check labelled with its configured severity."""
+
+    def named(name: str, expected: str, expectation: Expectation, why: str | None = None) -> Expectation:
+        return check(expectation, name, thresholds.severity_of(name), expected, why)
+
+    return named
+
+
 def check(expectation: Expectation, name: str, severity: str, expected: str, why: str | None = None) -> Expectation:
     """Label an expectation as a named check; the label is what every report (and Data Docs) shows."""
     expectation.description = f"{name}: {expected}"
@@ -89,6 +99,23 @@ def check(expectation: Expectation, name: str, severity: str, expected: str, why
     if why:
         expectation.meta["notes"] = why
     return expectation
+
+
+def duplicate_keys_sql(key: Iterable[str], where: str = "TRUE") -> str:
+    """Keys that occur more than once in the batch (GROUP BY: a NULL is one value), with their counts."""
+    columns = ", ".join(key)
+    return (
+        f"SELECT {columns}, COUNT(*) AS row_count FROM {{batch}} WHERE {where}"
+        f" GROUP BY {columns} HAVING COUNT(*) > 1 ORDER BY {columns}"
+    )
+
+
+def first_values_sql(column: str, source: str, limit: int) -> str:
+    """A scalar subquery: the first `limit` values of a column, sorted, as one comma-separated string."""
+    return (
+        f"(SELECT STRING_AGG({column}, ', ' ORDER BY {column})"
+        f" FROM (SELECT {column} FROM {source} ORDER BY {column} LIMIT {limit}) AS first_values)"
+    )
 
 
 def sql_strings(values: Iterable[str]) -> str:

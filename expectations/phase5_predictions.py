@@ -14,7 +14,9 @@ from expectations.declare import (
     CheckedBatch,
     ExpectNoFailingRows,
     PhaseRequest,
-    check,
+    checker,
+    duplicate_keys_sql,
+    first_values_sql,
     sql_strings,
     sql_values_table,
 )
@@ -31,9 +33,7 @@ ACTIVE_SQL = f"{P.is_active} = TRUE"
 def build_batches(request: PhaseRequest, thresholds: Phase5Thresholds, era: Era) -> list[CheckedBatch]:
     """The Phase 5 suite: every check runs against the date's partition of the predictions table."""
     t = thresholds
-
-    def named(name: str, expected: str, expectation: gxe.Expectation, why: str | None = None) -> gxe.Expectation:
-        return check(expectation, name, t.severity_of(name), expected, why)
+    named = checker(t)
 
     checks = [
         named(
@@ -67,7 +67,7 @@ def build_batches(request: PhaseRequest, thresholds: Phase5Thresholds, era: Era)
             "active_key_unique",
             "one active row per (game_id, player_lookup, system_id)",
             ExpectNoFailingRows(
-                unexpected_rows_query=_duplicates_sql((P.game_id, P.player_lookup, P.system_id), ACTIVE_SQL)
+                unexpected_rows_query=duplicate_keys_sql((P.game_id, P.player_lookup, P.system_id), ACTIVE_SQL)
             ),
             "On 2026-01-11 two concurrent consolidations wrote duplicate active predictions.",
         ),
@@ -75,7 +75,7 @@ def build_batches(request: PhaseRequest, thresholds: Phase5Thresholds, era: Era)
             "consolidation_key_unique",
             "one row per (game_id, player_lookup, system_id, current_points_line), line compared exactly",
             ExpectNoFailingRows(
-                unexpected_rows_query=_duplicates_sql(
+                unexpected_rows_query=duplicate_keys_sql(
                     (P.game_id, P.player_lookup, P.system_id, P.current_points_line), "TRUE"
                 )
             ),
@@ -153,8 +153,7 @@ SELECT
   expected_players,
   excluded_players,
   missing_players,
-  (SELECT STRING_AGG(player_lookup, ', ' ORDER BY player_lookup)
-   FROM (SELECT player_lookup FROM missing ORDER BY player_lookup LIMIT 50) AS first_missing) AS first_50_missing,
+  {first_values_sql("player_lookup", "missing", 50)} AS first_50_missing,
   (expected_players = 0 OR expected_players - missing_players < {t.min_player_coverage} * expected_players) AS failed
 FROM counts
 """
@@ -180,14 +179,6 @@ CROSS JOIN predicted p
 LEFT JOIN per_system s ON s.system_id = e.system_id
 ORDER BY e.system_id
 """
-
-
-def _duplicates_sql(key: tuple[str, ...], where: str) -> str:
-    columns = ", ".join(key)
-    return (
-        f"SELECT {columns}, COUNT(*) AS row_count FROM {{batch}} WHERE {where}"
-        f" GROUP BY {columns} HAVING COUNT(*) > 1 ORDER BY {columns}"
-    )
 
 
 def _staging_sql(request: PhaseRequest, t: Phase5Thresholds) -> str:

@@ -1,0 +1,157 @@
+"""Phase 5B (grading): prediction_accuracy for one game date.
+
+Grading once inflated predicted_points 2-4x, wrote NaN, and was silently down for six days.
+"""
+
+from __future__ import annotations
+
+from great_expectations import expectations as gxe
+
+from expectations.declare import (
+    CheckedBatch,
+    ExpectNoFailingRows,
+    PhaseRequest,
+    checker,
+    duplicate_keys_sql,
+    first_values_sql,
+    sql_strings,
+)
+from warehouse.catalog import PLAYER_GAME_SUMMARY, PREDICTION_ACCURACY, PREDICTIONS
+from warehouse.settings import Phase5BThresholds
+
+G = PREDICTION_ACCURACY.c
+P = PREDICTIONS.c
+BOX = PLAYER_GAME_SUMMARY.c
+KEY = (G.player_lookup, G.game_id, G.system_id)
+NOT_VOIDED = f"COALESCE({G.is_voided}, FALSE) = FALSE"
+
+
+def build_batches(request: PhaseRequest, thresholds: Phase5BThresholds) -> list[CheckedBatch]:
+    t = thresholds
+    named = checker(t)
+    checks = (
+        named(
+            "grading_coverage",
+            f"grading covers >= {t.min_grading_coverage:.0%} of gradable active predictions",
+            ExpectNoFailingRows(unexpected_rows_query=_coverage_sql(request, t)),
+            "Gradable: active, final game (box score present), a line that is not the "
+            f"{t.line_placeholder} placeholder, not invalidated. A six-day grading outage went unseen.",
+        ),
+        named(
+            "grading_key_unique",
+            "one grading row per (player_lookup, game_id, system_id)",
+            ExpectNoFailingRows(unexpected_rows_query=duplicate_keys_sql(KEY)),
+        ),
+        named(
+            "grading_errors_consistent",
+            f"absolute_error = |predicted - actual| and signed_error = predicted - actual (within {t.error_tolerance})",
+            ExpectNoFailingRows(unexpected_rows_query=_errors_sql(t)),
+            "Grading once inflated predicted_points 2-4x.",
+        ),
+        named(
+            "grading_values_present",
+            "actual_points, absolute_error, signed_error set on non-voided rows",
+            ExpectNoFailingRows(unexpected_rows_query=_values_present_sql()),
+            "NaN once reached grading; written to NUMERIC columns it lands as NULL.",
+        ),
+        named(
+            "prediction_correct_null_when_no_bet",
+            f"prediction_correct is NULL for {', '.join(t.no_bet_recommendations)}",
+            ExpectNoFailingRows(
+                unexpected_rows_query=(
+                    f"SELECT {', '.join(KEY)}, {G.recommendation}, {G.prediction_correct} FROM {{batch}}"
+                    f" WHERE {G.recommendation} IN {sql_strings(t.no_bet_recommendations)}"
+                    f" AND {G.prediction_correct} IS NOT NULL ORDER BY {', '.join(KEY)}"
+                )
+            ),
+        ),
+        named(
+            "grading_confidence_range",
+            f"confidence_score between {t.confidence_score_min} and {t.confidence_score_max} (a 0-1 scale here)",
+            gxe.ExpectColumnValuesToBeBetween(
+                column=G.confidence_score, min_value=t.confidence_score_min, max_value=t.confidence_score_max
+            ),
+        ),
+        named(
+            "graded_points_match_prediction",
+            "predicted_points equals the active prediction's",
+            ExpectNoFailingRows(unexpected_rows_query=_points_match_sql(request)),
+            "Grading once inflated predicted_points 2-4x.",
+        ),
+    )
+    return [CheckedBatch(PREDICTION_ACCURACY.name, request.partition(PREDICTION_ACCURACY), checks)]
+
+
+def _active_predictions(request: PhaseRequest) -> str:
+    columns = (
+        P.player_lookup,
+        P.game_id,
+        P.system_id,
+        P.predicted_points,
+        P.current_points_line,
+        P.invalidation_reason,
+    )
+    return f"SELECT * FROM ({request.partition(PREDICTIONS, columns + (P.is_active,))}) AS p WHERE {P.is_active} = TRUE"
+
+
+def _coverage_sql(request: PhaseRequest, t: Phase5BThresholds) -> str:
+    played = request.partition(PLAYER_GAME_SUMMARY, (BOX.player_lookup, BOX.game_id))
+    return f"""
+WITH active AS ({_active_predictions(request)}),
+played AS (SELECT DISTINCT {BOX.player_lookup} AS player_lookup, {BOX.game_id} AS game_id FROM ({played}) AS box),
+gradable AS (
+  SELECT DISTINCT a.{P.player_lookup} AS player_lookup, a.{P.game_id} AS game_id, a.{P.system_id} AS system_id
+  FROM active a JOIN played b ON b.player_lookup = a.{P.player_lookup} AND b.game_id = a.{P.game_id}
+  WHERE a.{P.current_points_line} IS NOT NULL AND a.{P.current_points_line} <> {t.line_placeholder}
+    AND a.{P.invalidation_reason} IS NULL
+), graded AS (SELECT DISTINCT {", ".join(KEY)} FROM {{batch}}),
+missing AS (
+  SELECT g.player_lookup || '/' || g.system_id AS player_system FROM gradable g
+  LEFT JOIN graded d
+    ON d.{G.player_lookup} = g.player_lookup AND d.{G.game_id} = g.game_id AND d.{G.system_id} = g.system_id
+  WHERE d.{G.player_lookup} IS NULL
+), counts AS (
+  SELECT (SELECT COUNT(*) FROM gradable) AS gradable, (SELECT COUNT(*) FROM missing) AS ungraded
+)
+SELECT
+  CASE WHEN gradable = 0 THEN NULL ELSE ROUND((gradable - ungraded) / gradable, 4) END AS coverage,
+  gradable - ungraded AS graded,
+  gradable,
+  ungraded,
+  {first_values_sql("player_system", "missing", 20)} AS first_20_ungraded,
+  (gradable = 0 OR gradable - ungraded < {t.min_grading_coverage} * gradable) AS failed
+FROM counts
+"""
+
+
+def _errors_sql(t: Phase5BThresholds) -> str:
+    error = f"({G.predicted_points} - {G.actual_points})"
+    return (
+        f"SELECT {', '.join(KEY)}, {G.predicted_points}, {G.actual_points}, {G.absolute_error}, {G.signed_error}"
+        f" FROM {{batch}} WHERE {NOT_VOIDED}"
+        f" AND (ABS({G.absolute_error} - ABS({error})) > {t.error_tolerance}"
+        f" OR ABS({G.signed_error} - {error}) > {t.error_tolerance})"
+        f" ORDER BY {', '.join(KEY)}"
+    )
+
+
+def _values_present_sql() -> str:
+    missing = " OR ".join(f"{column} IS NULL" for column in (G.actual_points, G.absolute_error, G.signed_error))
+    return (
+        f"SELECT {', '.join(KEY)}, {G.actual_points}, {G.absolute_error}, {G.signed_error}"
+        f" FROM {{batch}} WHERE {NOT_VOIDED} AND ({missing}) ORDER BY {', '.join(KEY)}"
+    )
+
+
+def _points_match_sql(request: PhaseRequest) -> str:
+    return f"""
+WITH graded AS (SELECT * FROM {{batch}}),
+active AS ({_active_predictions(request)})
+SELECT g.{G.player_lookup}, g.{G.game_id}, g.{G.system_id}, g.{G.predicted_points} AS graded_points
+FROM graded g
+LEFT JOIN active a
+  ON a.{P.player_lookup} = g.{G.player_lookup} AND a.{P.game_id} = g.{G.game_id}
+ AND a.{P.system_id} = g.{G.system_id} AND a.{P.predicted_points} = g.{G.predicted_points}
+WHERE a.{P.player_lookup} IS NULL
+ORDER BY g.{G.player_lookup}, g.{G.game_id}, g.{G.system_id}
+"""
