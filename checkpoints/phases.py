@@ -6,7 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from warehouse.catalog import PREDICTIONS, SCHEDULE, UPCOMING_CONTEXT, Table
+from warehouse.catalog import (
+    FEATURE_STORE,
+    PLAYER_GAME_SUMMARY,
+    PREDICTION_ACCURACY,
+    PREDICTIONS,
+    SCHEDULE,
+    UPCOMING_CONTEXT,
+    Table,
+)
 from warehouse.settings import Settings
 
 if TYPE_CHECKING:
@@ -22,18 +30,51 @@ class Phase:
     build: Callable[[PhaseRequest, Settings], list[CheckedBatch]]
 
 
+# Suite modules import GX, so each builder imports its module only when its phase runs.
+
+
+def _phase3(request: PhaseRequest, settings: Settings) -> list[CheckedBatch]:
+    from expectations import phase3_analytics
+
+    return phase3_analytics.build_batches(request, settings.phase3)
+
+
+def _phase4(request: PhaseRequest, settings: Settings) -> list[CheckedBatch]:
+    from expectations import phase4_features
+
+    return phase4_features.build_batches(request, settings.phase4)
+
+
 def _phase5(request: PhaseRequest, settings: Settings) -> list[CheckedBatch]:
-    from expectations import phase5_predictions  # imports GX: only when a phase actually runs
+    from expectations import phase5_predictions
 
     return phase5_predictions.build_batches(request, settings.phase5, settings.era_for(request.game_date))
 
 
+def _phase5b(request: PhaseRequest, settings: Settings) -> list[CheckedBatch]:
+    from expectations import phase5b_grading
+
+    return phase5b_grading.build_batches(request, settings.phase5b)
+
+
+PLAYER_AND_GAME = (UPCOMING_CONTEXT.c.player_lookup, UPCOMING_CONTEXT.c.game_id)
+PLAYER_AND_SYSTEM = (PREDICTIONS.c.player_lookup, PREDICTIONS.c.system_id)
+
+ALL_PHASES = "all"
+
+# In pipeline order: `--phase all` runs them in this order.
 PHASES: dict[str, Phase] = {
-    "5": Phase(
-        key="5",
-        checkpoint="phase5",
-        tables=(PREDICTIONS, UPCOMING_CONTEXT, SCHEDULE),
-        row_identity=(PREDICTIONS.c.player_lookup, PREDICTIONS.c.system_id),
-        build=_phase5,
-    ),
+    phase.key: phase
+    for phase in (
+        Phase("3", "phase3", (SCHEDULE, UPCOMING_CONTEXT, PLAYER_GAME_SUMMARY), PLAYER_AND_GAME, _phase3),
+        Phase("4", "phase4", (SCHEDULE, UPCOMING_CONTEXT, FEATURE_STORE), PLAYER_AND_GAME, _phase4),
+        Phase("5", "phase5", (SCHEDULE, UPCOMING_CONTEXT, PREDICTIONS), PLAYER_AND_SYSTEM, _phase5),
+        Phase(
+            "5b",
+            "phase5b",
+            (SCHEDULE, PREDICTIONS, PLAYER_GAME_SUMMARY, PREDICTION_ACCURACY),
+            PLAYER_AND_SYSTEM,
+            _phase5b,
+        ),
+    )
 }

@@ -27,7 +27,6 @@ DATASOURCE = "warehouse"
 def run_phase(settings: Settings, phase_key: str, game_date: date, now: datetime) -> RunSummary:
     """Validate one phase for one game date. Raises CouldNotRun when no verdict is possible."""
     phase = PHASES[phase_key]
-    settings.era_for(game_date)  # a date outside every era cannot be checked: say so before any query
     warehouse = open_warehouse(settings)
     check_schema(warehouse, phase.tables)
     if scheduled_games(warehouse, game_date) == 0:
@@ -46,8 +45,19 @@ def run_phase(settings: Settings, phase_key: str, game_date: date, now: datetime
     results = [r for run in result.run_results.values() for r in run.results]
     declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
     results.sort(key=lambda r: declared.index(check_name(r.expectation_config.meta)))  # GX reorders them
-    identifier = next(iter(result.run_results))
-    return summarize(phase.checkpoint, game_date, results, _docs_page(context, identifier))
+    pages = tuple(page for identifier in result.run_results for page in _docs_pages(context, identifier))
+    return summarize(phase.checkpoint, game_date, results, pages)
+
+
+def run_phases(settings: Settings, phase_keys: list[str], game_date: date, now: datetime) -> list[RunSummary]:
+    """Several phases in pipeline order; one that could not run is reported and does not stop the rest."""
+    summaries = []
+    for key in phase_keys:
+        try:
+            summaries.append(run_phase(settings, key, game_date, now))
+        except CouldNotRun as error:
+            summaries.append(RunSummary(PHASES[key].checkpoint, game_date, checks=(), data_docs=(), error=str(error)))
+    return summaries
 
 
 def _checkpoint(context: Any, warehouse: Warehouse, phase: Phase, game_date: date, batches: list[CheckedBatch]) -> Any:
@@ -120,9 +130,6 @@ def closing_new_connections() -> Iterator[None]:
                 log.debug("connection already closed", exc_info=True)
 
 
-def _docs_page(context: Any, identifier: Any) -> str | None:
-    for site in context.get_docs_sites_urls(resource_identifier=identifier):
-        url = site.get("site_url")
-        if url:
-            return url.removeprefix("file://")
-    return None
+def _docs_pages(context: Any, identifier: Any) -> list[str]:
+    sites = context.get_docs_sites_urls(resource_identifier=identifier)
+    return [site["site_url"].removeprefix("file://") for site in sites if site.get("site_url")]

@@ -14,6 +14,7 @@ from warehouse.errors import ExitCode
 
 PASS, FAIL, ERROR = "pass", "fail", "error"
 CRITICAL = "critical"
+STATUS_OF = {ExitCode.PASSED: PASS, ExitCode.CHECK_FAILED: FAIL, ExitCode.COULD_NOT_RUN: ERROR}
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,12 @@ class RunSummary:
     phase: str
     game_date: date
     checks: tuple[CheckOutcome, ...]
-    data_docs: str | None
+    data_docs: tuple[str, ...]  # this run's validation pages, one per batch
+    error: str | None = None  # the phase could not run at all (no checks)
 
     @property
     def exit_code(self) -> ExitCode:
-        if any(check.status == ERROR for check in self.checks):
+        if self.error or any(check.status == ERROR for check in self.checks):
             return ExitCode.COULD_NOT_RUN
         if any(check.status == FAIL and check.severity == CRITICAL for check in self.checks):
             return ExitCode.CHECK_FAILED
@@ -43,13 +45,13 @@ class RunSummary:
 
     @property
     def status(self) -> str:
-        return {ExitCode.PASSED: PASS, ExitCode.CHECK_FAILED: FAIL, ExitCode.COULD_NOT_RUN: ERROR}[self.exit_code]
+        return STATUS_OF[self.exit_code]
 
     def failed(self) -> list[CheckOutcome]:
         return [check for check in self.checks if check.status != PASS]
 
 
-def summarize(phase: str, game_date: date, results: Iterable[Any], data_docs: str | None) -> RunSummary:
+def summarize(phase: str, game_date: date, results: Iterable[Any], data_docs: tuple[str, ...]) -> RunSummary:
     """One outcome per check from GX expectation results; a result carrying an exception is an error."""
     outcomes = []
     for result in results:
@@ -128,6 +130,10 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def worst_exit_code(summaries: Iterable[RunSummary]) -> ExitCode:
+    return max((summary.exit_code for summary in summaries), default=ExitCode.COULD_NOT_RUN)
+
+
 def to_json(summary: RunSummary) -> dict[str, Any]:
     return {
         "status": summary.status,
@@ -144,7 +150,19 @@ def to_json(summary: RunSummary) -> dict[str, Any]:
             }
             for check in summary.checks
         ],
-        "data_docs": summary.data_docs,
+        "data_docs": summary.data_docs[0] if summary.data_docs else None,
+        "data_docs_pages": list(summary.data_docs),
+        **({"error": summary.error} if summary.error else {}),
+    }
+
+
+def combined_json(summaries: list[RunSummary]) -> dict[str, Any]:
+    """`--phase all`: the worst status, and each phase's own object in pipeline order."""
+    return {
+        "status": STATUS_OF[worst_exit_code(summaries)],
+        "phase": "all",
+        "game_date": summaries[0].game_date.isoformat(),
+        "phases": [to_json(summary) for summary in summaries],
     }
 
 
@@ -154,14 +172,23 @@ def render_text(summary: RunSummary, width: int = 60) -> str:
     rows = [(check.name, _status_label(check), _clip(_brief(check), width), check.expected) for check in summary.checks]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     line = lambda cells: "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(cells))  # noqa: E731
+    if summary.error:
+        return f"{summary.phase} {summary.game_date}: ERROR: could not run: {summary.error}"
     out = [f"{summary.phase} {summary.game_date}: {summary.status.upper()}", line(header)]
     out += [line(row) for row in rows]
     for check in summary.failed():
         out.append(f"\n{check.name} ({_status_label(check)}):")
         out += [f"  {detail}" for detail in _details(check)]
-    if summary.data_docs:
-        out.append(f"\nData Docs: {summary.data_docs}")
+    out += [f"\nData Docs: {page}" for page in summary.data_docs[:1]]
+    out += [f"           {page}" for page in summary.data_docs[1:]]
     return "\n".join(out)
+
+
+def render_combined(summaries: list[RunSummary]) -> str:
+    verdicts = ", ".join(f"{summary.phase} {summary.status.upper()}" for summary in summaries)
+    total = STATUS_OF[worst_exit_code(summaries)].upper()
+    body = "\n\n".join(render_text(summary) for summary in summaries)
+    return f"{body}\n\nall phases {summaries[0].game_date}: {total} ({verdicts})"
 
 
 def _status_label(check: CheckOutcome) -> str:
@@ -205,5 +232,5 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def dumps(summary: RunSummary) -> str:
-    return json.dumps(to_json(summary), indent=2, default=str)
+def dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, default=str)

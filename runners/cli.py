@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
 from typing import NoReturn, TextIO
 
+from checkpoints.phases import ALL_PHASES, PHASES
 from warehouse.errors import CouldNotRun, ExitCode
 from warehouse.settings import load_settings
 
-PHASE_CHOICES = ("5",)
+PHASE_CHOICES = (*PHASES, ALL_PHASES)  # checkpoints.phases imports no GX: --help stays fast
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", parents=[debug], help="run a phase's checkpoint for a game date")
-    run.add_argument("--phase", required=True, choices=PHASE_CHOICES, help="pipeline phase to check")
+    run.add_argument(
+        "--phase", required=True, choices=PHASE_CHOICES, help="pipeline phase to check (all: 3, 4, 5, 5b in order)"
+    )
     run.add_argument("--date", required=True, type=_game_date, dest="game_date", help="game date, YYYY-MM-DD")
     run.add_argument("--now", type=_moment, help="the run's current time (default: now); replays a past run")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of the table")

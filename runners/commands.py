@@ -7,8 +7,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from checkpoints.run import run_phase
-from checkpoints.summary import dumps, render_text
+from checkpoints.phases import ALL_PHASES, PHASES
+from checkpoints.run import run_phase, run_phases
+from checkpoints.summary import combined_json, dumps, render_combined, render_text, to_json, worst_exit_code
 from warehouse import seed as seeding
 from warehouse.connection import DUCKDB_PREFIX
 from warehouse.errors import CouldNotRun, ExitCode
@@ -27,8 +28,12 @@ def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> ExitC
 
 
 def run(settings: Settings, phase: str, game_date: date, now: datetime, as_json: bool, out: TextIO) -> ExitCode:
+    if phase == ALL_PHASES:
+        summaries = run_phases(settings, list(PHASES), game_date, now)
+        print(dumps(combined_json(summaries)) if as_json else render_combined(summaries), file=out)
+        return worst_exit_code(summaries)
     summary = run_phase(settings, phase, game_date, now)
-    print(dumps(summary) if as_json else render_text(summary), file=out)
+    print(dumps(to_json(summary)) if as_json else render_text(summary), file=out)
     return summary.exit_code
 
 
@@ -58,10 +63,10 @@ def demo(settings: Settings, out: TextIO) -> ExitCode:
     fault = next(f for f in seeding.FAULTS if f.name == DEMO_FAULT)
     codes = []
     for label, game_date in (("clean date", DEMO_CLEAN_DATE), (f"seeded fault {fault.name}", fault.game_date)):
-        print(f"\n=== nba-dq run --phase 5 --date {game_date}   ({label})", file=out)
-        summary = run_phase(settings, "5", game_date, seeding.simulated_run_time(game_date))
-        print(render_text(summary), file=out)
-        codes.append(summary.exit_code)
+        print(f"\n=== nba-dq run --phase all --date {game_date}   ({label})", file=out)
+        summaries = run_phases(settings, list(PHASES), game_date, seeding.simulated_run_time(game_date))
+        print(render_combined(summaries), file=out)
+        codes.append(worst_exit_code(summaries))
     print(f"\nData Docs index: {settings.gx_root / 'uncommitted/data_docs/local_site/index.html'}", file=out)
     return ExitCode.COULD_NOT_RUN if ExitCode.COULD_NOT_RUN in codes else ExitCode.PASSED
 
@@ -69,12 +74,14 @@ def demo(settings: Settings, out: TextIO) -> ExitCode:
 def fault_catalogue() -> str:
     lines = [
         "Each fault sits on its own date; every other date is clean. Staging ages are as of the simulated",
-        "Phase 5 run, 18:00 UTC on the date: replay it with `nba-dq run --phase 5 --date D --now DT18:00:00Z`.",
+        "Phase 5 run, 18:00 UTC on the date: replay it with `nba-dq run --phase all --date D --now DT18:00:00Z`.",
         "",
         "date        fault                        failing checks / what it mirrors",
     ]
     for fault in seeding.FAULTS:
-        checks = ", ".join(sorted(fault.failing_checks)) or "(none: must pass)"
+        failing = [(phase, fault.failing_checks(phase)) for phase in seeding.PHASES]
+        checks = "; ".join(f"{phase}: {', '.join(sorted(names))}" for phase, names in failing if names)
+        checks = checks or "(none: must pass)"
         lines.append(f"{fault.game_date}  {fault.name:<28} {checks}\n{'':<42}{fault.summary}")
     return "\n".join(lines)
 
