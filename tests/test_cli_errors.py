@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import CliResult, Workspace
+from warehouse.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.acceptance
 
@@ -28,13 +30,19 @@ def assert_one_line_exit_2(result: CliResult, *fragments: str) -> None:
         (["run", "--phase", "5", "--date", "2025-12-02", "--now", "yesterday"], ["invalid time"]),
         (["frobnicate"], ["invalid choice"]),
         ([], ["required"]),
-        (["run", "--phase", "5", "--date", "2019-01-01"], ["no era", "[[eras]]"]),
         (["run", "--phase", "5", "--date", "2025-12-24"], ["no games scheduled on 2025-12-24"]),
         (["seed", "--start", "2025-12-05", "--end", "2025-12-01"], ["after --end"]),
     ],
 )
 def test_bad_input(seeded: Workspace, argv: list[str], fragments: list[str]) -> None:
     assert_one_line_exit_2(seeded.cli(*argv), *fragments)
+
+
+def test_a_date_without_an_era(seeded: Workspace, tmp_path: Path) -> None:
+    config = tmp_path / "dq.toml"
+    config.write_text((PROJECT_ROOT / "dq.toml").read_text().replace("start = 2025-10-01", "start = 2025-12-03"))
+    result = seeded.cli("run", "--phase", "5", "--date", "2025-12-02", env={"NBA_DQ_CONFIG": str(config)})
+    assert_one_line_exit_2(result, "no era", "covers 2025-12-02", "[[eras]]")
 
 
 def test_missing_warehouse_file(scratch: Workspace) -> None:

@@ -71,7 +71,7 @@ HAND_FAULTS: dict[str, tuple[list[str], set[str]]] = {
     ),
     "every prediction gone": (
         [f"DELETE FROM {PREDICTIONS} WHERE {ON_DAY}"],
-        next(f for f in FAULTS if f.name == "zero_predictions").failing_checks,
+        next(f for f in FAULTS if f.name == "zero_predictions").failing_checks("phase5"),
     ),
     "predicted_points above the clamp": ([update_one("predicted_points = 60.1")], {"predicted_points_range"}),
     "confidence on the wrong scale": ([update_one("confidence_score = 150")], {"confidence_score_range"}),
@@ -113,5 +113,5 @@ def test_every_phase5_check_has_a_fault_that_fails_it() -> None:
         for batch in build_batches(request, settings.phase5, settings.era_for(DAY))
         for e in batch.expectations
     }
-    caught = set().union(*(checks for _, checks in HAND_FAULTS.values()), *(f.failing_checks for f in FAULTS))
+    caught = set().union(*(checks for _, checks in HAND_FAULTS.values()), *(f.failing_checks("phase5") for f in FAULTS))
     assert declared == caught

@@ -1,4 +1,4 @@
-"""Every Phase 5 check passes on every clean seeded date and fails on its seeded fault only."""
+"""Phase 5 on seeded dates: what its failures say (every date is covered by tests/test_seeded_dates.py)."""
 
 from __future__ import annotations
 
@@ -33,23 +33,10 @@ def games_on(workspace: Workspace, game_date: date) -> int:
         connection.close()
 
 
-@pytest.mark.parametrize("game_date", MONTH, ids=str)
-def test_seeded_date(seeded: Workspace, game_date: date) -> None:
-    if games_on(seeded, game_date) == 0:
-        result = seeded.cli("run", "--phase", "5", "--date", str(game_date))
-        assert result.code == 2 and "no games scheduled" in result.err
-        return
-    code, failing, document = run_phase5(seeded, game_date)
-    fault = FAULT_BY_DATE.get(game_date)
-    expected = set(fault.failing_checks) if fault else set()
-    assert failing == expected, f"{game_date} ({fault.name if fault else 'clean'})"
-    assert code == (1 if expected else 0)
-    assert document["status"] == ("fail" if expected else "pass")
-
-
 def test_the_month_has_clean_and_no_game_dates(seeded: Workspace) -> None:
     clean = [d for d in MONTH if d not in FAULT_BY_DATE and games_on(seeded, d) > 0]
-    assert len(clean) >= 15
+    phase5_clean = [d for d in MONTH if not (d in FAULT_BY_DATE and FAULT_BY_DATE[d].failing_checks("phase5"))]
+    assert len(clean) >= 14 and len(phase5_clean) >= 20
     assert any(games_on(seeded, d) == 0 for d in MONTH)
 
 

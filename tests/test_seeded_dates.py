@@ -1,0 +1,61 @@
+"""`--phase all` on every seeded date: each check passes on clean dates and fails on its own faults only."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import pytest
+
+from checkpoints.phases import PHASES
+from tests.conftest import Workspace
+from warehouse.seed import DEFAULT_END, DEFAULT_START, FAULTS, simulated_run_time
+
+pytestmark = pytest.mark.acceptance
+FAULT_BY_DATE = {fault.game_date: fault for fault in FAULTS}
+MONTH = [DEFAULT_START + timedelta(days=n) for n in range((DEFAULT_END - DEFAULT_START).days + 1)]
+CHECKPOINTS = [phase.checkpoint for phase in PHASES.values()]
+
+
+def games_on(workspace: Workspace, game_date: date) -> int:
+    connection = duckdb.connect(str(workspace.warehouse), read_only=True)
+    try:
+        query = "SELECT COUNT(*) FROM nba_raw.nbac_schedule WHERE game_date = ?"
+        return int(connection.execute(query, [game_date]).fetchone()[0])
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("game_date", MONTH, ids=str)
+def test_all_phases_on_seeded_date(seeded: Workspace, game_date: date) -> None:
+    now = simulated_run_time(game_date).isoformat()
+    result = seeded.cli("run", "--phase", "all", "--date", str(game_date), "--now", now, "--json")
+    document = result.json()
+    assert [phase["phase"] for phase in document["phases"]] == CHECKPOINTS
+    if games_on(seeded, game_date) == 0:
+        assert result.code == 2 and document["status"] == "error"
+        assert all("no games scheduled" in phase["error"] for phase in document["phases"])
+        return
+    fault = FAULT_BY_DATE.get(game_date)
+    failing = {
+        phase["phase"]: {check["name"] for check in phase["checks"] if not check["success"]}
+        for phase in document["phases"]
+    }
+    expected = {checkpoint: set(fault.failing_checks(checkpoint)) if fault else set() for checkpoint in CHECKPOINTS}
+    assert failing == expected, f"{game_date} ({fault.name if fault else 'clean'})"
+    assert all("error" not in phase for phase in document["phases"]), result.out
+    assert result.code == (1 if any(expected.values()) else 0)
+    assert document["status"] == ("fail" if any(expected.values()) else "pass")
+
+
+def test_a_phase_that_cannot_run_does_not_stop_the_others(scratch: Workspace) -> None:
+    connection = duckdb.connect(str(scratch.warehouse))
+    connection.execute("DROP TABLE nba_predictions.ml_feature_store_v2")
+    connection.close()
+    result = scratch.cli("run", "--phase", "all", "--date", "2025-12-02", "--json")
+    statuses = {phase["phase"]: phase["status"] for phase in result.json()["phases"]}
+    assert statuses == {"phase3": "pass", "phase4": "error", "phase5": "pass", "phase5b": "pass"}
+    assert result.code == 2
+    text = scratch.cli("run", "--phase", "all", "--date", "2025-12-02").out
+    assert "phase4 2025-12-02: ERROR: could not run: schema drift" in text
+    assert text.rstrip().endswith("all phases 2025-12-02: ERROR (phase3 PASS, phase4 ERROR, phase5 PASS, phase5b PASS)")
