@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import duckdb
 import pytest
 
 from tests.conftest import Workspace
-from warehouse.seed import DEFAULT_END, DEFAULT_START, FAULTS, simulated_run_time
+from warehouse.seed import FAULTS, simulated_run_time
 
 pytestmark = pytest.mark.acceptance
-FAULT_BY_DATE = {fault.game_date: fault for fault in FAULTS}
-MONTH = [DEFAULT_START + timedelta(days=n) for n in range((DEFAULT_END - DEFAULT_START).days + 1)]
 
 
 def run_phase5(workspace: Workspace, game_date: date) -> tuple[int, set[str], dict]:
@@ -21,23 +18,6 @@ def run_phase5(workspace: Workspace, game_date: date) -> tuple[int, set[str], di
     )
     assert result.code in (0, 1), result.err
     return result.code, result.failing(), result.json()
-
-
-def games_on(workspace: Workspace, game_date: date) -> int:
-    connection = duckdb.connect(str(workspace.warehouse), read_only=True)
-    try:
-        return connection.execute(
-            "SELECT COUNT(*) FROM nba_raw.nbac_schedule WHERE game_date = ?", [game_date]
-        ).fetchone()[0]
-    finally:
-        connection.close()
-
-
-def test_the_month_has_clean_and_no_game_dates(seeded: Workspace) -> None:
-    clean = [d for d in MONTH if d not in FAULT_BY_DATE and games_on(seeded, d) > 0]
-    phase5_clean = [d for d in MONTH if not (d in FAULT_BY_DATE and FAULT_BY_DATE[d].failing_checks("phase5"))]
-    assert len(clean) >= 14 and len(phase5_clean) >= 20
-    assert any(games_on(seeded, d) == 0 for d in MONTH)
 
 
 def test_coverage_failure_names_ratio_counts_and_missing_players(seeded: Workspace) -> None:

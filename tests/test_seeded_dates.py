@@ -26,6 +26,13 @@ def games_on(workspace: Workspace, game_date: date) -> int:
         connection.close()
 
 
+def test_the_month_has_clean_and_no_game_dates(seeded: Workspace) -> None:
+    clean = [d for d in MONTH if d not in FAULT_BY_DATE and games_on(seeded, d) > 0]
+    phase5_clean = [d for d in MONTH if not (d in FAULT_BY_DATE and FAULT_BY_DATE[d].failing_checks("phase5"))]
+    assert len(clean) >= 14 and len(phase5_clean) >= 20
+    assert any(games_on(seeded, d) == 0 for d in MONTH)
+
+
 @pytest.mark.parametrize("game_date", MONTH, ids=str)
 def test_all_phases_on_seeded_date(seeded: Workspace, game_date: date) -> None:
     now = simulated_run_time(game_date).isoformat()
