@@ -1,4 +1,7 @@
-"""The phases nba-dq checks: one checkpoint each, the tables it reads, and its suite builder."""
+"""The phases nba-dq checks: one checkpoint each, the tables it reads, and its suite builder.
+
+Builders take the warehouse too: most declare queries GX runs, Phase 6 reads facts to compare first.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from warehouse.catalog import (
     UPCOMING_CONTEXT,
     Table,
 )
+from warehouse.connection import Warehouse
+from warehouse.exports import open_export_store
 from warehouse.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,34 +32,41 @@ class Phase:
     checkpoint: str  # the GX checkpoint's name
     tables: tuple[Table, ...]  # read by the suite: checked for drift before any expectation runs
     row_identity: tuple[str, ...]  # columns that name a failing row in column checks
-    build: Callable[[PhaseRequest, Settings], list[CheckedBatch]]
+    build: Callable[[PhaseRequest, Settings, Warehouse], list[CheckedBatch]]
 
 
 # Suite modules import GX, so each builder imports its module only when its phase runs.
 
 
-def _phase3(request: PhaseRequest, settings: Settings) -> list[CheckedBatch]:
+def _phase3(request: PhaseRequest, settings: Settings, warehouse: Warehouse) -> list[CheckedBatch]:
     from expectations import phase3_analytics
 
     return phase3_analytics.build_batches(request, settings.phase3)
 
 
-def _phase4(request: PhaseRequest, settings: Settings) -> list[CheckedBatch]:
+def _phase4(request: PhaseRequest, settings: Settings, warehouse: Warehouse) -> list[CheckedBatch]:
     from expectations import phase4_features
 
     return phase4_features.build_batches(request, settings.phase4)
 
 
-def _phase5(request: PhaseRequest, settings: Settings) -> list[CheckedBatch]:
+def _phase5(request: PhaseRequest, settings: Settings, warehouse: Warehouse) -> list[CheckedBatch]:
     from expectations import phase5_predictions
 
     return phase5_predictions.build_batches(request, settings.phase5, settings.era_for(request.game_date))
 
 
-def _phase5b(request: PhaseRequest, settings: Settings) -> list[CheckedBatch]:
+def _phase5b(request: PhaseRequest, settings: Settings, warehouse: Warehouse) -> list[CheckedBatch]:
     from expectations import phase5b_grading
 
     return phase5b_grading.build_batches(request, settings.phase5b)
+
+
+def _phase6(request: PhaseRequest, settings: Settings, warehouse: Warehouse) -> list[CheckedBatch]:
+    from expectations import phase6_export
+
+    facts = phase6_export.gather_facts(request, open_export_store(settings.export_root), warehouse)
+    return phase6_export.build_batches(request, settings.phase6, facts)
 
 
 PLAYER_AND_GAME = (UPCOMING_CONTEXT.c.player_lookup, UPCOMING_CONTEXT.c.game_id)
@@ -76,5 +88,6 @@ PHASES: dict[str, Phase] = {
             PLAYER_AND_SYSTEM,
             _phase5b,
         ),
+        Phase("6", "phase6", (SCHEDULE, PREDICTIONS), ("subject",), _phase6),
     )
 }

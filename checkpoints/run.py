@@ -22,6 +22,7 @@ from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 DATASOURCE = "warehouse"
+FRAMES = "facts"  # Phase 6: facts read from the export files
 
 
 def run_phase(settings: Settings, phase_key: str, game_date: date, now: datetime) -> RunSummary:
@@ -37,9 +38,9 @@ def run_phase(settings: Settings, phase_key: str, game_date: date, now: datetime
     context = build_context(settings.gx_root)
     # GX prints to stdout (e.g. UnexpectedRowsExpectation's {batch} notice): keep it out of our output.
     with redirect_stdout(io.StringIO()) as chatter, closing_new_connections():
-        batches = phase.build(request, settings)
+        batches = phase.build(request, settings, warehouse)
         checkpoint = _checkpoint(context, warehouse, phase, game_date, batches)
-        result = checkpoint.run(run_id=_run_id(phase, game_date))
+        result = checkpoint.run(batch_parameters=_frame_parameters(batches), run_id=_run_id(phase, game_date))
     if chatter.getvalue().strip():
         log.debug("GX printed: %s", chatter.getvalue().strip())
     results = [r for run in result.run_results.values() for r in run.results]
@@ -64,15 +65,9 @@ def _checkpoint(context: Any, warehouse: Warehouse, phase: Phase, game_date: dat
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    datasource = context.data_sources.add_sql(
-        name=DATASOURCE,
-        connection_string=warehouse.url,
-        create_temp_table=False,  # temp tables need write access and would clutter the checked datasets
-        kwargs=warehouse.engine_kwargs,
-    )
+    datasource = _datasource(context, warehouse, batches)
     definitions = []
     for batch in batches:
-        asset = datasource.add_query_asset(name=batch.asset_name, query=batch.query)
         suite = context.suites.add(
             gx.ExpectationSuite(name=f"{phase.checkpoint}.{batch.asset_name}", expectations=list(batch.expectations))
         )
@@ -80,7 +75,7 @@ def _checkpoint(context: Any, warehouse: Warehouse, phase: Phase, game_date: dat
             context.validation_definitions.add(
                 gx.ValidationDefinition(
                     name=f"{phase.checkpoint}.{batch.asset_name}.{game_date}",
-                    data=asset.add_batch_definition_whole_table(name=str(game_date)),
+                    data=_batch_definition(datasource, batch, str(game_date)),
                     suite=suite,
                 )
             )
@@ -98,6 +93,34 @@ def _checkpoint(context: Any, warehouse: Warehouse, phase: Phase, game_date: dat
             },
         )
     )
+
+
+def _datasource(context: Any, warehouse: Warehouse, batches: list[CheckedBatch]) -> Any:
+    """The warehouse as a SQL datasource, or a pandas one for a phase that validates a frame of facts."""
+    if _frame_parameters(batches):
+        return context.data_sources.add_pandas(name=FRAMES)
+    return context.data_sources.add_sql(
+        name=DATASOURCE,
+        connection_string=warehouse.url,
+        create_temp_table=False,  # temp tables need write access and would clutter the checked datasets
+        kwargs=warehouse.engine_kwargs,
+    )
+
+
+def _batch_definition(datasource: Any, batch: CheckedBatch, name: str) -> Any:
+    if batch.frame is not None:
+        return datasource.add_dataframe_asset(name=batch.asset_name).add_batch_definition_whole_dataframe(name=name)
+    return datasource.add_query_asset(name=batch.asset_name, query=batch.query).add_batch_definition_whole_table(
+        name=name
+    )
+
+
+def _frame_parameters(batches: list[CheckedBatch]) -> dict[str, Any]:
+    """GX hands one set of batch parameters to every validation: a checkpoint can carry one frame."""
+    frames = [batch.frame for batch in batches if batch.frame is not None]
+    if len(frames) > 1 or (frames and len(batches) > 1):
+        raise ValueError("a phase validates either warehouse queries or one frame of facts, not both")
+    return {"dataframe": frames[0]} if frames else {}
 
 
 def _run_id(phase: Phase, game_date: date) -> Any:

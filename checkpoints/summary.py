@@ -9,6 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from expectations.declare import FAILED_COLUMN
 from warehouse.errors import ExitCode
 
@@ -110,8 +112,12 @@ def observed_value(result: Mapping[str, Any]) -> Any:
 
 
 def _sample(result: Mapping[str, Any]) -> list[Any]:
-    """Failing rows with their identity when GX could name them, else the failing values."""
-    return list(result.get("partial_unexpected_index_list") or result.get("partial_unexpected_list") or [])
+    """Failing rows with their identity when GX could name them (identity first), else the failing values."""
+    indexed = result.get("partial_unexpected_index_list")
+    if indexed:
+        # GX puts the checked column first and the identity columns after it; a reader wants who, then what.
+        return [{**dict(list(row.items())[1:]), **dict(list(row.items())[:1])} for row in indexed]
+    return list(result.get("partial_unexpected_list") or [])
 
 
 def _json_row(value: Any) -> Any:
@@ -121,6 +127,8 @@ def _json_row(value: Any) -> Any:
 
 
 def json_safe(value: Any) -> Any:
+    if isinstance(value, np.generic):  # pandas-backed checks (Phase 6) report numpy scalars
+        value = value.item()
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, (date, datetime)):
@@ -216,12 +224,16 @@ def _details(check: CheckOutcome, limit: int = 10) -> list[str]:
     if check.error:
         return [check.error]
     observed = check.observed
-    if isinstance(observed, list):
-        lines = [_pairs(row) for row in observed[:limit]]
-        if len(observed) > limit:
-            lines.append(f"... and {len(observed) - limit} more (see --json or Data Docs)")
-        return lines
-    return [_brief(check)]
+    if isinstance(observed, dict) and observed.get("sample"):
+        observed, total = observed["sample"], observed["unexpected"]
+    elif isinstance(observed, list):
+        total = len(observed)
+    else:
+        return [_brief(check)]
+    lines = [_pairs(row) if isinstance(row, Mapping) else str(row) for row in observed[:limit]]
+    if total > len(lines):
+        lines.append(f"... and {total - len(lines)} more (see --json or Data Docs)")
+    return lines
 
 
 def _pairs(row: Mapping[str, Any]) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import pandas as pd
 from great_expectations.expectations import Expectation, UnexpectedRowsExpectation
 
 from warehouse.catalog import PARTITION_COLUMN, Table
@@ -74,13 +75,18 @@ class PhaseRequest:
         return f"SELECT {selected} FROM {self.table(table)} WHERE {PARTITION_COLUMN} = {date_literal(self.game_date)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CheckedBatch:
-    """One GX batch (a partition-pruned query) and the expectations validated against it."""
+    """One GX batch and the expectations validated against it.
+
+    A warehouse batch is a partition-pruned query; a batch of facts read elsewhere (Phase 6's files)
+    is a DataFrame in `frame`, with `query` empty.
+    """
 
     asset_name: str
     query: str
     expectations: tuple[Expectation, ...]
+    frame: pd.DataFrame | None = None
 
 
 def checker(thresholds: Thresholds) -> Callable[..., Expectation]:

@@ -47,10 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", parents=[debug], help="run a phase's checkpoint for a game date")
     run.add_argument(
-        "--phase", required=True, choices=PHASE_CHOICES, help="pipeline phase to check (all: 3, 4, 5, 5b in order)"
+        "--phase", required=True, choices=PHASE_CHOICES, help="pipeline phase to check (all: 3, 4, 5, 5b, 6 in order)"
     )
     run.add_argument("--date", required=True, type=_game_date, dest="game_date", help="game date, YYYY-MM-DD")
-    run.add_argument("--now", type=_moment, help="the run's current time (default: now); replays a past run")
+    run.add_argument(
+        "--now",
+        type=_moment,
+        help="the moment staging ages and export freshness are judged by"
+        " (default: the clock; for a past date, its daily run at [run] replay_hour_utc)",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
 
     seed = commands.add_parser(

@@ -21,7 +21,8 @@ DEMO_FAULT = "coverage_drop"
 
 def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> ExitCode:
     if args.command == "run":
-        return run(settings, args.phase, args.game_date, args.now or datetime.now(timezone.utc), args.json, out)
+        now = args.now or settings.run_time(args.game_date, datetime.now(timezone.utc))
+        return run(settings, args.phase, args.game_date, now, args.json, out)
     if args.command == "seed":
         return seed(settings, args, out)
     return demo(settings, out)
@@ -50,6 +51,7 @@ def seed(settings: Settings, args: argparse.Namespace, out: TextIO) -> ExitCode:
     )
     rows = ", ".join(f"{table} {count}" for table, count in report.rows.items())
     print(f"seeded {report.path} with {report.start}..{report.end} (seed {report.seed}): {rows}", file=out)
+    print(f"exports: {report.export_files} files under {report.export_root}", file=out)
     print(f"faults seeded: {', '.join(f'{f.name} ({f.game_date})' for f in report.faults) or 'none'}", file=out)
     return ExitCode.PASSED
 
@@ -61,10 +63,11 @@ def demo(settings: Settings, out: TextIO) -> ExitCode:
         print(f"no warehouse at {path}: seeding the default month ...", file=out)
         seeding.seed_duckdb(path, settings)
     fault = next(f for f in seeding.FAULTS if f.name == DEMO_FAULT)
+    clock = datetime.now(timezone.utc)
     codes = []
     for label, game_date in (("clean date", DEMO_CLEAN_DATE), (f"seeded fault {fault.name}", fault.game_date)):
         print(f"\n=== nba-dq run --phase all --date {game_date}   ({label})", file=out)
-        summaries = run_phases(settings, list(PHASES), game_date, seeding.simulated_run_time(game_date))
+        summaries = run_phases(settings, list(PHASES), game_date, settings.run_time(game_date, clock))
         print(render_combined(summaries), file=out)
         codes.append(worst_exit_code(summaries))
     print(f"\nData Docs index: {settings.gx_root / 'uncommitted/data_docs/local_site/index.html'}", file=out)
@@ -73,8 +76,9 @@ def demo(settings: Settings, out: TextIO) -> ExitCode:
 
 def fault_catalogue() -> str:
     lines = [
-        "Each fault sits on its own date; every other date is clean. Staging ages are as of the simulated",
-        "Phase 5 run, 18:00 UTC on the date: replay it with `nba-dq run --phase all --date D --now DT18:00:00Z`.",
+        "Each fault sits on its own date; every other date is clean. Staging ages and export freshness are",
+        "as of the simulated run, 18:00 UTC on the date: what `nba-dq run` judges a past date by (dq.toml",
+        "[run] replay_hour_utc; --now overrides).",
         "",
         "date        fault                        failing checks / what it mirrors",
     ]

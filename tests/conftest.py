@@ -32,16 +32,22 @@ class CliResult:
 
 @dataclass
 class Workspace:
-    """A warehouse file and a GX folder of a test's own, and the env that points nba-dq at them."""
+    """A warehouse file, its export folder and a GX folder of a test's own, and the env pointing at them."""
 
     root: Path
     warehouse: Path
+
+    @property
+    def exports(self) -> Path:
+        """The seed writes the exports beside the warehouse file, like gx/uncommitted/exports/v1."""
+        return exports_of(self.warehouse)
 
     @property
     def env(self) -> dict[str, str]:
         return {
             "NBA_DQ_CONFIG": str(PROJECT_ROOT / "dq.toml"),
             "NBA_DQ_WAREHOUSE": f"duckdb:///{self.warehouse}",
+            "NBA_DQ_EXPORT_ROOT": str(self.exports),
             "NBA_DQ_GX_ROOT": str(self.root / "gx"),
         }
 
@@ -53,6 +59,10 @@ class Workspace:
         out, err = io.StringIO(), io.StringIO()
         code = main(list(argv), env={**self.env, **(env or {})}, stdout=out, stderr=err)
         return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def exports_of(warehouse: Path) -> Path:
+    return warehouse.parent / "exports" / "v1"
 
 
 def make_workspace(root: Path, warehouse: Path) -> Workspace:
@@ -78,9 +88,10 @@ def seeded(seeded_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Works
 
 @pytest.fixture
 def scratch(seeded_file: Path, tmp_path: Path) -> Workspace:
-    """A private copy of the seeded month, for tests that inject faults by hand."""
+    """A private copy of the seeded month and its exports, for tests that inject faults by hand."""
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(seeded_file, copy)
+    shutil.copytree(exports_of(seeded_file), exports_of(copy))
     return make_workspace(tmp_path, copy)
 
 

@@ -7,9 +7,10 @@ from datetime import date
 
 import pytest
 
-from checkpoints.phases import PHASES
+from checkpoints.phases import PHASES, Phase
 from expectations.declare import PhaseRequest
 from tests.conftest import Workspace
+from warehouse.connection import Warehouse
 from warehouse.seed import FAULTS, simulated_run_time
 from warehouse.settings import load_settings
 
@@ -130,11 +131,14 @@ def test_hand_made_fault_is_detected(scratch: Workspace, sql: Callable[[str], No
     assert result.code == 1
 
 
-@pytest.mark.parametrize("phase", [p for p in PHASES.values() if p.checkpoint != "phase5"], ids=lambda p: p.checkpoint)
-def test_every_check_has_a_fault_that_fails_it(phase: object) -> None:
+@pytest.mark.parametrize(
+    "phase", [p for p in PHASES.values() if p.checkpoint in ("phase3", "phase4", "phase5b")], ids=lambda p: p.checkpoint
+)
+def test_every_check_has_a_fault_that_fails_it(phase: Phase) -> None:
     settings = load_settings({})
     request = PhaseRequest(DAY, simulated_run_time(DAY), "duckdb", settings.datasets)
-    declared = {e.meta["check"] for batch in phase.build(request, settings) for e in batch.expectations}
+    unused = Warehouse("duckdb:///unused.duckdb", "duckdb", settings.datasets)  # these builders only declare SQL
+    declared = {e.meta["check"] for batch in phase.build(request, settings, unused) for e in batch.expectations}
     caught = set().union(
         *(checks for name, _, checks in HAND_FAULTS.values() if name == phase.checkpoint),
         *(fault.failing_checks(phase.checkpoint) for fault in FAULTS),

@@ -7,8 +7,9 @@ shows up here first.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from warehouse.seed import (
     Fault,
     SeedReport,
     context_faults,
+    export_faults,
     feature_faults,
     grading_faults,
     prediction_faults,
@@ -76,9 +78,16 @@ def expected_failures(day: date, phase: str) -> frozenset[str]:
 CONTEXT_WHOLE_DATES = [day for day in GAME_DATES if not expected_failures(day, "phase3")]
 
 
+def settings_at(folder: Path) -> Settings:
+    """The project's settings with the seed's exports written under `folder` (never into the project)."""
+    env = {"NBA_DQ_CONFIG": str(PROJECT_ROOT / "dq.toml"), "NBA_DQ_EXPORT_ROOT": str(folder / "exports" / "v1")}
+    return load_settings(env=env)
+
+
 @pytest.fixture(scope="module")
-def settings() -> Settings:
-    return load_settings(env={"NBA_DQ_CONFIG": str(PROJECT_ROOT / "dq.toml")})
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The month's settings: its exports live in a folder of this module's own."""
+    return settings_at(tmp_path_factory.mktemp("month-exports"))
 
 
 @pytest.fixture(scope="module")
@@ -334,17 +343,61 @@ def phase5b_checks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date
     }
 
 
+def phase6_checks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> dict[str, bool]:
+    """Read with the json module and plain field names: an oracle independent of the suite's parser."""
+    th = settings.phase6
+    documents = {folder: read_document(settings, folder, day) for folder in ("predictions", "tonight")}
+    readable = [document for document in documents.values() if document is not None]
+    scheduled = [row[0] for row in con.execute(
+        f"SELECT {S.game_id} FROM {qualified(settings, SCHEDULE)} WHERE {S.game_date} = DATE '{day}'"
+    ).fetchall()]  # fmt: skip
+    predicted = {row[0] for row in con.execute(
+        f"SELECT DISTINCT {P.player_lookup} FROM {qualified(settings, PREDICTIONS)}"
+        f" WHERE {P.game_date} = DATE '{day}' AND {P.is_active}"
+    ).fetchall()}  # fmt: skip
+
+    def players_per_game(document: dict[str, Any]) -> list[int]:
+        listed = {game["game_id"]: {p["player_lookup"] for p in game["players"]} for game in document["games"]}
+        return [len(listed.get(game_id, ())) for game_id in {*scheduled, *listed}]
+
+    tonight, exported = documents["tonight"], documents["predictions"]
+    run = simulated_run_time(day)
+    hours = [(run - datetime.fromisoformat(document["generated_at"])).total_seconds() / 3600 for document in readable]
+    return {
+        "export_files_readable": len(readable) == 2,
+        "export_halt_fields": all({"halt_active", "halt_reason", "halt_since"} <= set(d) for d in readable),
+        "export_no_empty_games": all(min(players_per_game(d)) >= 1 for d in readable),
+        "export_players_per_game": tonight is None
+        or tonight["halt_active"]
+        or min(players_per_game(tonight)) >= th.min_players_per_game,
+        "export_players_match_predictions": predicted
+        == {p["player_lookup"] for game in (exported or {"games": []})["games"] for p in game["players"]},
+        "export_fresh": all(0 <= age <= th.max_export_age_hours for age in hours),
+    }
+
+
+def read_document(settings: Settings, folder: str, day: date) -> dict[str, Any] | None:
+    path = Path(settings.export_root) / folder / f"{day}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 CHECKS: dict[str, Callable[[duckdb.DuckDBPyConnection, Settings, date], dict[str, bool]]] = {
     "phase3": phase3_checks,
     "phase4": phase4_checks,
     "phase5": phase5_checks,
     "phase5b": phase5b_checks,
+    "phase6": phase6_checks,
 }
 
 
 def failing_checks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, phase: str) -> set[str]:
     """The checks of a checkpoint that fail for a date, each computed with the semantics the suite must have."""
     return {name for name, passed in CHECKS[phase](con, settings, day).items() if not passed}
+
+
+def export_texts(root: Path) -> dict[str, str]:
+    """Every export file under a root, by path relative to it."""
+    return {str(path.relative_to(root)): path.read_text() for path in sorted(root.rglob("*.json"))}
 
 
 def table_digests(path: Path) -> dict[str, str]:
@@ -365,7 +418,8 @@ def test_fault_catalogue_has_one_date_per_fault_inside_the_default_month() -> No
     assert dates == sorted(dates)
     assert all(DEFAULT_START <= day <= DEFAULT_END for day in dates)
     assert len({fault.name for fault in FAULTS}) == len(FAULTS)
-    assert len(CLEAN_DATES) >= 14 and {date(2025, 12, 2), date(2025, 12, 3)} <= set(CLEAN_DATES)  # used as clean
+    assert len(CLEAN_DATES) >= 8 and {date(2025, 12, 2), date(2025, 12, 3)} <= set(CLEAN_DATES)  # used as clean
+    assert all(sum(1 for day in GAME_DATES if not expected_failures(day, phase)) >= 20 for phase in PHASES)
 
 
 def test_a_fault_lists_its_failing_checks_per_checkpoint() -> None:
@@ -377,13 +431,14 @@ def test_a_fault_lists_its_failing_checks_per_checkpoint() -> None:
     assert all(set(fault.failing) <= set(PHASES) and all(fault.failing.values()) for fault in FAULTS)
     with pytest.raises(TypeError):
         zero.failing["phase4"] = frozenset({"x"})  # type: ignore[index]
-    with pytest.raises(ValueError, match="phase6"):
-        Fault("x", DEFAULT_START, "x", {"phase6": frozenset({"x"})})
+    with pytest.raises(ValueError, match="phase7"):
+        Fault("x", DEFAULT_START, "x", {"phase7": frozenset({"x"})})
     assert len(set(FAULTS)) == len(FAULTS)
 
 
 def test_every_fault_is_applied_by_exactly_one_phase() -> None:
-    handled = [module.HANDLED for module in (context_faults, feature_faults, prediction_faults, grading_faults)]
+    modules = (context_faults, feature_faults, prediction_faults, grading_faults, export_faults)
+    handled = [module.HANDLED for module in modules]
     assert sorted(name for names in handled for name in names) == sorted(FAULT)
 
 
@@ -392,7 +447,7 @@ def test_fault_list_prints_each_checkpoints_failing_checks() -> None:
     zero = next(line for line in lines if " zero_predictions " in line)
     assert zero.endswith(
         "phase5: active_prediction_count, player_coverage, predicted_player_count, system_coverage;"
-        " phase5b: grading_coverage"
+        " phase5b: grading_coverage; phase6: export_no_empty_games, export_players_per_game"
     )
     assert next(line for line in lines if " staging_in_flight " in line).endswith("(none: must pass)")
     assert next(line for line in lines if " grading_nan " in line).endswith("phase5b: grading_values_present")
@@ -401,11 +456,14 @@ def test_fault_list_prints_each_checkpoints_failing_checks() -> None:
 # --- determinism and the file ------------------------------------------------------------------------------
 
 
-def test_same_seed_gives_identical_tables_and_another_seed_does_not(tmp_path: Path, settings: Settings) -> None:
+def test_same_seed_gives_identical_tables_and_another_seed_does_not(tmp_path: Path) -> None:
+    seeded = {name: settings_at(tmp_path / name) for name in ("a", "b", "c")}
+    settings = seeded["a"]
     first = seed_duckdb(tmp_path / "a.duckdb", settings, SHORT_START, SHORT_END)
-    second = seed_duckdb(tmp_path / "b.duckdb", settings, SHORT_START, SHORT_END)
-    other = seed_duckdb(tmp_path / "c.duckdb", settings, SHORT_START, SHORT_END, seed=DEFAULT_SEED + 1)
+    second = seed_duckdb(tmp_path / "b.duckdb", seeded["b"], SHORT_START, SHORT_END)
+    other = seed_duckdb(tmp_path / "c.duckdb", seeded["c"], SHORT_START, SHORT_END, seed=DEFAULT_SEED + 1)
     assert first.rows == second.rows and first.staging_tables == second.staging_tables
+    assert export_texts(first.export_root) == export_texts(second.export_root) != export_texts(other.export_root)
     assert table_digests(first.path) == table_digests(second.path)
     digests, other_digests = table_digests(first.path), table_digests(other.path)
     assert all(digests[qualified(settings, table)] != other_digests[qualified(settings, table)] for table in ALL_TABLES)
@@ -414,7 +472,9 @@ def test_same_seed_gives_identical_tables_and_another_seed_does_not(tmp_path: Pa
 def test_a_dates_rows_do_not_depend_on_the_seeded_range(
     tmp_path: Path, settings: Settings, month: SeedReport, con: duckdb.DuckDBPyConnection
 ) -> None:
-    short = seed_duckdb(tmp_path / "short.duckdb", settings, SHORT_END, SHORT_END)
+    short = seed_duckdb(tmp_path / "short.duckdb", settings_at(tmp_path), SHORT_END, SHORT_END)
+    month_files = export_texts(month.export_root)
+    assert export_texts(short.export_root) == {k: v for k, v in month_files.items() if str(SHORT_END) in k} != {}
     with duckdb.connect(str(short.path), read_only=True) as short_con:
         for table in ALL_TABLES:
             sql = f"SELECT {DIGEST} FROM {qualified(settings, table)} t WHERE {PARTITION_COLUMN} = DATE '{SHORT_END}'"
@@ -837,19 +897,68 @@ def test_staging_tables_are_aged_from_the_simulated_run(month: SeedReport) -> No
     assert ages == {date(2025, 12, 12): 3 * 3600, date(2025, 12, 15): 10 * 60}
 
 
-def test_a_date_outside_every_era_could_not_run(tmp_path: Path, settings: Settings) -> None:
+def test_a_date_outside_every_era_could_not_run(tmp_path: Path) -> None:
     target = tmp_path / "nested" / "warehouse.duckdb"
     with pytest.raises(CouldNotRun, match="2025-09-30"):
-        seed_duckdb(target, settings, date(2025, 9, 30), date(2025, 10, 2))
-    assert not target.exists()
+        seed_duckdb(target, settings_at(tmp_path / "nested"), date(2025, 9, 30), date(2025, 10, 2))
+    assert not target.exists() and not (tmp_path / "nested" / "exports").exists()
 
 
-def test_reseeding_replaces_the_file_and_leaves_nothing_behind(tmp_path: Path, settings: Settings) -> None:
+def test_seed_refuses_a_gcs_export_root(tmp_path: Path) -> None:
+    env = {"NBA_DQ_CONFIG": str(PROJECT_ROOT / "dq.toml"), "NBA_DQ_EXPORT_ROOT": "gs://bucket/v1"}
+    with pytest.raises(CouldNotRun, match="seed writes local exports"):
+        seed_duckdb(tmp_path / "warehouse.duckdb", load_settings(env=env))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reseeding_replaces_the_file_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    settings = settings_at(tmp_path)
     target = tmp_path / "warehouse.duckdb"
     seed_duckdb(target, settings, SHORT_START, SHORT_END)
     report = seed_duckdb(target, settings, SHORT_END, SHORT_END)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["warehouse.duckdb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exports", "warehouse.duckdb"]
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == ["v1"]
+    assert sorted(export_texts(report.export_root)) == [f"predictions/{SHORT_END}.json", f"tonight/{SHORT_END}.json"]
     with duckdb.connect(str(target), read_only=True) as connection:
         dates = connection.execute(f"SELECT DISTINCT {P.game_date} FROM {qualified(settings, PREDICTIONS)}").fetchall()
     assert dates == [(SHORT_END,)]
     assert report.faults == tuple(f for f in FAULTS if f.game_date == SHORT_END)
+
+
+# --- exports -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("day", CLEAN_DATES[:3], ids=str)
+def test_clean_exports_list_every_game_and_each_active_prediction(
+    day: date, settings: Settings, month: SeedReport, con: duckdb.DuckDBPyConnection
+) -> None:
+    predictions, tonight = (read_document(settings, folder, day) for folder in ("predictions", "tonight"))
+    assert predictions is not None and tonight is not None
+    active = con.execute(
+        f"SELECT {P.player_lookup}, {P.system_id}, CAST({P.predicted_points} AS DOUBLE) FROM"
+        f" {qualified(settings, PREDICTIONS)} WHERE {P.game_date} = DATE '{day}' AND {P.is_active}"
+    ).fetchall()
+    exported = [
+        (player["player_lookup"], prediction["system_id"], prediction["predicted_points"])
+        for game in predictions["games"]
+        for player in game["players"]
+        for prediction in player["predictions"]
+    ]
+    assert sorted(exported) == sorted(active)
+    games = scalar(con, f"SELECT count(*) FROM {qualified(settings, SCHEDULE)} WHERE {S.game_date} = DATE '{day}'")
+    assert len(predictions["games"]) == len(tonight["games"]) == games
+    for document in (predictions, tonight):
+        assert (document["halt_active"], document["halt_reason"], document["halt_since"]) == (False, None, None)
+        assert datetime.fromisoformat(document["generated_at"]) == simulated_run_time(day) - timedelta(minutes=15)
+    assert min(len(game["players"]) for game in tonight["games"]) >= settings.phase6.min_players_per_game
+    assert month.export_files == 2 * len(GAME_DATES) - 1  # export_file_missing
+
+
+def test_export_faults_break_only_the_files(settings: Settings) -> None:
+    missing = FAULT["export_file_missing"].game_date
+    assert read_document(settings, "predictions", missing) is None
+    assert read_document(settings, "tonight", missing) is not None
+    halted = read_document(settings, "tonight", FAULT["export_halted_thin_game"].game_date)
+    assert halted is not None and halted["halt_active"] and halted["halt_reason"] and halted["halt_since"]
+    assert min(len(game["players"]) for game in halted["games"]) == 5
+    assert read_document(settings, "predictions", FAULT["export_halted_thin_game"].game_date)["halt_active"]

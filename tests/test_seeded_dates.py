@@ -28,8 +28,9 @@ def games_on(workspace: Workspace, game_date: date) -> int:
 
 def test_the_month_has_clean_and_no_game_dates(seeded: Workspace) -> None:
     clean = [d for d in MONTH if d not in FAULT_BY_DATE and games_on(seeded, d) > 0]
-    phase5_clean = [d for d in MONTH if not (d in FAULT_BY_DATE and FAULT_BY_DATE[d].failing_checks("phase5"))]
-    assert len(clean) >= 14 and len(phase5_clean) >= 20
+    assert len(clean) >= 8
+    for checkpoint in CHECKPOINTS:  # every checkpoint passes on most dates: its checks are seen passing
+        assert sum(1 for d in MONTH if not (d in FAULT_BY_DATE and FAULT_BY_DATE[d].failing_checks(checkpoint))) >= 20
     assert any(games_on(seeded, d) == 0 for d in MONTH)
 
 
@@ -61,8 +62,10 @@ def test_a_phase_that_cannot_run_does_not_stop_the_others(scratch: Workspace) ->
     connection.close()
     result = scratch.cli("run", "--phase", "all", "--date", "2025-12-02", "--json")
     statuses = {phase["phase"]: phase["status"] for phase in result.json()["phases"]}
-    assert statuses == {"phase3": "pass", "phase4": "error", "phase5": "pass", "phase5b": "pass"}
+    assert statuses == {"phase3": "pass", "phase4": "error", "phase5": "pass", "phase5b": "pass", "phase6": "pass"}
     assert result.code == 2
     text = scratch.cli("run", "--phase", "all", "--date", "2025-12-02").out
     assert "phase4 2025-12-02: ERROR: could not run: schema drift" in text
-    assert text.rstrip().endswith("all phases 2025-12-02: ERROR (phase3 PASS, phase4 ERROR, phase5 PASS, phase5b PASS)")
+    assert text.rstrip().endswith(
+        "all phases 2025-12-02: ERROR (phase3 PASS, phase4 ERROR, phase5 PASS, phase5b PASS, phase6 PASS)"
+    )

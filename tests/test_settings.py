@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -54,3 +54,31 @@ def test_missing_and_broken_config_files(tmp_path: Path) -> None:
     broken.write_text("[phase5\n")
     with pytest.raises(CouldNotRun, match="invalid TOML"):
         load_settings({"NBA_DQ_CONFIG": str(broken)})
+
+
+def test_export_root_defaults_beside_the_config_and_env_overrides_it() -> None:
+    assert load_settings({}).export_root == str(PROJECT_ROOT / "gx/uncommitted/exports/v1")
+    assert load_settings({"NBA_DQ_EXPORT_ROOT": "gs://api/v1"}).export_root == "gs://api/v1"
+    assert load_settings({"NBA_DQ_EXPORT_ROOT": "/srv/exports"}).export_root == "/srv/exports"
+
+
+def test_a_past_date_is_judged_as_of_its_daily_run_and_today_as_of_the_clock() -> None:
+    settings = load_settings({})
+    clock = datetime(2026, 11, 29, 9, 30, tzinfo=timezone.utc)
+    assert settings.run_time(date(2025, 12, 15), clock) == datetime(2025, 12, 15, 18, tzinfo=timezone.utc)
+    assert settings.run_time(date(2026, 11, 28), clock) == datetime(2026, 11, 28, 18, tzinfo=timezone.utc)
+    assert settings.run_time(date(2026, 11, 29), clock) == clock
+    assert settings.run_time(date(2026, 11, 30), clock) == clock
+    pacific = clock.astimezone(timezone(timedelta(hours=-8)))  # still the 29th in UTC, the 29th locally too
+    assert settings.run_time(date(2026, 11, 29), pacific) == pacific
+
+
+def test_run_and_exports_sections_are_validated(tmp_path: Path) -> None:
+    text = (PROJECT_ROOT / "dq.toml").read_text().replace("replay_hour_utc = 18", "replay_hour_utc = 25")
+    text = text.replace('root = "gx/uncommitted/exports/v1"', "")
+    config = tmp_path / "dq.toml"
+    config.write_text(text)
+    with pytest.raises(CouldNotRun) as raised:
+        load_settings({"NBA_DQ_CONFIG": str(config)})
+    assert "[run] replay_hour_utc must be an hour from 0 to 23" in str(raised.value)
+    assert "[exports] root is missing (or set NBA_DQ_EXPORT_ROOT)" in str(raised.value)

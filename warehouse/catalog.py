@@ -164,3 +164,41 @@ ALL_TABLES: tuple[Table, ...] = (
     PREDICTIONS,
     PREDICTION_ACCURACY,
 )
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A Phase 6 JSON file: one per game date in its folder under the export root (local or gs://…/v1)."""
+
+    folder: str
+
+    def path(self, game_date: object) -> str:
+        return f"{self.folder}/{game_date}.json"
+
+
+PREDICTIONS_EXPORT = ExportFile("predictions")
+TONIGHT_EXPORT = ExportFile("tonight")
+EXPORT_FILES: tuple[ExportFile, ...] = (PREDICTIONS_EXPORT, TONIGHT_EXPORT)
+
+# The fields of an export document that nba-dq reads. Every file carries the halt fields; `games` lists
+# each game with its `players`, and `generated_at` (ISO 8601 with offset) says when it was written.
+HALT_FIELDS = ("halt_active", "halt_reason", "halt_since")
+EXPORT = SimpleNamespace(
+    game_date="game_date",
+    generated_at="generated_at",
+    halt_active=HALT_FIELDS[0],
+    halt_reason=HALT_FIELDS[1],
+    halt_since=HALT_FIELDS[2],
+    games="games",
+    game_id="game_id",
+    home_team="home_team",
+    away_team="away_team",
+    players="players",
+    player_lookup="player_lookup",
+    team="team",
+    line="line",
+    predicted_points="predicted_points",
+    recommendation="recommendation",
+    predictions="predictions",
+    system_id="system_id",
+)

@@ -6,11 +6,12 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
 from warehouse.errors import CouldNotRun
+from warehouse.exports import GCS_SCHEME
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEVERITIES = ("critical", "warning")
@@ -82,16 +83,25 @@ class Phase5BThresholds(Thresholds):
 
 
 @dataclass(frozen=True)
+class Phase6Thresholds(Thresholds):
+    min_players_per_game: int
+    max_export_age_hours: float
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path
     gx_root: Path
     warehouse_url: str
     bigquery_location: str | None
     datasets: Mapping[str, str]
+    export_root: str  # a local folder or gs://bucket/prefix
+    replay_hour_utc: int
     phase3: Phase3Thresholds
     phase4: Phase4Thresholds
     phase5: Phase5Thresholds
     phase5b: Phase5BThresholds
+    phase6: Phase6Thresholds
     eras: tuple[Era, ...]
 
     def era_for(self, game_date: date) -> Era:
@@ -101,6 +111,16 @@ class Settings:
         raise CouldNotRun(
             f"no era in {self.config_path.name} covers {game_date}: add an [[eras]] entry listing its system_ids"
         )
+
+    def run_time(self, game_date: date, clock: datetime) -> datetime:
+        """The moment a run judges time (staging ages, export freshness) by, unless --now says otherwise.
+
+        Today's and future dates are judged as of the clock. A past date is judged as of its daily run
+        (replay_hour_utc on that date): asked today, yesterday's export is "old" but was it fresh then?
+        """
+        if game_date >= clock.astimezone(timezone.utc).date():
+            return clock
+        return datetime.combine(game_date, time(self.replay_hour_utc), tzinfo=timezone.utc)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -123,6 +143,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: list[str]) -> Settings | None:
     warehouse = _section(raw, "warehouse", problems)
     datasets = _section(raw, "datasets", problems)
+    exports = _section(raw, "exports", problems)
+    run = _section(raw, "run", problems)
+    replay_hour = run.get("replay_hour_utc")
+    if run and (type(replay_hour) is not int or not 0 <= replay_hour <= 23):
+        problems.append("[run] replay_hour_utc must be an hour from 0 to 23")
     phases = {name: _thresholds(raw, name, cls, problems) for name, cls in PHASE_THRESHOLDS.items()}
     eras = tuple(_era(entry, index, problems) for index, entry in enumerate(raw.get("eras", [])))
     if not eras:
@@ -132,6 +157,9 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
     url = env.get("NBA_DQ_WAREHOUSE") or warehouse.get("url")
     if not url:
         problems.append("[warehouse] url is missing (or set NBA_DQ_WAREHOUSE)")
+    export_root = env.get("NBA_DQ_EXPORT_ROOT") or exports.get("root")
+    if not export_root:
+        problems.append("[exports] root is missing (or set NBA_DQ_EXPORT_ROOT)")
     if problems or any(value is None for value in phases.values()):
         return None
     return Settings(
@@ -140,6 +168,8 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
         warehouse_url=_resolve_duckdb_path(str(url), path.parent),
         bigquery_location=warehouse.get("location"),
         datasets=dict(datasets),
+        export_root=_resolve_export_root(str(export_root), path.parent),
+        replay_hour_utc=int(replay_hour),  # type: ignore[arg-type]  # validated above
         **phases,
         eras=eras,
     )
@@ -150,6 +180,7 @@ PHASE_THRESHOLDS: dict[str, type[Thresholds]] = {
     "phase4": Phase4Thresholds,
     "phase5": Phase5Thresholds,
     "phase5b": Phase5BThresholds,
+    "phase6": Phase6Thresholds,
 }
 
 
@@ -209,3 +240,10 @@ def _resolve_duckdb_path(url: str, base: Path) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
         return prefix + str(base / url[len(prefix) :])
     return url
+
+
+def _resolve_export_root(root: str, base: Path) -> str:
+    """A relative local export root is taken relative to the config's folder; gs:// roots stay as they are."""
+    if root.startswith(GCS_SCHEME) or Path(root).is_absolute():
+        return root
+    return str(base / root)

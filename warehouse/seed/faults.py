@@ -2,7 +2,8 @@
 
 Every other date is clean, so a test (or a data engineer reading Data Docs) can tell from the date alone
 which checks of which checkpoint should fail. The handlers that break a date's rows live beside this
-module: context_faults (Phase 3), feature_faults (4), prediction_faults (5) and grading_faults (5B).
+module: context_faults (Phase 3), feature_faults (4), prediction_faults (5), grading_faults (5B) and
+export_faults (6).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 
 from warehouse.catalog import FEATURE_VALUE_COLUMNS
 
-PHASES = ("phase3", "phase4", "phase5", "phase5b")  # checkpoint names, in pipeline order
+PHASES = ("phase3", "phase4", "phase5", "phase5b", "phase6")  # checkpoint names, in pipeline order
 RUN_HOUR_UTC = 18
 UNPREDICTED_STATUSES = ("out", "doubtful")  # the coordinator never predicts these players; they never play
 SILENT_SYSTEM_ID = "similarity_balanced_v1"
@@ -33,6 +34,10 @@ FEATURE_GAP_SHARE = 0.3
 BROKEN_GRADES = 3  # rows broken by grading_error_mismatch and grading_nan
 INFLATION = (2.0, 4.0)
 GRADED_SHARE = 0.5
+EXPORT_DELAY = timedelta(minutes=15)  # exports are written this long before the run
+STALE_EXPORT_AGE = timedelta(hours=30)
+EXPORT_DROPPED_PLAYERS = 3
+HALTED_GAME_PLAYERS = 5
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,13 @@ FAULTS: tuple[Fault, ...] = (
         {"phase3": frozenset({"context_teams_complete", "context_players_per_game"})},
     ),
     Fault(
+        "export_file_missing",
+        date(2025, 12, 7),
+        "predictions/{date}.json was never written (the tonight file was): every predicted player is missing"
+        " from the export",
+        {"phase6": frozenset({"export_files_readable", "export_players_match_predictions"})},
+    ),
+    Fault(
         "duplicate_active_prediction",
         date(2025, 12, 8),
         "one (game_id, player_lookup, system_id) has a second active row with a line 1.0 higher"
@@ -111,6 +123,13 @@ FAULTS: tuple[Fault, ...] = (
         {"phase5": frozenset({"consolidation_key_unique"})},
     ),
     Fault(
+        "export_game_without_players",
+        date(2025, 12, 11),
+        "the tonight file lists one game with no players (mirrors the tonight export published with games"
+        " but no players)",
+        {"phase6": frozenset({"export_no_empty_games", "export_players_per_game"})},
+    ),
+    Fault(
         "orphaned_staging_table",
         date(2025, 12, 12),
         "a staging table of the date's batch created 3 h before the run"
@@ -122,6 +141,13 @@ FAULTS: tuple[Fault, ...] = (
         date(2025, 12, 13),
         f"{ZEROED_FEATURE} is 0.0 on every feature-store row (mirrors a feature column all zeros for four months)",
         {"phase4": frozenset({"feature_columns_not_constant_zero"})},
+    ),
+    Fault(
+        "export_players_differ",
+        date(2025, 12, 14),
+        f"predictions/{{date}}.json leaves out {EXPORT_DROPPED_PLAYERS} predicted players and lists one player"
+        " with no active prediction",
+        {"phase6": frozenset({"export_players_match_predictions"})},
     ),
     Fault(
         "staging_in_flight",
@@ -138,16 +164,31 @@ FAULTS: tuple[Fault, ...] = (
         {"phase4": frozenset({"feature_store_coverage"})},
     ),
     Fault(
+        "export_stale",
+        date(2025, 12, 17),
+        f"both export files were generated {STALE_EXPORT_AGE.total_seconds() / 3600:.0f} h before the run"
+        " (the export job stopped; an old file stayed published)",
+        {"phase6": frozenset({"export_fresh"})},
+    ),
+    Fault(
         "zero_predictions",
         date(2025, 12, 18),
-        "full slate and context but zero prediction rows, so nothing is gradable either"
-        " (mirrors 2026-02-07/08: schema drift made 100% of writes fail)",
+        "full slate and context but zero prediction rows, so nothing is gradable and the exports list every"
+        " game without players (mirrors 2026-02-07/08: schema drift made 100% of writes fail)",
         {
             "phase5": frozenset(
                 {"active_prediction_count", "predicted_player_count", "player_coverage", "system_coverage"}
             ),
             "phase5b": frozenset({"grading_coverage"}),
+            "phase6": frozenset({"export_no_empty_games", "export_players_per_game"}),
         },
+    ),
+    Fault(
+        "export_halted_thin_game",
+        date(2025, 12, 19),
+        f"a halt is active (with its reason and time) and the tonight file lists {HALTED_GAME_PLAYERS} players"
+        " for one game: allowed while halted (guards the per-game floor against false alarms)",
+        {},
     ),
     Fault(
         "silent_system",

@@ -31,7 +31,17 @@ from warehouse.catalog import (
 )
 from warehouse.errors import CouldNotRun
 from warehouse.seed.context_faults import break_context
-from warehouse.seed.faults import FAULT_DATES, FAULTS, UNPREDICTED_STATUSES, Fault, StagingTable
+from warehouse.seed.export_faults import break_exports
+from warehouse.seed.exports import Document, export_documents
+from warehouse.seed.faults import (
+    EXPORT_DELAY,
+    FAULT_DATES,
+    FAULTS,
+    UNPREDICTED_STATUSES,
+    Fault,
+    StagingTable,
+    simulated_run_time,
+)
 from warehouse.seed.feature_faults import break_features
 from warehouse.seed.features import feature_rows
 from warehouse.seed.grading_faults import break_grading
@@ -59,7 +69,8 @@ _CONTEXT_KEY = [_C.player_lookup, _C.game_id]
 
 @dataclass(frozen=True, eq=False)
 class SeedData:
-    """Everything a warehouse needs: catalog table name -> rows (catalog column order), staging tables."""
+    """Everything a warehouse needs: catalog table name -> rows (catalog column order), staging tables,
+    and the Phase 6 export files (path under the export root -> JSON document)."""
 
     start: date
     end: date
@@ -67,6 +78,7 @@ class SeedData:
     game_dates: int  # dates in the range with at least one scheduled game
     frames: Mapping[str, pd.DataFrame]
     staging: tuple[StagingTable, ...]
+    exports: Mapping[str, Document]
     faults: tuple[Fault, ...]
 
 
@@ -88,20 +100,22 @@ def generate(
     faults = {fault.game_date: fault for fault in FAULTS}
     parts: dict[str, list[pd.DataFrame]] = {table.name: [] for table in ALL_TABLES}
     staging: list[StagingTable] = []
+    exports: dict[str, Document] = {}
     sequence = _games_before(seed, start)
     for day in dates:
         if day == _season_start(day):
             sequence = 0
-        tables, left_behind = _day(day, seed, systems[day], league, sequence, faults.get(day))
+        tables, left_behind, files = _day(day, seed, systems[day], league, sequence, faults.get(day))
         sequence += len(tables[SCHEDULE.name])
         staging.extend(left_behind)
+        exports.update(files)
         for name, frame in tables.items():
             if len(frame):
                 parts[name].append(frame)
     frames = {table.name: _concat(table, parts[table.name]) for table in ALL_TABLES}
     game_dates = frames[SCHEDULE.name][_S.game_date].nunique()
     in_range = tuple(fault for fault in FAULTS if start <= fault.game_date <= end)
-    return SeedData(start, end, seed, int(game_dates), frames, tuple(staging), in_range)
+    return SeedData(start, end, seed, int(game_dates), frames, tuple(staging), exports, in_range)
 
 
 def _league(seed: int) -> _League:
@@ -146,8 +160,9 @@ def _game_count(rng: random.Random, day: date) -> int:
 
 def _day(
     day: date, seed: int, system_ids: tuple[str, ...], league: _League, sequence: int, fault: Fault | None
-) -> tuple[dict[str, pd.DataFrame], tuple[StagingTable, ...]]:
-    """One date's rows of every table in pipeline order, each phase's fault applied before the next reads.
+) -> tuple[dict[str, pd.DataFrame], tuple[StagingTable, ...], dict[str, Document]]:
+    """One date's rows of every table and its export files in pipeline order, each phase's fault applied
+    before the next reads.
 
     Later phases read the context as Phase 3 wrote it, de-duplicated on its MERGE key; the box scores
     come from the whole clean context (the games were played in full whatever Phase 3 lost).
@@ -167,6 +182,7 @@ def _day(
     predictions, left_behind = break_predictions(fault, predictions, read, system_ids, fault_rng)
     predictions = with_recommendations(predictions)
     grading = break_grading(fault, grades(day, predictions, box), fault_rng)
+    exports = _exports(day, schedule, read, predictions, fault, fault_rng)
     tables = {
         SCHEDULE.name: schedule,
         UPCOMING_CONTEXT.name: context,
@@ -175,7 +191,24 @@ def _day(
         PREDICTIONS.name: predictions,
         PREDICTION_ACCURACY.name: grading,
     }
-    return tables, tuple(StagingTable(t.name, with_recommendations(t.frame)) for t in left_behind)
+    return tables, tuple(StagingTable(t.name, with_recommendations(t.frame)) for t in left_behind), exports
+
+
+def _exports(
+    day: date,
+    schedule: pd.DataFrame,
+    context: pd.DataFrame,
+    predictions: pd.DataFrame,
+    fault: Fault | None,
+    rng: random.Random,
+) -> dict[str, Document]:
+    """Phase 6's files for a date with games, written shortly before the run."""
+    if schedule.empty:
+        return {}
+    documents = export_documents(day, schedule, context, predictions, simulated_run_time(day) - EXPORT_DELAY)
+    predicted = set(predictions.loc[predictions[PREDICTIONS.c.is_active], PREDICTIONS.c.player_lookup])
+    unpredicted = sorted(set(context[_C.player_lookup]) - predicted)
+    return break_exports(fault, documents, unpredicted, rng)
 
 
 def _schedule(day: date, seed: int, league: _League, sequence: int) -> tuple[pd.DataFrame, list[tuple[str, str]]]:

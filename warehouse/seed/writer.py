@@ -1,7 +1,8 @@
-"""Write the generated seed into a DuckDB file, atomically: the warehouse is either all there or untouched."""
+"""Write the generated seed into a DuckDB file and an export folder: each is either all there or untouched."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -16,6 +17,8 @@ import pandas as pd
 from warehouse.catalog import ALL_TABLES, PREDICTIONS, Table
 from warehouse.dialect import create_table_ddl, duckdb_type
 from warehouse.errors import CouldNotRun
+from warehouse.exports import GCS_SCHEME
+from warehouse.seed.exports import Document
 from warehouse.seed.faults import Fault, StagingTable
 from warehouse.seed.generator import DEFAULT_END, DEFAULT_SEED, DEFAULT_START, generate
 from warehouse.settings import Settings
@@ -35,6 +38,8 @@ class SeedReport:
     rows: dict[str, int]
     faults: tuple[Fault, ...]
     staging_tables: tuple[str, ...]
+    export_root: Path
+    export_files: int
 
 
 def seed_duckdb(
@@ -44,28 +49,38 @@ def seed_duckdb(
     end: date = DEFAULT_END,
     seed: int = DEFAULT_SEED,
 ) -> SeedReport:
-    """Build the embedded warehouse from scratch at `path`, replacing any previous file in one step.
+    """Build the embedded warehouse from scratch at `path`, and its exports under the export root.
 
-    The file is written in a temporary folder beside `path` and moved over it with os.replace, so a
-    crash or a bad date range leaves the old warehouse (or nothing) rather than a half-written one.
+    Both are written as drafts beside their targets and moved over them only once complete, so a crash
+    or a bad date range leaves the old warehouse and exports (or nothing) rather than half-written ones.
     """
     path = Path(path)
+    if settings.export_root.startswith(GCS_SCHEME):
+        raise CouldNotRun(
+            f"seed writes local exports; the export root is {settings.export_root} (set NBA_DQ_EXPORT_ROOT to a folder)"
+        )
+    export_root = Path(settings.export_root)
     data = generate(settings, start, end, seed)  # raises CouldNotRun before any file is touched
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        export_root.parent.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        export_draft = Path(tempfile.mkdtemp(prefix=f".{export_root.name}.", dir=export_root.parent))
     except OSError as error:
         raise CouldNotRun(f"could not seed {path}: {error}") from error
     try:
         draft = workdir / path.name
         rows, staging = _write(draft, settings, data.frames, data.staging)
+        _write_exports(export_draft, data.exports)
         stale_wal = path.with_name(path.name + ".wal")  # an old file's WAL would be replayed onto the new one
         stale_wal.unlink(missing_ok=True)
         os.replace(draft, path)
+        _swap_folder(export_draft, export_root)
     except (duckdb.Error, OSError) as error:
         raise CouldNotRun(f"could not seed {path}: {error}".replace("\n", " ")) from error
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(export_draft, ignore_errors=True)
     return SeedReport(
         path=path,
         start=start,
@@ -75,7 +90,27 @@ def seed_duckdb(
         rows=rows,
         faults=data.faults,
         staging_tables=staging,
+        export_root=export_root,
+        export_files=len(data.exports),
     )
+
+
+def _write_exports(folder: Path, documents: Mapping[str, Document]) -> None:
+    for relative, document in documents.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+
+
+def _swap_folder(draft: Path, target: Path) -> None:
+    """Put a complete draft folder in place of `target`; the old one is removed only once replaced."""
+    retired = None
+    if target.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent)) / target.name
+        os.replace(target, retired)
+    os.replace(draft, target)
+    if retired is not None:
+        shutil.rmtree(retired.parent, ignore_errors=True)
 
 
 def _write(
