@@ -1,8 +1,12 @@
-# Two commands: `make demo` and `make test`. Both create or refresh .venv from pyproject.toml.
+# Two commands: `make demo` and `make test`. Both create or refresh .venv from pyproject.toml;
+# `make test` also installs Debian's chromium (apt) for the Data Docs browser test.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The Data Docs browser test drives Debian's Chromium (tests/test_data_docs_browser.py).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench lint clean
 
@@ -14,8 +18,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/nba-dq demo
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -91,3 +91,8 @@ PHASES: dict[str, Phase] = {
         Phase("6", "phase6", (SCHEDULE, PREDICTIONS), ("subject",), _phase6),
     )
 }
+
+
+def phase_key(checkpoint: str) -> str:
+    """What --phase takes for a checkpoint name (phase5b -> 5b)."""
+    return next(key for key, phase in PHASES.items() if phase.checkpoint == checkpoint)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from datetime import date, datetime
@@ -11,9 +12,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from checkpoints.alerts import Alerter
 from checkpoints.context import build_context
+from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
-from checkpoints.summary import RunSummary, check_name, summarize
+from checkpoints.slack_action import SlackAlertAction
+from checkpoints.summary import RunSummary, check_name, checkpoint_summary
 from expectations.declare import CheckedBatch, PhaseRequest
 from warehouse.catalog import SCHEDULE
 from warehouse.connection import Warehouse, check_schema, open_warehouse, scheduled_games
@@ -25,8 +29,14 @@ DATASOURCE = "warehouse"
 FRAMES = "facts"  # Phase 6: facts read from the export files
 
 
-def run_phase(settings: Settings, phase_key: str, game_date: date, now: datetime) -> RunSummary:
-    """Validate one phase for one game date. Raises CouldNotRun when no verdict is possible."""
+def run_phase(
+    settings: Settings, phase_key: str, game_date: date, now: datetime, alerter: Alerter | None = None
+) -> RunSummary:
+    """Validate one phase for one game date. Raises CouldNotRun when no verdict is possible.
+
+    The checkpoint's actions write Data Docs and send the verdict to Slack (when an alerter is given);
+    the pages written are then made to work offline (and published to the bucket, if configured).
+    """
     phase = PHASES[phase_key]
     warehouse = open_warehouse(settings)
     check_schema(warehouse, phase.tables)
@@ -36,32 +46,42 @@ def run_phase(settings: Settings, phase_key: str, game_date: date, now: datetime
         )
     request = PhaseRequest(game_date=game_date, now=now, engine=warehouse.engine_name, datasets=warehouse.datasets)
     context = build_context(settings.gx_root)
+    started = time.time()
     # GX prints to stdout (e.g. UnexpectedRowsExpectation's {batch} notice): keep it out of our output.
     with redirect_stdout(io.StringIO()) as chatter, closing_new_connections():
         batches = phase.build(request, settings, warehouse)
-        checkpoint = _checkpoint(context, warehouse, phase, game_date, batches)
+        declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
+        checkpoint = _checkpoint(context, warehouse, phase, game_date, batches, declared)
+        for action in checkpoint.actions:  # the stored checkpoint is a copy: attach the alerter to it
+            if isinstance(action, SlackAlertAction):
+                action.attach(alerter)
         result = checkpoint.run(batch_parameters=_frame_parameters(batches), run_id=_run_id(phase, game_date))
     if chatter.getvalue().strip():
         log.debug("GX printed: %s", chatter.getvalue().strip())
-    results = [r for run in result.run_results.values() for r in run.results]
-    declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
-    results.sort(key=lambda r: declared.index(check_name(r.expectation_config.meta)))  # GX reorders them
+    finish_site(settings, since=started)
     pages = tuple(page for identifier in result.run_results for page in _docs_pages(context, identifier))
-    return summarize(phase.checkpoint, game_date, results, pages)
+    return checkpoint_summary(phase.checkpoint, game_date, result, declared, pages)
 
 
-def run_phases(settings: Settings, phase_keys: list[str], game_date: date, now: datetime) -> list[RunSummary]:
-    """Several phases in pipeline order; one that could not run is reported and does not stop the rest."""
+def run_phases(
+    settings: Settings, phase_keys: list[str], game_date: date, now: datetime, alerter: Alerter | None = None
+) -> list[RunSummary]:
+    """Phases in pipeline order; one that could not run is reported (and alerted) and does not stop the rest."""
     summaries = []
     for key in phase_keys:
         try:
-            summaries.append(run_phase(settings, key, game_date, now))
+            summaries.append(run_phase(settings, key, game_date, now, alerter))
         except CouldNotRun as error:
-            summaries.append(RunSummary(PHASES[key].checkpoint, game_date, checks=(), data_docs=(), error=str(error)))
+            failed = RunSummary(PHASES[key].checkpoint, game_date, checks=(), data_docs=(), error=str(error))
+            if alerter is not None:
+                alerter.notify(failed)
+            summaries.append(failed)
     return summaries
 
 
-def _checkpoint(context: Any, warehouse: Warehouse, phase: Phase, game_date: date, batches: list[CheckedBatch]) -> Any:
+def _checkpoint(
+    context: Any, warehouse: Warehouse, phase: Phase, game_date: date, batches: list[CheckedBatch], declared: list[str]
+) -> Any:
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
@@ -84,7 +104,12 @@ def _checkpoint(context: Any, warehouse: Warehouse, phase: Phase, game_date: dat
         gx.Checkpoint(
             name=phase.checkpoint,
             validation_definitions=definitions,
-            actions=[UpdateDataDocsAction(name="update_data_docs")],
+            actions=[
+                UpdateDataDocsAction(name="update_data_docs"),
+                SlackAlertAction(
+                    name="slack_alert", phase=phase.checkpoint, game_date=str(game_date), declared_checks=declared
+                ),
+            ],
             result_format={
                 "result_format": "SUMMARY",
                 "partial_unexpected_count": 20,

@@ -73,6 +73,16 @@ def summarize(phase: str, game_date: date, results: Iterable[Any], data_docs: tu
     return RunSummary(phase=phase, game_date=game_date, checks=tuple(outcomes), data_docs=data_docs)
 
 
+def checkpoint_summary(
+    phase: str, game_date: date | str, checkpoint_result: Any, declared: list[str], data_docs: tuple[str, ...]
+) -> RunSummary:
+    """The summary of a GX checkpoint result, checks in the order they were declared (GX reorders them)."""
+    results = [result for run in checkpoint_result.run_results.values() for result in run.results]
+    results.sort(key=lambda result: declared.index(check_name(result.expectation_config.meta)))
+    day = game_date if isinstance(game_date, date) else date.fromisoformat(game_date)
+    return summarize(phase, day, results, data_docs)
+
+
 def check_name(meta: Mapping[str, Any] | None) -> str:
     """The check an expectation stands for (expectations.declare.check labels every one)."""
     return str((meta or {}).get("check", ""))
@@ -177,7 +187,7 @@ def combined_json(summaries: list[RunSummary]) -> dict[str, Any]:
 def render_text(summary: RunSummary, width: int = 60) -> str:
     """The readable table (check, status, observed, expected), then the details of what did not pass."""
     header = ("check", "status", "observed", "expected")
-    rows = [(check.name, _status_label(check), _clip(_brief(check), width), check.expected) for check in summary.checks]
+    rows = [(check.name, _status_label(check), _clip(brief(check), width), check.expected) for check in summary.checks]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     line = lambda cells: "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(cells))  # noqa: E731
     if summary.error:
@@ -205,7 +215,8 @@ def _status_label(check: CheckOutcome) -> str:
     return check.status.upper()
 
 
-def _brief(check: CheckOutcome) -> str:
+def brief(check: CheckOutcome) -> str:
+    """The observed value in one line."""
     if check.error:
         return f"error: {check.error}"
     observed = check.observed
@@ -220,17 +231,24 @@ def _brief(check: CheckOutcome) -> str:
     return str(observed)
 
 
+def detail_rows(check: CheckOutcome) -> list[Mapping[str, Any]]:
+    """What a check found row by row: a SQL check's rows, or the failing values with their identity."""
+    observed = check.observed
+    if isinstance(observed, dict) and observed.get("sample"):
+        observed = observed["sample"]
+    if not isinstance(observed, list):
+        return []
+    return [row if isinstance(row, Mapping) else {"value": row} for row in observed]
+
+
 def _details(check: CheckOutcome, limit: int = 10) -> list[str]:
     if check.error:
         return [check.error]
-    observed = check.observed
-    if isinstance(observed, dict) and observed.get("sample"):
-        observed, total = observed["sample"], observed["unexpected"]
-    elif isinstance(observed, list):
-        total = len(observed)
-    else:
-        return [_brief(check)]
-    lines = [_pairs(row) if isinstance(row, Mapping) else str(row) for row in observed[:limit]]
+    rows = detail_rows(check)
+    if not rows:
+        return [brief(check)]
+    total = check.observed["unexpected"] if isinstance(check.observed, dict) else len(rows)
+    lines = [_pairs(row) for row in rows[:limit]]
     if total > len(lines):
         lines.append(f"... and {total - len(lines)} more (see --json or Data Docs)")
     return lines

@@ -187,9 +187,10 @@ def facts_frame(now: datetime, facts: ExportFacts) -> pd.DataFrame:
             rows += _game_rows(folder, read.relative, read.document, facts.games)
     exported = _players_in(facts.files[PREDICTIONS_EXPORT.folder])
     for player in sorted(exported | facts.predicted_players):
-        presence = BOTH if player in exported and player in facts.predicted_players else (
-            NOT_EXPORTED if player in facts.predicted_players else NOT_PREDICTED
-        )  # fmt: skip
+        if player in exported and player in facts.predicted_players:
+            presence = BOTH
+        else:  # the name is part of the value: Data Docs lists failing values, not the rows' identity
+            presence = f"{NOT_EXPORTED if player in facts.predicted_players else NOT_PREDICTED}: {player}"
         rows.append({"record": PLAYER, IDENTITY: player, "presence": presence})
     columns = ("record", IDENTITY, "export", "read_status", "missing_halt_fields", "hours_since_generated",
                "players", "halted", "presence")  # fmt: skip

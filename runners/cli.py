@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--list-faults", action="store_true", help="print the seeded fault catalogue and exit")
 
     commands.add_parser("demo", parents=[debug], help="seed if needed, then check a clean and a faulty date")
+    commands.add_parser("docs", parents=[debug], help="rebuild the Data Docs site and print its index")
     return parser
 
 
@@ -87,7 +88,7 @@ def main(
         settings = load_settings(env)  # a config error is reported before the slow imports
         from runners import commands  # GX loads only once a command runs
 
-        return int(commands.dispatch(args, settings, out))
+        return int(commands.dispatch(args, settings, env, out, err))
     except CouldNotRun as error:
         if debug:
             logging.getLogger("nba_dq").exception("could not run")
@@ -111,6 +112,8 @@ def _configure_logging(stream: TextIO, debug: bool) -> None:
     if not debug:
         # GX logs its own handled errors; we report them once, as a check in error.
         logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
+    # slack_sdk logs request URLs at debug level, and a webhook URL is a secret.
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
 
 
 def entry() -> NoReturn:

@@ -3,39 +3,105 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime, timezone
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TextIO
 
-from checkpoints.phases import ALL_PHASES, PHASES
-from checkpoints.run import run_phase, run_phases
+from checkpoints.alerts import Alerter, RunLinks, alert_state_folder
+from checkpoints.data_docs import docs_url, rebuild_site, site_index
+from checkpoints.phases import ALL_PHASES, PHASES, phase_key
+from checkpoints.run import run_phases
+from checkpoints.slack import BOT_TOKEN, WEBHOOK_DEFAULT, WEBHOOK_ERROR, SlackSender, routing_from_env
 from checkpoints.summary import combined_json, dumps, render_combined, render_text, to_json, worst_exit_code
 from warehouse import seed as seeding
+from warehouse.catalog import PREDICTIONS
 from warehouse.connection import DUCKDB_PREFIX
+from warehouse.dialect import inspect_table_command
 from warehouse.errors import CouldNotRun, ExitCode
 from warehouse.settings import Settings
+
+ENVIRONMENT, PRODUCTION = "NBA_DQ_ENV", "production"
 
 DEMO_CLEAN_DATE = date(2025, 12, 2)
 DEMO_FAULT = "coverage_drop"
 
 
-def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> ExitCode:
+def dispatch(
+    args: argparse.Namespace, settings: Settings, env: Mapping[str, str], out: TextIO, err: TextIO
+) -> ExitCode:
     if args.command == "run":
+        alerter = build_alerter(settings, env, err)  # before any check: production needs a destination
         now = args.now or settings.run_time(args.game_date, datetime.now(timezone.utc))
-        return run(settings, args.phase, args.game_date, now, args.json, out)
+        return run(settings, args.phase, args.game_date, now, args.json, out, alerter)
     if args.command == "seed":
         return seed(settings, args, out)
-    return demo(settings, out)
+    if args.command == "docs":
+        return docs(settings, out)
+    return demo(settings, out, build_alerter(settings, env, err))
 
 
-def run(settings: Settings, phase: str, game_date: date, now: datetime, as_json: bool, out: TextIO) -> ExitCode:
-    if phase == ALL_PHASES:
-        summaries = run_phases(settings, list(PHASES), game_date, now)
-        print(dumps(combined_json(summaries)) if as_json else render_combined(summaries), file=out)
-        return worst_exit_code(summaries)
-    summary = run_phase(settings, phase, game_date, now)
-    print(dumps(to_json(summary)) if as_json else render_text(summary), file=out)
-    return summary.exit_code
+def run(
+    settings: Settings,
+    phase: str,
+    game_date: date,
+    now: datetime,
+    as_json: bool,
+    out: TextIO,
+    alerter: Alerter | None = None,
+) -> ExitCode:
+    summaries = run_phases(settings, list(PHASES) if phase == ALL_PHASES else [phase], game_date, now, alerter)
+    if phase != ALL_PHASES:
+        summary = summaries[0]
+        if summary.error:
+            raise CouldNotRun(summary.error)
+        print(dumps(to_json(summary)) if as_json else render_text(summary), file=out)
+        _print_published_site(settings, as_json, out)
+        return summary.exit_code
+    print(dumps(combined_json(summaries)) if as_json else render_combined(summaries), file=out)
+    _print_published_site(settings, as_json, out)
+    return worst_exit_code(summaries)
+
+
+def _print_published_site(settings: Settings, as_json: bool, out: TextIO) -> None:
+    if settings.data_docs.bucket and not as_json:
+        print(f"Data Docs site: {site_index(settings)}", file=out)
+
+
+def build_alerter(settings: Settings, env: Mapping[str, str], err: TextIO) -> Alerter | None:
+    """Slack from the environment; without a destination, a warning (an error in production)."""
+    routing = routing_from_env(env, settings.alerts)
+    if routing is None:
+        if env.get(ENVIRONMENT) == PRODUCTION:
+            raise CouldNotRun(
+                f"{ENVIRONMENT}={PRODUCTION} but no Slack destination is set: alerts would go nowhere"
+                f" (set {WEBHOOK_DEFAULT}, {WEBHOOK_ERROR} or {BOT_TOKEN})"
+            )
+        print(
+            f"nba-dq: warning: no Slack destination ({WEBHOOK_DEFAULT} or {BOT_TOKEN} unset): alerts go nowhere",
+            file=err,
+        )
+        return None
+    links = RunLinks(
+        data_docs_url=lambda page: docs_url(settings, Path(page)),
+        rerun_command=lambda summary: f"nba-dq run --phase {phase_key(summary.phase)} --date {summary.game_date}",
+        inspect_command=lambda table: inspect_table_command(
+            settings.warehouse_url, f"{settings.datasets[PREDICTIONS.dataset_role]}.{table}"
+        ),
+    )
+    return Alerter(
+        routing,
+        SlackSender(env, settings.alerts),
+        alert_state_folder(settings.gx_root),
+        links,
+        repeat_after=timedelta(hours=settings.alerts.repeat_after_hours),
+    )
+
+
+def docs(settings: Settings, out: TextIO) -> ExitCode:
+    """Rebuild the Data Docs site from the stored validation results; print where it is."""
+    print(f"Data Docs index: {rebuild_site(settings)}", file=out)
+    return ExitCode.PASSED
 
 
 def seed(settings: Settings, args: argparse.Namespace, out: TextIO) -> ExitCode:
@@ -56,7 +122,7 @@ def seed(settings: Settings, args: argparse.Namespace, out: TextIO) -> ExitCode:
     return ExitCode.PASSED
 
 
-def demo(settings: Settings, out: TextIO) -> ExitCode:
+def demo(settings: Settings, out: TextIO, alerter: Alerter | None = None) -> ExitCode:
     """Seed if needed, then one clean and one faulty date: what nba-dq shows a data engineer."""
     path = duckdb_path(settings)
     if not path.is_file():
@@ -67,10 +133,10 @@ def demo(settings: Settings, out: TextIO) -> ExitCode:
     codes = []
     for label, game_date in (("clean date", DEMO_CLEAN_DATE), (f"seeded fault {fault.name}", fault.game_date)):
         print(f"\n=== nba-dq run --phase all --date {game_date}   ({label})", file=out)
-        summaries = run_phases(settings, list(PHASES), game_date, settings.run_time(game_date, clock))
+        summaries = run_phases(settings, list(PHASES), game_date, settings.run_time(game_date, clock), alerter)
         print(render_combined(summaries), file=out)
         codes.append(worst_exit_code(summaries))
-    print(f"\nData Docs index: {settings.gx_root / 'uncommitted/data_docs/local_site/index.html'}", file=out)
+    print(f"\nData Docs index: {site_index(settings)}", file=out)
     return ExitCode.COULD_NOT_RUN if ExitCode.COULD_NOT_RUN in codes else ExitCode.PASSED
 
 

@@ -146,10 +146,10 @@ def test_missing_and_extra_players_are_named(scratch: Workspace) -> None:
     check = next(c for c in document["checks"] if c["name"] == "export_players_match_predictions")
     assert check["observed"]["unexpected"] == 2
     presence = {row["subject"]: row["presence"] for row in check["observed"]["sample"]}
-    assert presence[HOSTILE] == "exported, not predicted"
-    assert list(presence.values()).count("predicted, not in export") == 1
+    assert presence[HOSTILE] == f"exported, not predicted: {HOSTILE}"
+    assert sum(value.startswith("predicted, not in export: ") for value in presence.values()) == 1
     text = scratch.cli("run", "--phase", "6", "--date", str(DAY)).out
-    assert f"subject={HOSTILE}, presence=exported, not predicted" in text
+    assert f"subject={HOSTILE}, presence=exported, not predicted: {HOSTILE}" in text
 
 
 def test_a_missing_file_names_where_it_was_looked_for(scratch: Workspace) -> None:

@@ -89,6 +89,24 @@ class Phase6Thresholds(Thresholds):
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    channel: str
+    channel_warning: str
+    channel_error: str
+    slack_api_url: str
+    repeat_after_hours: float
+    connect_timeout_seconds: float
+    total_timeout_seconds: float
+    max_tries: int
+
+
+@dataclass(frozen=True)
+class DocsSettings:
+    base_url: str
+    bucket: str
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path
     gx_root: Path
@@ -97,6 +115,8 @@ class Settings:
     datasets: Mapping[str, str]
     export_root: str  # a local folder or gs://bucket/prefix
     replay_hour_utc: int
+    alerts: AlertSettings
+    data_docs: DocsSettings
     phase3: Phase3Thresholds
     phase4: Phase4Thresholds
     phase5: Phase5Thresholds
@@ -150,6 +170,12 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
         problems.append("[run] replay_hour_utc must be an hour from 0 to 23")
     phases = {name: _thresholds(raw, name, cls, problems) for name, cls in PHASE_THRESHOLDS.items()}
     eras = tuple(_era(entry, index, problems) for index, entry in enumerate(raw.get("eras", [])))
+    alerts = _build(AlertSettings, _section(raw, "alerts", problems), "[alerts]", problems)
+    docs = _build(DocsSettings, dict(_section(raw, "data_docs", problems)), "[data_docs]", problems)
+    if docs is not None and env.get("NBA_DQ_DOCS_BUCKET"):
+        docs = DocsSettings(base_url=docs.base_url, bucket=env["NBA_DQ_DOCS_BUCKET"])
+    if docs is not None and docs.bucket and not docs.bucket.startswith(GCS_SCHEME):
+        problems.append(f"[data_docs] bucket {docs.bucket!r} must be a gs://bucket/prefix URL (or empty)")
     if not eras:
         problems.append("no [[eras]] entry: list the expected system_ids by date range")
     for missing in {"raw", "analytics", "predictions"} - set(datasets):
@@ -160,7 +186,7 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
     export_root = env.get("NBA_DQ_EXPORT_ROOT") or exports.get("root")
     if not export_root:
         problems.append("[exports] root is missing (or set NBA_DQ_EXPORT_ROOT)")
-    if problems or any(value is None for value in phases.values()):
+    if problems or alerts is None or docs is None or any(value is None for value in phases.values()):
         return None
     return Settings(
         config_path=path,
@@ -170,6 +196,8 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
         datasets=dict(datasets),
         export_root=_resolve_export_root(str(export_root), path.parent),
         replay_hour_utc=int(replay_hour),  # type: ignore[arg-type]  # validated above
+        alerts=alerts,
+        data_docs=docs,
         **phases,
         eras=eras,
     )

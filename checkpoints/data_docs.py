@@ -1,0 +1,201 @@
+"""Data Docs that work offline and stay private.
+
+GX's pages load Bootstrap, jQuery, Font Awesome, Vega and more from CDNs (unstyled without internet)
+and a remote logo whose URL carries the run time: every view of a private site would tell another host
+about it. After GX writes pages, each CDN reference is pointed at a copy vendored from the npm registry
+(checkpoints/docs_assets/vendor, see tools/vendor_docs_assets.sh), the logo at GX's own copy in the
+site, and any other external resource is dropped, so opening a page requests nothing from another host.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import shutil
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from warehouse.exports import GCS_SCHEME, gcs_client
+
+if TYPE_CHECKING:
+    from warehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+VENDOR = Path(__file__).resolve().parent / "docs_assets" / "vendor"
+SITE_VENDOR = Path("static") / "vendor"
+SITE_LOGO = Path("static") / "images" / "logo-long.png"  # GX copies its images into every site
+SITE_FOLDER = Path("uncommitted") / "data_docs" / "local_site"  # under the GX root (gx/great_expectations.yml)
+
+_TABLE = "https://unpkg.com/bootstrap-table@1.19.1/dist"
+_TABLE_1_19_0 = "https://unpkg.com/bootstrap-table@1.19.0/dist"  # page.j2 asks 1.19.0 for one stylesheet
+_FILTER_CONTROL = "extensions/filter-control/bootstrap-table-filter-control"
+# Every resource URL in GX 1.24.1's templates, and the vendored file that replaces it.
+CDN_FILES: dict[str, str] = {
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": "bootstrap/dist/css/bootstrap.min.css",
+    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js": "bootstrap/dist/js/bootstrap.min.js",
+    f"{_TABLE}/bootstrap-table.min.css": "bootstrap-table/dist/bootstrap-table.min.css",
+    f"{_TABLE}/bootstrap-table.min.js": "bootstrap-table/dist/bootstrap-table.min.js",
+    f"{_TABLE}/{_FILTER_CONTROL}.min.js": f"bootstrap-table/dist/{_FILTER_CONTROL}.min.js",
+    f"{_TABLE_1_19_0}/{_FILTER_CONTROL}.css": f"bootstrap-table/dist/{_FILTER_CONTROL}.min.css",
+    f"{_TABLE_1_19_0}/{_FILTER_CONTROL}.min.css": f"bootstrap-table/dist/{_FILTER_CONTROL}.min.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css": (
+        "bootstrap-datepicker/dist/css/bootstrap-datepicker.min.css"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js": (
+        "bootstrap-datepicker/dist/js/bootstrap-datepicker.min.js"
+    ),
+    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css": (
+        "bootstrap-dark/dist/css/bootstrap-prefers-dark.min.css"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": "fontawesome/css/all.min.css",
+    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery/dist/jquery.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": "popper/dist/umd/popper.min.js",
+    "https://cdn.jsdelivr.net/npm/vega@5": "vega/build/vega.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-lite@5": "vega-lite/build/vega-lite.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega-embed/build/vega-embed.min.js",
+}
+REMOTE_LOGO_PREFIX = "https://great-expectations-web-assets.s3."
+
+_RESOURCE_TAG = re.compile(r"<(?:script|link|img)\b[^>]*>", re.IGNORECASE)
+_REMOTE_URL = re.compile(r'\b(src|href)\s*=\s*"(https?:)?//[^"]*"', re.IGNORECASE)
+_CROSS_ORIGIN_ATTRIBUTES = re.compile(r'\s(?:integrity|crossorigin)(?:\s*=\s*"[^"]*")?', re.IGNORECASE)
+_REMOVED = "<!-- remote resource removed by nba-dq -->"
+# A CSS url() fetching from another host (GX's stylesheet puts its dark-mode logo on S3); not data: URIs.
+_REMOTE_CSS_URL = re.compile(r"""url\(\s*['"]?((?:https?:)?//[^'")\s]*)['"]?\s*\)""", re.IGNORECASE)
+
+
+PUBLISHED = ".published.json"  # beside the site: what was last uploaded to the bucket, by size and time
+
+
+def site_folder(gx_root: Path) -> Path:
+    return gx_root / SITE_FOLDER
+
+
+def site_index(settings: Settings) -> str:
+    """Where readers open the site: the bucket's index when one is configured, else the local file."""
+    if settings.data_docs.bucket:
+        return f"{settings.data_docs.bucket.rstrip('/')}/index.html"
+    return str(site_folder(settings.gx_root) / "index.html")
+
+
+def docs_url(settings: Settings, page: Path) -> str:
+    """The URL of a local page for links in alerts: under base_url when set, else file://."""
+    if not settings.data_docs.base_url:
+        return page.resolve().as_uri()
+    relative = page.resolve().relative_to(site_folder(settings.gx_root).resolve()).as_posix()
+    return f"{settings.data_docs.base_url.rstrip('/')}/{relative}"
+
+
+def finish_site(settings: Settings, since: float | None) -> None:
+    """After GX wrote pages: make them offline-safe, then publish to the bucket if one is configured."""
+    site = site_folder(settings.gx_root)
+    make_offline(site, since)
+    if settings.data_docs.bucket:
+        publish(site, settings.data_docs.bucket)
+
+
+def rebuild_site(settings: Settings) -> str:
+    """Rebuild every page from the stored validation results (`nba-dq docs`); returns the index."""
+    from checkpoints.context import build_context
+
+    with redirect_stdout(io.StringIO()):  # GX prints notices while it re-renders expectations
+        build_context(settings.gx_root).build_data_docs()
+    finish_site(settings, since=None)
+    return site_index(settings)
+
+
+def publish(site: Path, bucket_url: str) -> int:
+    """Upload the site's new or changed files to gs://bucket/prefix; returns how many were uploaded.
+
+    The bucket stays private (no ACL is set): readers sign in, e.g. through storage.cloud.google.com.
+    """
+    bucket_name, _, prefix = bucket_url[len(GCS_SCHEME) :].partition("/")
+    manifest_path = site.parent / PUBLISHED
+    published: dict[str, list[int]] = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    bucket = gcs_client().bucket(bucket_name)
+    uploaded = 0
+    for path in sorted(p for p in site.rglob("*") if p.is_file()):
+        relative = path.relative_to(site).as_posix()
+        signature = [path.stat().st_size, path.stat().st_mtime_ns]
+        if published.get(relative) == signature:
+            continue
+        blob = bucket.blob(f"{prefix.strip('/')}/{relative}" if prefix.strip("/") else relative)
+        blob.upload_from_filename(str(path), content_type=_content_type(path))
+        published[relative] = signature
+        uploaded += 1
+    manifest_path.write_text(json.dumps(published, sort_keys=True))
+    return uploaded
+
+
+def _content_type(path: Path) -> str:
+    types = {".html": "text/html", ".css": "text/css", ".js": "application/javascript", ".json": "application/json",
+             ".svg": "image/svg+xml", ".png": "image/png", ".woff2": "font/woff2", ".ico": "image/x-icon"}  # fmt: skip
+    return types.get(path.suffix, "application/octet-stream")
+
+
+def make_offline(site: Path, since: float | None = None) -> int:
+    """Rewrite the site's pages (those written at or after `since`, or all) to load nothing remote.
+
+    Returns how many pages were rewritten. The vendored assets are copied into the site first.
+    """
+    if not site.is_dir():
+        return 0
+    _copy_vendor(site / SITE_VENDOR)
+    rewritten = 0
+    for page in [*site.rglob("*.html"), *site.rglob("*.css")]:
+        if SITE_VENDOR in page.relative_to(site).parents or (since is not None and page.stat().st_mtime < since):
+            continue
+        text = page.read_text(encoding="utf-8")
+        offline = offline_html(text, page.parent, site)
+        if offline != text:
+            page.write_text(offline, encoding="utf-8")
+            rewritten += 1
+    return rewritten
+
+
+def offline_html(html: str, folder: Path, site: Path) -> str:
+    """A page (or stylesheet) with every remote resource replaced by the site's own copy, or removed."""
+
+    def local(relative: Path) -> str:
+        return Path(os.path.relpath(site / relative, folder)).as_posix()
+
+    def replace(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        remote = _REMOTE_URL.search(tag)
+        if remote is None:
+            return tag
+        attribute, url = remote.group(1), remote.group(0).split('"', 2)[1]
+        if url in CDN_FILES:
+            target = local(SITE_VENDOR / CDN_FILES[url])
+        elif url.startswith(REMOTE_LOGO_PREFIX):
+            target = local(SITE_LOGO)
+        else:
+            log.warning("Data Docs: dropped a remote resource GX added: %s", url)
+            return _REMOVED
+        tag = tag[: remote.start()] + f'{attribute}="{target}"' + tag[remote.end() :]
+        return _CROSS_ORIGIN_ATTRIBUTES.sub("", tag)  # file:// pages cannot pass CORS checks
+
+    def replace_css(match: re.Match[str]) -> str:
+        url = match.group(1)
+        if url.startswith(REMOTE_LOGO_PREFIX):
+            return f"url('{local(SITE_LOGO)}')"
+        log.warning("Data Docs: dropped a remote CSS resource GX added: %s", url)
+        return "none"
+
+    html = _REMOTE_CSS_URL.sub(replace_css, _RESOURCE_TAG.sub(replace, html))
+    # A dropped <script> tag leaves its closing tag behind.
+    return re.sub(re.escape(_REMOVED) + r"\s*</script>", _REMOVED, html, flags=re.IGNORECASE)
+
+
+def _copy_vendor(target: Path) -> None:
+    for source in VENDOR.rglob("*"):
+        if source.is_file():
+            destination = target / source.relative_to(VENDOR)
+            if not destination.is_file() or destination.stat().st_size != source.stat().st_size:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, destination)

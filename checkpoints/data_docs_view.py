@@ -1,0 +1,49 @@
+"""Data Docs page views that show values from the data as text.
+
+GX 1.24.1 escapes string-template parameters but emits a plain string content block as raw HTML:
+a player_lookup like `<img src=x onerror=alert(1)>` in a table of unexpected values would run as
+markup. These views escape every plain string, and are configured for every site section and the
+index in gx/great_expectations.yml. GX's own markup arrives as templates and component dicts, not
+as plain strings, so it still renders.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
+from jinja2 import pass_context
+
+
+def _escaped(content_block: Any) -> Any:
+    if isinstance(content_block, str):
+        return html.escape(content_block, quote=False)
+    if isinstance(content_block, list):
+        return [_escaped(item) if isinstance(item, (str, list)) else item for item in content_block]
+    return content_block
+
+
+class _EscapingContentBlocks:
+    @pass_context  # a Jinja filter that receives the template context, like the method it overrides
+    def render_content_block(
+        self,
+        jinja_context: Any,
+        content_block: Any,
+        index: Any = None,
+        content_block_id: Any = None,
+        render_to_markdown: bool = False,
+    ) -> Any:
+        if not render_to_markdown:
+            content_block = _escaped(content_block)
+        return super().render_content_block(  # type: ignore[misc]
+            jinja_context, content_block, index, content_block_id, render_to_markdown
+        )
+
+
+class EscapingPageView(_EscapingContentBlocks, DefaultJinjaPageView):
+    """Validation and expectation-suite pages."""
+
+
+class EscapingIndexPageView(_EscapingContentBlocks, DefaultJinjaIndexPageView):
+    """The site's index."""

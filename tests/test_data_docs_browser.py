@@ -1,0 +1,128 @@
+"""Data Docs in a real headless Chromium: styled, no request to another host, data shown as text."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import Workspace
+from tests.test_phase6_exports import DAY, HOSTILE, add_player, edit
+from warehouse.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.acceptance
+CHROMIUM = "/usr/bin/chromium"  # installed by `make test` (Debian's package)
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+LOCAL_HOSTS = {"", "localhost", "127.0.0.1"}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+class Visit:
+    """One page opened in a fresh browser context, with every request and dialog it caused."""
+
+    def __init__(self, browser: Any, url: str, screenshot: Path) -> None:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.requests: list[str] = []
+        self.failed: list[str] = []
+        self.dialogs: list[str] = []
+        self.page = context.new_page()
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on("requestfailed", lambda request: self.failed.append(request.url))
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        self.page.goto(url, wait_until="load")
+        self.page.wait_for_load_state("networkidle")
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(screenshot), full_page=True)
+
+    def remote_requests(self) -> list[str]:
+        return [
+            url
+            for url in self.requests
+            if not url.startswith(("data:", "blob:", "about:"))
+            and (urlparse(url).scheme != "file" and urlparse(url).hostname not in LOCAL_HOSTS)
+        ]
+
+    def style(self, selector: str, property_name: str) -> str:
+        return str(
+            self.page.evaluate(
+                "([s, p]) => getComputedStyle(document.querySelector(s)).getPropertyValue(p)", [selector, property_name]
+            )
+        )
+
+
+def test_failed_page_and_index_are_styled_offline_and_show_data_as_text(scratch: Workspace, browser: Any) -> None:
+    edit("predictions", add_player(HOSTILE))(scratch.exports)
+    result = scratch.cli("run", "--phase", "6", "--date", str(DAY), "--json")
+    assert result.failing() == {"export_players_match_predictions"}
+    page = Path(result.json()["data_docs"])
+    index = scratch.root / "gx/uncommitted/data_docs/local_site/index.html"
+
+    failed = Visit(browser, page.as_uri(), ARTIFACTS / "data-docs-failed-validation.png")
+    assert failed.remote_requests() == [] and failed.failed == [], failed.requests
+    assert any(url.endswith("bootstrap.min.css") for url in failed.requests)
+    text = failed.page.inner_text("body")
+    assert "export_players_match_predictions" in text
+    assert f"exported, not predicted: {HOSTILE}" in text  # the hostile name is shown as text
+    assert failed.page.query_selector('img[src="x"]') is None and failed.dialogs == []
+    assert failed.style("body", "font-family").startswith("-apple-system")  # Bootstrap 4's font stack
+    assert failed.page.evaluate("document.fonts.check('900 16px \"Font Awesome 6 Free\"')")
+
+    home = Visit(browser, index.as_uri(), ARTIFACTS / "data-docs-index.png")
+    assert home.remote_requests() == [] and home.failed == [], home.requests
+    assert "phase6" in home.page.inner_text("body")
+    assert home.style("body", "font-family").startswith("-apple-system")
+
+
+def test_docs_rebuilds_the_site_offline_and_prints_its_index(scratch: Workspace) -> None:
+    scratch.cli("run", "--phase", "5", "--date", "2025-12-05")
+    index = scratch.root / "gx/uncommitted/data_docs/local_site/index.html"
+    index.unlink()
+    result = scratch.cli("docs")
+    assert result.code == 0 and result.out.strip() == f"Data Docs index: {index}"
+    for html in index.parent.rglob("*.html"):
+        text = html.read_text()
+        assert "https://unpkg.com" not in text and "amazonaws.com" not in text and "cdn.jsdelivr" not in text, html
+    assert (index.parent / "static/vendor/jquery/dist/jquery.min.js").is_file()
+
+
+def test_every_remote_resource_of_gx_templates_is_vendored() -> None:
+    from checkpoints.data_docs import CDN_FILES, VENDOR
+
+    assert all((VENDOR / file).is_file() for file in CDN_FILES.values())
+    templates = Path(__import__("great_expectations").__file__).parent / "render/view/templates"
+    urls = {
+        url
+        for template in templates.glob("*.j2")
+        for url in __import__("re").findall(r'(?:src|href)="(https://[^"]+)"', template.read_text())
+        if not url.startswith("https://greatexpectations.io")  # links, not resources
+    }
+    assert urls <= set(CDN_FILES), sorted(urls - set(CDN_FILES))
+
+
+def artifacts_listing() -> str:
+    return json.dumps(sorted(path.name for path in ARTIFACTS.glob("*.png")))
