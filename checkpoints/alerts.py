@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from checkpoints.slack import CRITICAL, RESOLVED, WARNING, Destination, Routing, SlackSender
+from checkpoints.summary import COULD_NOT_RUN, ERROR, PASS, CheckOutcome, RunSummary, brief, detail_rows, outcomes
 from checkpoints.summary import CRITICAL as CRITICAL_SEVERITY
-from checkpoints.summary import ERROR, PASS, CheckOutcome, RunSummary, brief, detail_rows
 
 log = logging.getLogger(__name__)
 
 ALERTS_FOLDER = Path("uncommitted") / "alerts"  # under the GX root
-COULD_NOT_RUN = "could_not_run"  # the pseudo-check of a phase that could not run at all
 SHOWN_MISSING = 10
 SHOWN_ROWS = 10
 _SECTION_LIMIT = 2900  # Block Kit allows 3000 characters per section
@@ -139,9 +138,7 @@ class Alerter:
 
 def failing_checks(summary: RunSummary) -> list[CheckOutcome]:
     """The checks that did not pass; a phase that could not run is one critical pseudo-check."""
-    if summary.error:
-        return [CheckOutcome(COULD_NOT_RUN, ERROR, CRITICAL_SEVERITY, None, "the phase runs", error=summary.error)]
-    return summary.failed()
+    return [check for check in outcomes(summary) if check.status != PASS]
 
 
 def _is_critical(check: CheckOutcome) -> bool:

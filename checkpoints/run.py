@@ -7,16 +7,16 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from checkpoints.alerts import Alerter
+from checkpoints.actions import Handler, HistoryAction, SlackAlertAction
 from checkpoints.context import build_context
 from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
-from checkpoints.slack_action import SlackAlertAction
 from checkpoints.summary import RunSummary, check_name, checkpoint_summary
 from expectations.declare import CheckedBatch, PhaseRequest
 from warehouse.catalog import SCHEDULE
@@ -29,13 +29,29 @@ DATASOURCE = "warehouse"
 FRAMES = "facts"  # Phase 6: facts read from the export files
 
 
+@dataclass(frozen=True)
+class Reporting:
+    """What becomes of a verdict besides being printed: recorded in the history, then alerted."""
+
+    record: Handler | None = None
+    alert: Handler | None = None
+
+    def report(self, summary: RunSummary) -> None:
+        for handler in (self.record, self.alert):
+            if handler is not None:
+                handler(summary)
+
+
+NO_REPORTING = Reporting()  # print only: nothing recorded, nothing alerted
+
+
 def run_phase(
-    settings: Settings, phase_key: str, game_date: date, now: datetime, alerter: Alerter | None = None
+    settings: Settings, phase_key: str, game_date: date, now: datetime, reporting: Reporting = NO_REPORTING
 ) -> RunSummary:
     """Validate one phase for one game date. Raises CouldNotRun when no verdict is possible.
 
-    The checkpoint's actions write Data Docs and send the verdict to Slack (when an alerter is given);
-    the pages written are then made to work offline (and published to the bucket, if configured).
+    The checkpoint's actions write Data Docs, record the verdict in the history and send it to Slack
+    (what `reporting` attaches); the pages written are then made to work offline (and published).
     """
     phase = PHASES[phase_key]
     warehouse = open_warehouse(settings)
@@ -52,9 +68,11 @@ def run_phase(
         batches = phase.build(request, settings, warehouse)
         declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
         checkpoint = _checkpoint(context, warehouse, phase, game_date, batches, declared)
-        for action in checkpoint.actions:  # the stored checkpoint is a copy: attach the alerter to it
-            if isinstance(action, SlackAlertAction):
-                action.attach(alerter)
+        for action in checkpoint.actions:  # the stored checkpoint is a copy: attach the handlers to it
+            if isinstance(action, HistoryAction):
+                action.attach(reporting.record)
+            elif isinstance(action, SlackAlertAction):
+                action.attach(reporting.alert)
         result = checkpoint.run(batch_parameters=_frame_parameters(batches), run_id=_run_id(phase, game_date))
     if chatter.getvalue().strip():
         log.debug("GX printed: %s", chatter.getvalue().strip())
@@ -64,17 +82,16 @@ def run_phase(
 
 
 def run_phases(
-    settings: Settings, phase_keys: list[str], game_date: date, now: datetime, alerter: Alerter | None = None
+    settings: Settings, phase_keys: list[str], game_date: date, now: datetime, reporting: Reporting = NO_REPORTING
 ) -> list[RunSummary]:
-    """Phases in pipeline order; one that could not run is reported (and alerted) and does not stop the rest."""
+    """Phases in pipeline order; one that could not run is reported (recorded, alerted) and does not stop the rest."""
     summaries = []
     for key in phase_keys:
         try:
-            summaries.append(run_phase(settings, key, game_date, now, alerter))
+            summaries.append(run_phase(settings, key, game_date, now, reporting))
         except CouldNotRun as error:
             failed = RunSummary(PHASES[key].checkpoint, game_date, checks=(), data_docs=(), error=str(error))
-            if alerter is not None:
-                alerter.notify(failed)
+            reporting.report(failed)
             summaries.append(failed)
     return summaries
 
@@ -106,8 +123,9 @@ def _checkpoint(
             validation_definitions=definitions,
             actions=[
                 UpdateDataDocsAction(name="update_data_docs"),
-                SlackAlertAction(
-                    name="slack_alert", phase=phase.checkpoint, game_date=str(game_date), declared_checks=declared
+                *(
+                    action(name=name, phase=phase.checkpoint, game_date=str(game_date), declared_checks=declared)
+                    for name, action in (("history", HistoryAction), ("slack_alert", SlackAlertAction))
                 ),
             ],
             result_format={

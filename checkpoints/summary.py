@@ -83,6 +83,16 @@ def checkpoint_summary(
     return summarize(phase, day, results, data_docs)
 
 
+COULD_NOT_RUN = "could_not_run"  # the pseudo-check of a phase that could not run at all
+
+
+def outcomes(summary: RunSummary) -> list[CheckOutcome]:
+    """The run's checks; a phase that could not run is one critical `could_not_run` check in error."""
+    if summary.error:
+        return [CheckOutcome(COULD_NOT_RUN, ERROR, CRITICAL, None, "the phase runs", error=summary.error)]
+    return list(summary.checks)
+
+
 def check_name(meta: Mapping[str, Any] | None) -> str:
     """The check an expectation stands for (expectations.declare.check labels every one)."""
     return str((meta or {}).get("check", ""))

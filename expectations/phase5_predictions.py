@@ -17,9 +17,9 @@ from expectations.declare import (
     checker,
     duplicate_keys_sql,
     first_values_sql,
-    sql_strings,
     sql_values_table,
 )
+from expectations.definitions import CONTEXT_COLUMNS, coverage_players
 from warehouse.catalog import PREDICTIONS, UPCOMING_CONTEXT
 from warehouse.dialect import staging_tables_query
 from warehouse.settings import Era, Phase5Thresholds
@@ -124,20 +124,15 @@ def build_batches(request: PhaseRequest, thresholds: Phase5Thresholds, era: Era)
 
 
 def _player_coverage_sql(request: PhaseRequest, t: Phase5Thresholds) -> str:
-    excluded = sql_strings(t.coverage_excluded_statuses)
-    context = request.partition(UPCOMING_CONTEXT, (CTX.player_lookup, CTX.is_production_ready, CTX.player_status))
-    status = f"COALESCE({CTX.player_status}, '')"
+    context = request.partition(UPCOMING_CONTEXT, CONTEXT_COLUMNS)
+    statuses = t.coverage_excluded_statuses
     return f"""
 WITH predicted AS (
   SELECT DISTINCT {P.player_lookup} AS player_lookup FROM {{batch}} WHERE {ACTIVE_SQL}
-), context AS ({context}),
-expected AS (
-  SELECT DISTINCT player_lookup FROM context
-  WHERE {CTX.is_production_ready} = TRUE AND {status} NOT IN {excluded}
-), excluded AS (
-  SELECT DISTINCT player_lookup FROM context
-  WHERE {CTX.is_production_ready} = TRUE AND {status} IN {excluded}
-), missing AS (
+),
+expected AS ({coverage_players(context, statuses)}),
+excluded AS ({coverage_players(context, statuses, excluded=True)}),
+missing AS (
   SELECT e.player_lookup FROM expected e
   LEFT JOIN predicted p ON p.player_lookup = e.player_lookup
   WHERE p.player_lookup IS NULL

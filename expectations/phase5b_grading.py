@@ -16,6 +16,7 @@ from expectations.declare import (
     first_values_sql,
     sql_strings,
 )
+from expectations.definitions import ACTIVE_COLUMNS, active_predictions, gradable_predictions
 from warehouse.catalog import PLAYER_GAME_SUMMARY, PREDICTION_ACCURACY, PREDICTIONS
 from warehouse.settings import Phase5BThresholds
 
@@ -83,27 +84,13 @@ def build_batches(request: PhaseRequest, thresholds: Phase5BThresholds) -> list[
 
 
 def _active_predictions(request: PhaseRequest) -> str:
-    columns = (
-        P.player_lookup,
-        P.game_id,
-        P.system_id,
-        P.predicted_points,
-        P.current_points_line,
-        P.invalidation_reason,
-    )
-    return f"SELECT * FROM ({request.partition(PREDICTIONS, columns + (P.is_active,))}) AS p WHERE {P.is_active} = TRUE"
+    return active_predictions(request.partition(PREDICTIONS, ACTIVE_COLUMNS))
 
 
 def _coverage_sql(request: PhaseRequest, t: Phase5BThresholds) -> str:
     played = request.partition(PLAYER_GAME_SUMMARY, (BOX.player_lookup, BOX.game_id))
     return f"""
-WITH active AS ({_active_predictions(request)}),
-played AS (SELECT DISTINCT {BOX.player_lookup} AS player_lookup, {BOX.game_id} AS game_id FROM ({played}) AS box),
-gradable AS (
-  SELECT DISTINCT a.{P.player_lookup} AS player_lookup, a.{P.game_id} AS game_id, a.{P.system_id} AS system_id
-  FROM active a JOIN played b ON b.player_lookup = a.{P.player_lookup} AND b.game_id = a.{P.game_id}
-  WHERE a.{P.current_points_line} IS NOT NULL AND a.{P.current_points_line} <> {t.line_placeholder}
-    AND a.{P.invalidation_reason} IS NULL
+WITH gradable AS ({gradable_predictions(_active_predictions(request), played, t.line_placeholder)}
 ), graded AS (SELECT DISTINCT {", ".join(KEY)} FROM {{batch}}),
 missing AS (
   SELECT g.player_lookup || '/' || g.system_id AS player_system FROM gradable g

@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", parents=[debug], help="seed if needed, then check a clean and a faulty date")
     commands.add_parser("docs", parents=[debug], help="rebuild the Data Docs site and print its index")
+
+    health = commands.add_parser("health", parents=[debug], help="the daily health table of the last game dates")
+    health.add_argument("--days", type=int, default=7, help="how many days back from --end (default 7)")
+    health.add_argument("--end", type=_game_date, default=None, help="last date, YYYY-MM-DD (default: today, UTC)")
+    health.add_argument("--now", type=_moment, help="the moment staging-table ages are judged by (as for run)")
+    health.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     return parser
 
 

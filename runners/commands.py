@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import TextIO
 
 from checkpoints.alerts import Alerter, RunLinks, alert_state_folder
-from checkpoints.data_docs import docs_url, rebuild_site, site_index
+from checkpoints.charts import Point, coverage_chart
+from checkpoints.data_docs import docs_url, rebuild_site, site_folder, site_index
+from checkpoints.health import health_json, health_report, render_health
+from checkpoints.history import recorder
 from checkpoints.phases import ALL_PHASES, PHASES, phase_key
-from checkpoints.run import run_phases
+from checkpoints.run import NO_REPORTING, Reporting, run_phases
 from checkpoints.slack import BOT_TOKEN, WEBHOOK_DEFAULT, WEBHOOK_ERROR, SlackSender, routing_from_env
 from checkpoints.summary import combined_json, dumps, render_combined, render_text, to_json, worst_exit_code
 from warehouse import seed as seeding
@@ -31,14 +34,16 @@ def dispatch(
     args: argparse.Namespace, settings: Settings, env: Mapping[str, str], out: TextIO, err: TextIO
 ) -> ExitCode:
     if args.command == "run":
-        alerter = build_alerter(settings, env, err)  # before any check: production needs a destination
+        reporting = build_reporting(settings, env, err)  # before any check: production needs a destination
         now = args.now or settings.run_time(args.game_date, datetime.now(timezone.utc))
-        return run(settings, args.phase, args.game_date, now, args.json, out, alerter)
+        return run(settings, args.phase, args.game_date, now, args.json, out, reporting)
     if args.command == "seed":
         return seed(settings, args, out)
     if args.command == "docs":
         return docs(settings, out)
-    return demo(settings, out, build_alerter(settings, env, err))
+    if args.command == "health":
+        return health(settings, args, out)
+    return demo(settings, out, build_reporting(settings, env, err))
 
 
 def run(
@@ -48,9 +53,9 @@ def run(
     now: datetime,
     as_json: bool,
     out: TextIO,
-    alerter: Alerter | None = None,
+    reporting: Reporting = NO_REPORTING,
 ) -> ExitCode:
-    summaries = run_phases(settings, list(PHASES) if phase == ALL_PHASES else [phase], game_date, now, alerter)
+    summaries = run_phases(settings, list(PHASES) if phase == ALL_PHASES else [phase], game_date, now, reporting)
     if phase != ALL_PHASES:
         summary = summaries[0]
         if summary.error:
@@ -66,6 +71,12 @@ def run(
 def _print_published_site(settings: Settings, as_json: bool, out: TextIO) -> None:
     if settings.data_docs.bucket and not as_json:
         print(f"Data Docs site: {site_index(settings)}", file=out)
+
+
+def build_reporting(settings: Settings, env: Mapping[str, str], err: TextIO) -> Reporting:
+    """Every run records its verdict in the history, then alerts Slack when a destination is set."""
+    alerter = build_alerter(settings, env, err)
+    return Reporting(record=recorder(settings), alert=alerter.notify if alerter else None)
 
 
 def build_alerter(settings: Settings, env: Mapping[str, str], err: TextIO) -> Alerter | None:
@@ -98,6 +109,25 @@ def build_alerter(settings: Settings, env: Mapping[str, str], err: TextIO) -> Al
     )
 
 
+def health(settings: Settings, args: argparse.Namespace, out: TextIO) -> ExitCode:
+    """The window's health table and coverage chart; exit 1 when a date is below its threshold."""
+    clock = datetime.now(timezone.utc)
+    end = args.end or clock.date()
+    report = health_report(settings, end, args.days, args.now or settings.run_time(end, clock))
+    points = [Point(day.game_date, day.coverage, bool(day.problems)) for day in report.dates]
+    chart = coverage_chart(
+        site_folder(settings.gx_root) / "health" / f"coverage-{report.start}-{report.end}.html",
+        f"nba-dq player coverage {report.start} to {report.end}",
+        points,
+        settings.phase5.min_player_coverage,
+    )
+    if args.json:
+        print(dumps({**health_json(report), "chart": str(chart)}), file=out)
+    else:
+        print(f"{render_health(report)}\n\nCoverage chart: {chart}", file=out)
+    return ExitCode.PASSED if report.healthy else ExitCode.CHECK_FAILED
+
+
 def docs(settings: Settings, out: TextIO) -> ExitCode:
     """Rebuild the Data Docs site from the stored validation results; print where it is."""
     print(f"Data Docs index: {rebuild_site(settings)}", file=out)
@@ -122,7 +152,7 @@ def seed(settings: Settings, args: argparse.Namespace, out: TextIO) -> ExitCode:
     return ExitCode.PASSED
 
 
-def demo(settings: Settings, out: TextIO, alerter: Alerter | None = None) -> ExitCode:
+def demo(settings: Settings, out: TextIO, reporting: Reporting = NO_REPORTING) -> ExitCode:
     """Seed if needed, then one clean and one faulty date: what nba-dq shows a data engineer."""
     path = duckdb_path(settings)
     if not path.is_file():
@@ -133,7 +163,7 @@ def demo(settings: Settings, out: TextIO, alerter: Alerter | None = None) -> Exi
     codes = []
     for label, game_date in (("clean date", DEMO_CLEAN_DATE), (f"seeded fault {fault.name}", fault.game_date)):
         print(f"\n=== nba-dq run --phase all --date {game_date}   ({label})", file=out)
-        summaries = run_phases(settings, list(PHASES), game_date, settings.run_time(game_date, clock), alerter)
+        summaries = run_phases(settings, list(PHASES), game_date, settings.run_time(game_date, clock), reporting)
         print(render_combined(summaries), file=out)
         codes.append(worst_exit_code(summaries))
     print(f"\nData Docs index: {site_index(settings)}", file=out)

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +39,7 @@ class SlackServer:
         self._outcomes: list[bool] = []  # per request: answered 2xx in time
         self.replies: deque[Reply] = deque()
         self.default = Reply()
+        self.on_request: Callable[[], None] | None = None  # runs as each request arrives (to look at state)
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -56,6 +57,8 @@ class SlackServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if server.on_request is not None:
+                    server.on_request()
                 reply = server.replies.popleft() if server.replies else server.default
                 server.received.append(Received(time.monotonic(), self.path, dict(self.headers), body))
                 server._outcomes.append(200 <= reply.status < 300 and reply.delay == 0)

@@ -156,6 +156,27 @@ PREDICTION_ACCURACY = Table(
     },
 )
 
+# nba-dq's own results history: one row per check per run (observed and expected as JSON text).
+DQ_CHECK_RESULTS = Table(
+    dataset_role="monitoring",
+    name="dq_check_results",
+    columns={
+        "run_id": "STRING",
+        "run_at": "TIMESTAMP",
+        "phase": "STRING",
+        "game_date": "DATE",
+        "check_name": "STRING",  # `check` is a reserved word in SQL
+        "success": "BOOL",
+        "status": "STRING",  # pass, fail, error
+        "severity": "STRING",
+        "observed": "STRING",
+        "expected": "STRING",
+        "data_docs_url": "STRING",
+        "warehouse": "STRING",
+    },
+)
+
+# The platform's tables (the seed builds them all; the history table is nba-dq's own).
 ALL_TABLES: tuple[Table, ...] = (
     SCHEDULE,
     UPCOMING_CONTEXT,

@@ -70,14 +70,14 @@ def timestamp_literal(engine: str, moment: datetime) -> str:
     return f"TIMESTAMP '{utc}'" if engine == BIGQUERY else f"TIMESTAMPTZ '{utc}'"
 
 
-def staging_tables_query(engine: str, dataset: str, game_date: date, now: datetime) -> str:
-    """Staging tables of the date's batches (or of no parseable batch), with their age in minutes.
+def staging_tables_query(engine: str, dataset: str, game_date: date | None, now: datetime) -> str:
+    """Staging tables of the date's batches (or of no parseable batch; every one when game_date is
+    None), with their age in minutes.
 
     BigQuery knows each table's creation_time; DuckDB does not, so there the batch id's unix seconds
     stand in. A name that gives no time yields a NULL age, which the check treats as orphaned.
     """
     # No braces in these patterns: GX formats check SQL with str.format ({batch}).
-    batch_tag = game_date.strftime("%Y_%m_%d")
     if engine == BIGQUERY:
         started = (
             "COALESCE(creation_time, TIMESTAMP_SECONDS(SAFE_CAST("
@@ -95,10 +95,8 @@ def staging_tables_query(engine: str, dataset: str, game_date: date, now: dateti
             f"information_schema.tables WHERE table_schema = '{dataset}'"
             f" AND starts_with(table_name, '{STAGING_TABLE_PREFIX}')"
         )
-    return (
-        f"SELECT table_name, {batch} AS batch_date, {age} AS age_minutes FROM {source}"
-        f" AND ({batch} = '{batch_tag}' OR {batch} IS NULL)"
-    )
+    of_date = "" if game_date is None else f" AND ({batch} = '{game_date:%Y_%m_%d}' OR {batch} IS NULL)"
+    return f"SELECT table_name, {batch} AS batch_date, {age} AS age_minutes FROM {source}{of_date}"
 
 
 def inspect_table_command(warehouse_url: str, qualified_table: str) -> str:

@@ -101,6 +101,12 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class HistorySettings:
+    duckdb_file: str
+    lock_timeout_seconds: float
+
+
+@dataclass(frozen=True)
 class DocsSettings:
     base_url: str
     bucket: str
@@ -117,6 +123,7 @@ class Settings:
     replay_hour_utc: int
     alerts: AlertSettings
     data_docs: DocsSettings
+    history: HistorySettings
     phase3: Phase3Thresholds
     phase4: Phase4Thresholds
     phase5: Phase5Thresholds
@@ -178,7 +185,8 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
         problems.append(f"[data_docs] bucket {docs.bucket!r} must be a gs://bucket/prefix URL (or empty)")
     if not eras:
         problems.append("no [[eras]] entry: list the expected system_ids by date range")
-    for missing in {"raw", "analytics", "predictions"} - set(datasets):
+    history = _build(HistorySettings, dict(_section(raw, "history", problems)), "[history]", problems)
+    for missing in sorted({"raw", "analytics", "predictions", "monitoring"} - set(datasets)):
         problems.append(f"[datasets] has no {missing!r} entry")
     url = env.get("NBA_DQ_WAREHOUSE") or warehouse.get("url")
     if not url:
@@ -186,11 +194,12 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
     export_root = env.get("NBA_DQ_EXPORT_ROOT") or exports.get("root")
     if not export_root:
         problems.append("[exports] root is missing (or set NBA_DQ_EXPORT_ROOT)")
-    if problems or alerts is None or docs is None or any(value is None for value in phases.values()):
+    if problems or None in (alerts, docs, history) or any(value is None for value in phases.values()):
         return None
+    gx_root = Path(env.get("NBA_DQ_GX_ROOT") or path.parent / "gx").resolve()
     return Settings(
         config_path=path,
-        gx_root=Path(env.get("NBA_DQ_GX_ROOT") or path.parent / "gx").resolve(),
+        gx_root=gx_root,
         warehouse_url=_resolve_duckdb_path(str(url), path.parent),
         bigquery_location=warehouse.get("location"),
         datasets=dict(datasets),
@@ -198,6 +207,7 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
         replay_hour_utc=int(replay_hour),  # type: ignore[arg-type]  # validated above
         alerts=alerts,
         data_docs=docs,
+        history=HistorySettings(str(gx_root / history.duckdb_file), history.lock_timeout_seconds),
         **phases,
         eras=eras,
     )

@@ -1,0 +1,64 @@
+"""The GX ValidationActions every phase checkpoint carries after Data Docs: history, then Slack.
+
+Each turns the checkpoint result into the same summary the CLI prints. What they act with (the
+history writer, the Alerter) is attached after GX has stored the checkpoint, so their serialized
+fields hold no secret; an action with nothing attached does nothing. Neither may break a checkpoint.
+GX's own SlackNotificationAction never says which checks failed and has no timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Literal
+
+from great_expectations.checkpoint import ValidationAction
+from great_expectations.compatibility.pydantic import PrivateAttr
+
+from checkpoints.summary import RunSummary, checkpoint_summary
+
+log = logging.getLogger(__name__)
+Handler = Callable[[RunSummary], None]
+
+
+class _SummaryAction(ValidationAction):
+    """Hands the run's summary to an attached handler (no `type` default: GX does not register it)."""
+
+    phase: str  # the checkpoint's name, e.g. phase5
+    game_date: str
+    declared_checks: list[str]  # the order checks are reported in
+    _handler: Handler | None = PrivateAttr(default=None)
+
+    def attach(self, handler: Handler | None) -> None:
+        self._handler = handler
+
+    def run(self, checkpoint_result: Any, action_context: Any = None) -> dict[str, Any]:
+        if self._handler is None:
+            return {"done": False}
+        try:
+            pages = [
+                url.removeprefix("file://")
+                for sites in (self._get_data_docs_pages_from_prior_action(action_context) or {}).values()
+                for url in sites.values()
+                if isinstance(url, str)
+            ]
+            summary = checkpoint_summary(
+                self.phase, self.game_date, checkpoint_result, self.declared_checks, tuple(pages)
+            )
+            self._handler(summary)
+        except Exception as error:  # never break the checkpoint or change its result
+            log.warning("%s failed: %s", self.name, error)
+            return {"done": False}
+        return {"done": True}
+
+
+class HistoryAction(_SummaryAction):
+    """Appends one row per check to the results history (before any alert goes out)."""
+
+    type: Literal["nba_dq_history"] = "nba_dq_history"
+
+
+class SlackAlertAction(_SummaryAction):
+    """Sends the verdict to Slack through an Alerter (checkpoints/alerts.py)."""
+
+    type: Literal["nba_dq_slack_alert"] = "nba_dq_slack_alert"

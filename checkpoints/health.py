@@ -1,0 +1,325 @@
+"""`nba-dq health`: the daily health check the platform lacked, one row per game date of a window.
+
+A handful of set-based queries over the window (game_date BETWEEN start AND end), built from the same
+definitions the checkpoints use (expectations/definitions.py), the latest checkpoint status per phase
+from the results history, and every orphaned staging table of the predictions dataset.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from checkpoints.phases import PHASES
+from checkpoints.summary import CRITICAL, ERROR, FAIL, PASS
+from expectations.definitions import (
+    ACTIVE_COLUMNS,
+    CONTEXT_COLUMNS,
+    active_predictions,
+    coverage_players,
+    gradable_predictions,
+)
+from warehouse.catalog import (
+    DQ_CHECK_RESULTS,
+    PARTITION_COLUMN,
+    PLAYER_GAME_SUMMARY,
+    PREDICTION_ACCURACY,
+    PREDICTIONS,
+    SCHEDULE,
+    UPCOMING_CONTEXT,
+    Table,
+)
+from warehouse.connection import Warehouse, open_warehouse
+from warehouse.dialect import BIGQUERY, date_literal, staging_tables_query
+from warehouse.errors import CouldNotRun
+from warehouse.settings import Settings
+
+P = PREDICTIONS.c
+G = PREDICTION_ACCURACY.c
+H = DQ_CHECK_RESULTS.c
+NOT_RUN = "-"
+
+
+@dataclass
+class DateHealth:
+    game_date: date
+    games: int
+    expected_players: int = 0  # production-ready, status not out/doubtful: the coverage denominator
+    predicted_players: int = 0  # distinct players with an active prediction
+    covered_players: int = 0  # expected players with an active prediction
+    expected_predictions: int = 0  # expected players x the era's systems
+    covered_predictions: int = 0  # of those, with an active prediction
+    duplicate_keys: int = 0  # (game_id, player_lookup, system_id) with more than one active row
+    gradable: int = 0
+    graded: int = 0
+    statuses: dict[str, str] = field(default_factory=dict)  # checkpoint -> latest status in the history
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def coverage(self) -> float | None:
+        return self.covered_players / self.expected_players if self.expected_players else None
+
+    @property
+    def missing_players(self) -> int:
+        return self.expected_players - self.covered_players
+
+    @property
+    def data_loss(self) -> float | None:
+        """Share of the expected (player, system) predictions that are missing."""
+        if not self.expected_predictions:
+            return None
+        return 1 - self.covered_predictions / self.expected_predictions
+
+    @property
+    def graded_share(self) -> float | None:
+        return self.graded / self.gradable if self.gradable else None
+
+
+@dataclass(frozen=True)
+class StagingTable:
+    name: str
+    batch_date: str | None
+    age_minutes: int | None
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    start: date
+    end: date
+    now: datetime
+    dates: list[DateHealth]
+    orphaned_staging_tables: list[StagingTable]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.orphaned_staging_tables and not any(day.problems for day in self.dates)
+
+
+def health_report(settings: Settings, end: date, days: int, now: datetime) -> HealthReport:
+    if days < 1:
+        raise CouldNotRun(f"--days {days}: give at least 1")
+    start = end - timedelta(days=days - 1)
+    warehouse = open_warehouse(settings)
+    window = f"{PARTITION_COLUMN} BETWEEN {date_literal(start)} AND {date_literal(end)}"
+    with warehouse.connect() as connection:
+
+        def rows(sql: str) -> list[Any]:
+            return list(connection.execute(sa.text(sql)))
+
+        def source(table: Table, columns: Iterable[str]) -> str:
+            return f"SELECT {', '.join(columns)} FROM {warehouse.table(table)} WHERE {window}"
+
+        games = rows(source(SCHEDULE, (PARTITION_COLUMN,)))
+        dates = {day: DateHealth(day, count) for day, count in _counted(games)}
+        if not dates:
+            raise CouldNotRun(f"no games scheduled from {start} to {end}: nothing to check (move --end)")
+        active = active_predictions(source(PREDICTIONS, ACTIVE_COLUMNS))
+        expected = coverage_players(
+            source(UPCOMING_CONTEXT, CONTEXT_COLUMNS), settings.phase5.coverage_excluded_statuses
+        )
+        for day, players in rows(f"SELECT game_date, COUNT(*) FROM ({expected}) AS e GROUP BY game_date"):
+            dates[_day(day)].expected_players = int(players)
+        for day, players in rows(
+            f"SELECT game_date, COUNT(DISTINCT {P.player_lookup}) FROM ({active}) AS a GROUP BY game_date"
+        ):
+            dates[_day(day)].predicted_players = int(players)
+        joined = (
+            f"FROM ({expected}) AS e JOIN ({active}) AS a"
+            f" ON a.{P.game_date} = e.game_date AND a.{P.player_lookup} = e.player_lookup"
+        )
+        for day, players in rows(f"SELECT e.game_date, COUNT(DISTINCT e.player_lookup) {joined} GROUP BY e.game_date"):
+            dates[_day(day)].covered_players = int(players)
+        per_system = f"SELECT e.game_date, a.{P.system_id}, COUNT(DISTINCT e.player_lookup) {joined} GROUP BY 1, 2"
+        _count_covered(dates, rows(per_system), settings)
+        duplicates = (
+            f"SELECT game_date, COUNT(*) FROM (SELECT {P.game_date} AS game_date FROM ({active}) AS a"
+            f" GROUP BY {P.game_date}, {P.game_id}, {P.player_lookup}, {P.system_id} HAVING COUNT(*) > 1) AS d"
+            " GROUP BY game_date"
+        )
+        for day, keys in rows(duplicates):
+            dates[_day(day)].duplicate_keys = int(keys)
+        box = source(PLAYER_GAME_SUMMARY, (PLAYER_GAME_SUMMARY.c.player_lookup, PLAYER_GAME_SUMMARY.c.game_id))
+        gradable = gradable_predictions(active, box, settings.phase5b.line_placeholder)
+        graded = source(PREDICTION_ACCURACY, (G.game_date, G.player_lookup, G.game_id, G.system_id))
+        grading = (
+            f"SELECT g.game_date, COUNT(*), COUNT(d.{G.player_lookup}) FROM ({gradable}) AS g"
+            f" LEFT JOIN (SELECT DISTINCT {G.game_date}, {G.player_lookup}, {G.game_id}, {G.system_id} FROM ({graded})"
+            f" AS r) AS d ON d.{G.game_date} = g.game_date AND d.{G.player_lookup} = g.player_lookup"
+            f" AND d.{G.game_id} = g.game_id AND d.{G.system_id} = g.system_id GROUP BY g.game_date"
+        )
+        for day, total, done in rows(grading):
+            dates[_day(day)].gradable, dates[_day(day)].graded = int(total), int(done)
+        staging = staging_tables_query(warehouse.engine_name, warehouse.datasets[PREDICTIONS.dataset_role], None, now)
+        grace = settings.phase5.staging_grace_minutes
+        orphaned = [
+            StagingTable(name, batch, None if age is None else int(age))
+            for name, batch, age in rows(f"{staging} ORDER BY table_name")
+            if age is None or age >= grace
+        ]
+    _latest_statuses(settings, warehouse, dates, start, end)
+    for day in dates.values():
+        day.problems = _problems(day, settings)
+    return HealthReport(start, end, now, [dates[day] for day in sorted(dates)], orphaned)
+
+
+def _counted(rows: list[Any]) -> list[tuple[date, int]]:
+    counts: dict[date, int] = defaultdict(int)
+    for (day,) in rows:
+        counts[_day(day)] += 1
+    return sorted(counts.items())
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) and not isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
+
+
+def _count_covered(dates: dict[date, DateHealth], rows: list[Any], settings: Settings) -> None:
+    """From (date, system, expected players it predicted): covered predictions, era systems only."""
+    for day in dates.values():
+        day.expected_predictions = day.expected_players * len(settings.era_for(day.game_date).system_ids)
+    for day, system, players in rows:
+        health = dates[_day(day)]
+        if system in settings.era_for(health.game_date).system_ids:
+            health.covered_predictions += int(players)
+
+
+def _problems(day: DateHealth, settings: Settings) -> list[str]:
+    problems = []
+    if day.coverage is None or day.coverage < settings.phase5.min_player_coverage:
+        shown = "no expected players" if day.coverage is None else f"coverage {day.coverage:.0%}"
+        problems.append(f"{shown} < {settings.phase5.min_player_coverage:.0%}")
+    if day.graded_share is not None and day.graded_share < settings.phase5b.min_grading_coverage:
+        problems.append(f"graded {day.graded_share:.0%} < {settings.phase5b.min_grading_coverage:.0%}")
+    if day.duplicate_keys:
+        problems.append(f"{day.duplicate_keys} duplicated active keys")
+    return problems
+
+
+def _latest_statuses(
+    settings: Settings, warehouse: Warehouse, dates: dict[date, DateHealth], start: date, end: date
+) -> None:
+    """Each checkpoint's status in its latest recorded run per date (`-` when never run)."""
+    sql = (
+        f"SELECT {H.run_id}, {H.run_at}, {H.phase}, {H.game_date}, {H.status}, {H.severity} FROM {{table}}"
+        f" WHERE {H.game_date} BETWEEN {date_literal(start)} AND {date_literal(end)}"
+    )
+    dataset = settings.datasets[DQ_CHECK_RESULTS.dataset_role]
+    if warehouse.engine_name == BIGQUERY:
+        table = f"{dataset}.{DQ_CHECK_RESULTS.name}"
+        try:
+            with warehouse.connect() as connection:
+                found = list(connection.execute(sa.text(sql.format(table=table))))
+        except CouldNotRun:
+            found = []  # no history yet
+    else:
+        found = _duckdb_history(
+            Path(settings.history.duckdb_file), sql.format(table=f"{dataset}.{DQ_CHECK_RESULTS.name}")
+        )
+    latest: dict[tuple[date, str], tuple[Any, str]] = {}
+    verdicts: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for run_id, run_at, phase, day, status, severity in found:
+        verdicts[run_id].append((status, severity))
+        key = (_day(day), phase)
+        if key not in latest or str(run_at) > str(latest[key][0]):
+            latest[key] = (run_at, run_id)
+    for (day, phase), (_, run_id) in latest.items():
+        if day in dates:
+            dates[day].statuses[phase] = _run_status(verdicts[run_id])
+    for day in dates.values():
+        for phase in PHASES.values():
+            day.statuses.setdefault(phase.checkpoint, NOT_RUN)
+
+
+def _duckdb_history(path: Path, sql: str) -> list[Any]:
+    import duckdb
+
+    if not path.is_file():
+        return []
+    try:
+        with duckdb.connect(str(path), read_only=True) as connection:
+            return list(connection.execute(sql.replace(f"{H.run_at},", f"CAST({H.run_at} AS VARCHAR),", 1)).fetchall())
+    except duckdb.Error as error:
+        raise CouldNotRun(f"history file {path}: {str(error).splitlines()[0]}") from error
+
+
+def _run_status(checks: list[tuple[str, str]]) -> str:
+    if any(status == ERROR for status, _ in checks):
+        return ERROR
+    if any(status == FAIL and severity == CRITICAL for status, severity in checks):
+        return FAIL
+    return PASS
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def render_health(report: HealthReport) -> str:
+    phases = [phase.checkpoint for phase in PHASES.values()]
+    header = ("game_date", "games", "ready", "predicted", "coverage", "missing", "data_loss", "dup_keys", "graded",
+              *phases, "problems")  # fmt: skip
+    rows = [
+        (
+            str(day.game_date),
+            str(day.games),
+            str(day.expected_players),
+            str(day.predicted_players),
+            _percent(day.coverage),
+            str(day.missing_players),
+            _percent(day.data_loss),
+            str(day.duplicate_keys),
+            _percent(day.graded_share),
+            *(day.statuses[phase] for phase in phases),
+            "; ".join(day.problems) or "ok",
+        )  # fmt: skip
+        for day in report.dates
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [f"health {report.start}..{report.end}: {'OK' if report.healthy else 'UNHEALTHY'}"]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+              for row in [header, *rows]]  # fmt: skip
+    tables = report.orphaned_staging_tables
+    lines.append(f"\norphaned staging tables in the predictions dataset ({len(tables)}, any date):")
+    lines += [
+        f"  {table.name}  age {table.age_minutes if table.age_minutes is not None else '?'} min" for table in tables
+    ]
+    if not tables:
+        lines.append("  none")
+    return "\n".join(lines)
+
+
+def health_json(report: HealthReport) -> dict[str, Any]:
+    return {
+        "status": "pass" if report.healthy else "fail",
+        "start": report.start.isoformat(),
+        "end": report.end.isoformat(),
+        "now": report.now.isoformat(),
+        "dates": [
+            {
+                "game_date": day.game_date.isoformat(),
+                "games": day.games,
+                "production_ready_players": day.expected_players,
+                "predicted_players": day.predicted_players,
+                "coverage": day.coverage,
+                "missing_players": day.missing_players,
+                "data_loss_rate": day.data_loss,
+                "duplicate_active_keys": day.duplicate_keys,
+                "gradable": day.gradable,
+                "graded": day.graded,
+                "graded_share": day.graded_share,
+                "latest_status": day.statuses,
+                "problems": day.problems,
+            }
+            for day in report.dates
+        ],
+        "orphaned_staging_tables": [
+            {"table": table.name, "batch_date": table.batch_date, "age_minutes": table.age_minutes}
+            for table in report.orphaned_staging_tables
+        ],
+    }

@@ -1,0 +1,176 @@
+"""Results history: every run appends one row per check to nba_monitoring.dq_check_results.
+
+Append only. On BigQuery rows go in with a load job (load_table_from_json), never DML or streaming
+inserts (the platform hit DML concurrency limits). On DuckDB they go into the history's own file under
+an exclusive file lock, so concurrent runs take turns. Rows that cannot be written in time are kept in
+gx/uncommitted/history/pending and appended first by the next run: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from checkpoints.summary import PASS, RunSummary, json_safe, outcomes
+from warehouse.catalog import DQ_CHECK_RESULTS
+from warehouse.dialect import BIGQUERY, create_table_ddl
+from warehouse.errors import CouldNotRun
+from warehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+H = DQ_CHECK_RESULTS.c
+PENDING = Path("uncommitted") / "history" / "pending"  # under the GX root
+Row = dict[str, Any]
+
+
+def history_rows(
+    summary: RunSummary, run_at: datetime, docs_url: Callable[[str], str], warehouse_label: str
+) -> list[Row]:
+    """One row per check of the run; a phase that could not run is one `could_not_run` row."""
+    run_id = f"{summary.phase}-{summary.game_date}-{run_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
+    checks = outcomes(summary)
+    page = docs_url(summary.data_docs[0]) if summary.data_docs else None
+    return [
+        {
+            H.run_id: run_id,
+            H.run_at: run_at.isoformat(),
+            H.phase: summary.phase,
+            H.game_date: summary.game_date.isoformat(),
+            H.check_name: check.name,
+            H.success: check.status == PASS,
+            H.status: check.status,
+            H.severity: check.severity,
+            H.observed: json.dumps({"error": check.error} if check.error else json_safe(check.observed), default=str),
+            H.expected: json.dumps(check.expected),
+            H.data_docs_url: page,
+            H.warehouse: warehouse_label,
+        }
+        for check in checks
+    ]
+
+
+def warehouse_label(url: str) -> str:
+    """The warehouse a row was measured on, without any query string (it may carry credentials)."""
+    return url.split("?", 1)[0]
+
+
+class History:
+    def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._settings, self._sleep = settings, sleep
+        self._pending = settings.gx_root / PENDING
+
+    def append(self, rows: list[Row]) -> None:
+        """Append the rows (after any kept by earlier runs); keep them for the next run if that fails."""
+        if rows:
+            self._keep(rows)
+        for path in sorted(self._pending.glob("*.json")) if self._pending.is_dir() else []:
+            try:
+                self._write(json.loads(path.read_text(encoding="utf-8")))
+            except CouldNotRun as error:
+                log.warning("history: %s; %s kept for the next run", error, path.name)
+                return
+            path.unlink()
+
+    def _keep(self, rows: list[Row]) -> None:
+        """Rows are on disk before any write is tried, so a crash mid-write loses nothing either."""
+        self._pending.mkdir(parents=True, exist_ok=True)
+        handle, draft = tempfile.mkstemp(prefix=".rows.", dir=self._pending)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(rows, out)
+        os.replace(draft, self._pending / f"{time.time_ns()}-{rows[0][H.run_id]}.json")
+
+    def _write(self, rows: list[Row]) -> None:
+        if self._settings.warehouse_url.startswith(BIGQUERY):
+            _load_into_bigquery(self._settings, rows)
+        else:
+            self._write_duckdb(rows)
+
+    def _write_duckdb(self, rows: list[Row]) -> None:
+        import duckdb
+
+        dataset = self._settings.datasets[DQ_CHECK_RESULTS.dataset_role]
+        path = Path(self._settings.history.duckdb_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._exclusive(path):
+            try:
+                with duckdb.connect(str(path)) as connection:
+                    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset}")
+                    ddl = create_table_ddl(DQ_CHECK_RESULTS, dataset)
+                    connection.execute(ddl.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+                    columns = list(DQ_CHECK_RESULTS.columns)
+                    placeholders = ", ".join("?" for _ in columns)
+                    connection.executemany(
+                        f"INSERT INTO {dataset}.{DQ_CHECK_RESULTS.name} ({', '.join(columns)}) VALUES ({placeholders})",
+                        [[row[column] for column in columns] for row in rows],
+                    )
+            except duckdb.Error as error:
+                raise CouldNotRun(f"history file {path}: {str(error).splitlines()[0]}") from error
+
+    @contextmanager
+    def _exclusive(self, path: Path) -> Iterator[None]:
+        """One writer at a time across processes; waits up to lock_timeout_seconds."""
+        deadline = time.monotonic() + self._settings.history.lock_timeout_seconds
+        with open(path.with_name(path.name + ".lock"), "w") as lock:
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise CouldNotRun(f"history file {path} stayed locked by another run") from None
+                    self._sleep(0.1)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _load_into_bigquery(settings: Settings, rows: list[Row]) -> None:
+    """A load job appends the rows, creating the dataset and the (game_date-partitioned) table if missing."""
+    from google.cloud import bigquery
+
+    project = settings.warehouse_url.split("://", 1)[1].split("/")[0].split("?")[0]
+    dataset = f"{project}.{settings.datasets[DQ_CHECK_RESULTS.dataset_role]}"
+    types = {"STRING": "STRING", "TIMESTAMP": "TIMESTAMP", "DATE": "DATE", "BOOL": "BOOLEAN"}
+    schema = [bigquery.SchemaField(name, types[kind]) for name, kind in DQ_CHECK_RESULTS.columns.items()]
+    try:
+        client = bigquery.Client(project=project, location=settings.bigquery_location)
+        client.create_dataset(dataset, exists_ok=True)
+        job = client.load_table_from_json(
+            rows,
+            f"{dataset}.{DQ_CHECK_RESULTS.name}",
+            job_config=bigquery.LoadJobConfig(
+                schema=schema,
+                write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
+                create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
+                time_partitioning=bigquery.TimePartitioning(field=DQ_CHECK_RESULTS.c.game_date),
+                labels={"app": "nba-dq"},
+            ),
+        )
+        job.result(timeout=120)
+    except Exception as error:  # any failure keeps the rows pending
+        raise CouldNotRun(f"history load job into {dataset}: {type(error).__name__}: {error}") from error
+
+
+def recorder(settings: Settings) -> Callable[[RunSummary], None]:
+    """What a run records its verdict with: the rows of the summary, appended to the history."""
+    from checkpoints.data_docs import docs_url
+
+    history = History(settings)
+    label = warehouse_label(settings.warehouse_url)
+
+    def record(summary: RunSummary) -> None:
+        rows = history_rows(summary, datetime.now(timezone.utc), lambda page: docs_url(settings, Path(page)), label)
+        history.append(rows)
+
+    return record

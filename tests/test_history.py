@@ -1,0 +1,92 @@
+"""Results history: every run appends one row per check; concurrent runs and a locked file lose nothing."""
+
+from __future__ import annotations
+
+import fcntl
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tests.conftest import Workspace
+from tests.slack_server import slack_server
+from warehouse.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.acceptance
+DAY = "2025-12-05"  # coverage_drop: phase 5 fails player_coverage
+HISTORY = "nba_monitoring.dq_check_results"
+
+
+def history_file(workspace: Workspace) -> Path:
+    return workspace.root / "gx/uncommitted/monitoring.duckdb"
+
+
+def rows(workspace: Workspace, where: str = "TRUE") -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(history_file(workspace)), read_only=True) as connection:
+        return connection.execute(
+            f"SELECT run_id, phase, CAST(game_date AS VARCHAR), check_name, success, status, severity, observed,"
+            f" expected, data_docs_url, warehouse FROM {HISTORY} WHERE {where} ORDER BY run_id, check_name"
+        ).fetchall()
+
+
+def test_every_run_appends_one_row_per_check(scratch: Workspace) -> None:
+    first = scratch.cli("run", "--phase", "5", "--date", DAY, "--json")
+    checks = {check["name"]: check for check in first.json()["checks"]}
+    recorded = rows(scratch)
+    assert {row[3] for row in recorded} == set(checks) and len(recorded) == len(checks)
+    coverage = next(row for row in recorded if row[3] == "player_coverage")
+    run_id, phase, game_date, _, success, status, severity, observed, expected, docs, warehouse = coverage
+    assert (phase, game_date, success, status, severity) == ("phase5", DAY, False, "fail", "critical")
+    assert '"coverage": 0.6' in observed and expected == '"' + checks["player_coverage"]["expected"] + '"'
+    assert docs == Path(first.json()["data_docs"]).as_uri() and warehouse == f"duckdb:///{scratch.warehouse}"
+    scratch.cli("run", "--phase", "5", "--date", DAY)
+    again = rows(scratch)
+    assert len(again) == 2 * len(checks) and len({row[0] for row in again}) == 2
+
+
+def test_a_phase_that_could_not_run_is_recorded(scratch: Workspace) -> None:
+    with duckdb.connect(str(scratch.warehouse)) as connection:
+        connection.execute("DROP TABLE nba_predictions.prediction_accuracy")
+    assert scratch.cli("run", "--phase", "5b", "--date", DAY).code == 2
+    [(_, phase, _, check, success, status, _, observed, *_)] = rows(scratch)
+    assert (phase, check, success, status) == ("phase5b", "could_not_run", False, "error")
+    assert "prediction_accuracy is missing" in observed
+
+
+def test_concurrent_runs_lose_nothing(scratch: Workspace) -> None:
+    command = [sys.executable, "-c", "from runners.cli import entry; entry()", "run", "--date", DAY, "--phase"]
+    env = {"PATH": "/usr/bin:/bin", **scratch.env}
+    processes = [subprocess.Popen([*command, phase], env=env, cwd=PROJECT_ROOT) for phase in ("5", "5b", "6")]
+    assert [process.wait(timeout=300) for process in processes] == [1, 0, 0]
+    recorded = rows(scratch)
+    assert {row[1] for row in recorded} == {"phase5", "phase5b", "phase6"}
+    assert len(recorded) == 14 + 7 + 6  # every check of the three runs
+
+
+def test_rows_kept_while_the_history_is_locked_are_appended_by_the_next_run(scratch: Workspace, tmp_path: Path) -> None:
+    config = tmp_path / "impatient.toml"
+    config.write_text(
+        (PROJECT_ROOT / "dq.toml").read_text().replace("lock_timeout_seconds = 60", "lock_timeout_seconds = 1")
+    )
+    env = {"NBA_DQ_CONFIG": str(config)}
+    history_file(scratch).parent.mkdir(parents=True, exist_ok=True)
+    with open(history_file(scratch).with_name("monitoring.duckdb.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another run is writing
+        assert scratch.cli("run", "--phase", "5", "--date", DAY, env=env).code == 1  # the run is not held up
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    pending = list((scratch.root / "gx/uncommitted/history/pending").glob("*.json"))
+    assert len(pending) == 1 and not history_file(scratch).exists()
+    scratch.cli("run", "--phase", "5", "--date", DAY, env=env)
+    assert len({row[0] for row in rows(scratch)}) == 2
+    assert not list((scratch.root / "gx/uncommitted/history/pending").glob("*.json"))
+
+
+def test_history_is_written_before_the_alert_goes_out(scratch: Workspace) -> None:
+    seen_at_alert: list[int] = []
+    with slack_server() as slack:
+        slack.on_request = lambda: seen_at_alert.append(len(rows(scratch, "check_name = 'player_coverage'")))
+        scratch.cli("run", "--phase", "5", "--date", DAY, env={"SLACK_WEBHOOK_URL": slack.url()})
+    assert seen_at_alert == [1]
