@@ -53,7 +53,9 @@ def _phase4(request: PhaseRequest, settings: Settings, warehouse: Warehouse) -> 
 def _phase5(request: PhaseRequest, settings: Settings, warehouse: Warehouse) -> list[CheckedBatch]:
     from expectations import phase5_predictions
 
-    return phase5_predictions.build_batches(request, settings.phase5, settings.era_for(request.game_date))
+    era = settings.era_for(request.game_date)
+    volume = phase5_predictions.volume_baseline(request, warehouse, settings.phase5)
+    return phase5_predictions.build_batches(request, settings.phase5, era, volume)
 
 
 def _phase5b(request: PhaseRequest, settings: Settings, warehouse: Warehouse) -> list[CheckedBatch]:

@@ -7,7 +7,15 @@ tables behind, and values the platform clamps or enumerates.
 
 from __future__ import annotations
 
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
 from great_expectations import expectations as gxe
+from great_expectations.expectations import Expectation
 from great_expectations.expectations.row_conditions import Column
 
 from expectations.declare import (
@@ -20,17 +28,58 @@ from expectations.declare import (
     sql_values_table,
 )
 from expectations.definitions import CONTEXT_COLUMNS, coverage_players
-from warehouse.catalog import PREDICTIONS, UPCOMING_CONTEXT
-from warehouse.dialect import staging_tables_query
+from warehouse.catalog import PARTITION_COLUMN, PREDICTIONS, SCHEDULE, UPCOMING_CONTEXT
+from warehouse.connection import Warehouse
+from warehouse.dialect import date_literal, staging_tables_query
 from warehouse.settings import Era, Phase5Thresholds
 
 P = PREDICTIONS.c
+S = SCHEDULE.c
 CTX = UPCOMING_CONTEXT.c
 ACTIVE = Column(P.is_active) == True  # noqa: E712 (GX builds the condition from ==)
 ACTIVE_SQL = f"{P.is_active} = TRUE"
 
 
-def build_batches(request: PhaseRequest, thresholds: Phase5Thresholds, era: Era) -> list[CheckedBatch]:
+@dataclass(frozen=True)
+class VolumeBaseline:
+    """Active predictions per scheduled game on the trailing game dates, and the date's games."""
+
+    per_game: tuple[float, ...]  # most recent first
+    games: int
+
+    def bounds(self, t: Phase5Thresholds) -> tuple[int, int] | None:
+        """The date's allowed active-prediction count, or None without enough history to judge."""
+        if len(self.per_game) < t.volume_min_history:
+            return None
+        median = statistics.median(self.per_game)
+        mad = max(statistics.median(abs(value - median) for value in self.per_game), 0.01 * median)
+        low, high = median - t.volume_mad_k * mad, median + t.volume_mad_k * mad
+        return max(0, math.floor(low * self.games)), math.ceil(high * self.games)
+
+
+def volume_baseline(request: PhaseRequest, warehouse: Warehouse, t: Phase5Thresholds) -> VolumeBaseline:
+    """One query over the lookback window (a game_date range): games and active rows per date."""
+    first = request.game_date - timedelta(days=t.volume_lookback_days)
+    window = f"{PARTITION_COLUMN} BETWEEN {date_literal(first)} AND {date_literal(request.game_date)}"
+    sql = f"""
+SELECT s.game_date, s.games, COALESCE(a.active, 0) AS active
+FROM (SELECT {S.game_date} AS game_date, COUNT(*) AS games FROM {request.table(SCHEDULE)} WHERE {window}
+      GROUP BY {S.game_date}) AS s
+LEFT JOIN (SELECT {P.game_date} AS game_date, COUNT(*) AS active FROM {request.table(PREDICTIONS)}
+           WHERE {window} AND {ACTIVE_SQL} GROUP BY {P.game_date}) AS a
+  ON a.game_date = s.game_date
+ORDER BY s.game_date DESC"""
+    with warehouse.connect() as connection:
+        rows = [(str(day)[:10], int(games), int(active)) for day, games, active in connection.execute(sa.text(sql))]
+    today = request.game_date.isoformat()
+    games = next((count for day, count, _ in rows if day == today), 0)
+    trailing = [active / count for day, count, active in rows if day != today][: t.volume_trailing_dates]
+    return VolumeBaseline(per_game=tuple(trailing), games=games)
+
+
+def build_batches(
+    request: PhaseRequest, thresholds: Phase5Thresholds, era: Era, volume: VolumeBaseline
+) -> list[CheckedBatch]:
     """The Phase 5 suite: every check runs against the date's partition of the predictions table."""
     t = thresholds
     named = checker(t)
@@ -42,6 +91,7 @@ def build_batches(request: PhaseRequest, thresholds: Phase5Thresholds, era: Era)
             gxe.ExpectTableRowCountToBeBetween(min_value=t.min_active_predictions, row_condition=ACTIVE),
             "An empty partition fails: on 2026-02-07/08 schema drift failed every write and nothing alerted.",
         ),
+        _volume_check(named, t, volume),
         named(
             "predicted_player_count",
             f">= {t.min_predicted_players} players with an active prediction",
@@ -121,6 +171,27 @@ def build_batches(request: PhaseRequest, thresholds: Phase5Thresholds, era: Era)
         for column in (P.prediction_id, P.player_lookup, P.game_id, P.system_id)
     ]
     return [CheckedBatch("player_prop_predictions", request.partition(PREDICTIONS), tuple(checks))]
+
+
+def _volume_check(named: Callable[..., Expectation], t: Phase5Thresholds, volume: VolumeBaseline) -> Expectation:
+    bounds = volume.bounds(t)
+    history = f"the last {len(volume.per_game)} game dates"
+    if bounds is None:
+        expected = f"not judged: {history}, fewer than {t.volume_min_history}"
+        return named(
+            "active_prediction_volume", expected, gxe.ExpectTableRowCountToBeBetween(min_value=0, row_condition=ACTIVE)
+        )
+    low, high = bounds
+    expected = (
+        f"{low}..{high} active predictions for {volume.games} games"
+        f" (median +/- {t.volume_mad_k:g} MAD per game of {history})"
+    )
+    return named(
+        "active_prediction_volume",
+        expected,
+        gxe.ExpectTableRowCountToBeBetween(min_value=low, max_value=high, row_condition=ACTIVE),
+        "A slow decline or a sudden spike can stay above the fixed floors.",
+    )
 
 
 def _player_coverage_sql(request: PhaseRequest, t: Phase5Thresholds) -> str:

@@ -8,6 +8,7 @@ shows up here first.
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -216,6 +217,25 @@ def phase4_checks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date)
     }
 
 
+def volume_within_trailing_bounds(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> bool:
+    """Active rows per scheduled game within median +/- k MAD of the trailing game dates (if enough)."""
+    th = settings.phase5
+    per_date = con.execute(
+        f"SELECT s.{S.game_date}, count(*) AS games, (SELECT count(*) FROM {qualified(settings, PREDICTIONS)} p"
+        f" WHERE p.{P.game_date} = s.{S.game_date} AND p.{P.is_active}) AS active"
+        f" FROM {qualified(settings, SCHEDULE)} s WHERE s.{S.game_date} BETWEEN DATE '{day - timedelta(days=60)}'"
+        f" AND DATE '{day}' GROUP BY 1 ORDER BY 1 DESC"
+    ).fetchall()
+    today = [(games, active) for game_date, games, active in per_date if game_date == day]
+    trailing = [active / games for game_date, games, active in per_date if game_date != day][: th.volume_trailing_dates]
+    if len(trailing) < th.volume_min_history or not today:
+        return True  # not judged
+    median = statistics.median(trailing)
+    mad = max(statistics.median([abs(value - median) for value in trailing]), 0.01 * median)
+    games, active = today[0]
+    return (median - th.volume_mad_k * mad) * games <= active <= (median + th.volume_mad_k * mad) * games
+
+
 def phase5_checks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> dict[str, bool]:
     th = settings.phase5
     predictions, context = qualified(settings, PREDICTIONS), qualified(settings, UPCOMING_CONTEXT)
@@ -252,6 +272,7 @@ def phase5_checks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date)
     recommendations = ", ".join(f"'{value}'" for value in th.recommendations)
     rows = f"SELECT * FROM {predictions} WHERE {on_date}"
     return {
+        "active_prediction_volume": volume_within_trailing_bounds(con, settings, day),
         "active_prediction_count": scalar(con, f"SELECT count(*) FROM {predictions} WHERE {active}")
         >= th.min_active_predictions,
         "predicted_player_count": players >= th.min_predicted_players,
@@ -446,8 +467,8 @@ def test_fault_list_prints_each_checkpoints_failing_checks() -> None:
     lines = fault_catalogue().splitlines()
     zero = next(line for line in lines if " zero_predictions " in line)
     assert zero.endswith(
-        "phase5: active_prediction_count, player_coverage, predicted_player_count, system_coverage;"
-        " phase5b: grading_coverage; phase6: export_no_empty_games, export_players_per_game"
+        "phase5: active_prediction_count, active_prediction_volume, player_coverage, predicted_player_count,"
+        " system_coverage; phase5b: grading_coverage; phase6: export_no_empty_games, export_players_per_game"
     )
     assert next(line for line in lines if " staging_in_flight " in line).endswith("(none: must pass)")
     assert next(line for line in lines if " grading_nan " in line).endswith("phase5b: grading_values_present")

@@ -34,8 +34,13 @@ def statements() -> Iterator[list[str]]:
     sa.event.remove(sa.engine.Engine, "before_cursor_execute", capture)
 
 
+def constant(node: exp.Expression) -> bool:
+    return not list(node.find_all(exp.Column))
+
+
 def unpruned_reads(statement: str) -> list[str]:
-    """Partitioned tables read by a SELECT whose WHERE has no `game_date = <constant>`."""
+    """Partitioned tables read by a SELECT whose WHERE has no `game_date = <constant>` or
+    `game_date BETWEEN <constant> AND <constant>` (a trailing window)."""
     problems = []
     for tree in sqlglot.parse(statement, read="duckdb"):
         if tree is None:
@@ -45,11 +50,18 @@ def unpruned_reads(statement: str) -> list[str]:
                 continue
             select = table.find_ancestor(exp.Select)
             where = select.args.get("where") if select else None
-            pruned = where is not None and any(
-                isinstance(eq.left, exp.Column)
-                and eq.left.name == PARTITION_COLUMN
-                and not list(eq.right.find_all(exp.Column))
-                for eq in where.find_all(exp.EQ)
+            pruned = where is not None and (
+                any(
+                    isinstance(eq.left, exp.Column) and eq.left.name == PARTITION_COLUMN and constant(eq.right)
+                    for eq in where.find_all(exp.EQ)
+                )
+                or any(
+                    isinstance(between.this, exp.Column)
+                    and between.this.name == PARTITION_COLUMN
+                    and constant(between.args["low"])
+                    and constant(between.args["high"])
+                    for between in where.find_all(exp.Between)
+                )
             )
             if not pruned:
                 problems.append(table.sql())
@@ -83,3 +95,7 @@ def test_the_checker_itself_catches_an_unfiltered_read() -> None:
     assert not unpruned_reads(
         "SELECT * FROM (SELECT a FROM nba_predictions.player_prop_predictions WHERE game_date = DATE '2025-12-02') AS b"
     )
+    assert not unpruned_reads(
+        "SELECT * FROM nba_raw.nbac_schedule WHERE game_date BETWEEN DATE '2025-10-03' AND DATE '2025-12-02'"
+    )
+    assert unpruned_reads("SELECT * FROM nba_raw.nbac_schedule WHERE game_date BETWEEN DATE '2025-10-03' AND game_date")

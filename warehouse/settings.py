@@ -70,6 +70,10 @@ class Phase5Thresholds(Thresholds):
     confidence_score_min: float
     confidence_score_max: float
     recommendations: tuple[str, ...]
+    volume_trailing_dates: int
+    volume_min_history: int
+    volume_lookback_days: int
+    volume_mad_k: float
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ PHASES = ("phase3", "phase4", "phase5", "phase5b", "phase6")  # checkpoint names
 RUN_HOUR_UTC = 18
 UNPREDICTED_STATUSES = ("out", "doubtful")  # the coordinator never predicts these players; they never play
 SILENT_SYSTEM_ID = "similarity_balanced_v1"
+SHADOW_SYSTEM_ID = "catboost_v9_shadow"  # a model enabled in production by mistake
 OUT_OF_RANGE_POINTS = (72.5, 64.0, -3.0)
 COVERAGE_DROP_SHARE = 0.4
 ORPHAN_AGE = timedelta(hours=3)
@@ -177,7 +178,13 @@ FAULTS: tuple[Fault, ...] = (
         " game without players (mirrors 2026-02-07/08: schema drift made 100% of writes fail)",
         {
             "phase5": frozenset(
-                {"active_prediction_count", "predicted_player_count", "player_coverage", "system_coverage"}
+                {
+                    "active_prediction_count",
+                    "predicted_player_count",
+                    "player_coverage",
+                    "system_coverage",
+                    "active_prediction_volume",
+                }
             ),
             "phase5b": frozenset({"grading_coverage"}),
             "phase6": frozenset({"export_no_empty_games", "export_players_per_game"}),
@@ -195,7 +202,7 @@ FAULTS: tuple[Fault, ...] = (
         date(2025, 12, 20),
         f"{SILENT_SYSTEM_ID} writes no predictions"
         " (mirrors the shadow models that produced almost nothing for two days, unnoticed)",
-        {"phase5": frozenset({"system_coverage"})},
+        {"phase5": frozenset({"system_coverage", "active_prediction_volume"})},
     ),
     Fault(
         "points_out_of_range",
@@ -210,6 +217,13 @@ FAULTS: tuple[Fault, ...] = (
         f"{BROKEN_GRADES} graded rows whose absolute_error and signed_error come from predicted_points inflated"
         " 2-4x while predicted_points itself is right (mirrors grading inflating predicted_points 2-4x)",
         {"phase5b": frozenset({"grading_errors_consistent"})},
+    ),
+    Fault(
+        "shadow_system_volume",
+        date(2025, 12, 27),
+        f"an unexpected system, {SHADOW_SYSTEM_ID}, writes an active prediction for every predicted player:"
+        " 20% more active rows, every floor, coverage and key still fine (only the volume check sees it)",
+        {"phase5": frozenset({"active_prediction_volume"})},
     ),
     Fault(
         "grading_nan",

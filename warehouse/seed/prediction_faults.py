@@ -19,6 +19,7 @@ from warehouse.seed.faults import (
     IN_FLIGHT_AGE,
     ORPHAN_AGE,
     OUT_OF_RANGE_POINTS,
+    SHADOW_SYSTEM_ID,
     SILENT_SYSTEM_ID,
     STAGING_ROWS,
     UNPREDICTED_STATUSES,
@@ -127,6 +128,16 @@ def _silent_system(
     return predictions[predictions[_P.system_id] != silent], ()
 
 
+def _shadow_system(
+    fault: Fault, predictions: pd.DataFrame, context: pd.DataFrame, system_ids: tuple[str, ...], rng: random.Random
+) -> tuple[pd.DataFrame, tuple[StagingTable, ...]]:
+    # A copy of the first system's active rows under another system_id: new keys, so no key check fails.
+    shadow = predictions[predictions[_P.is_active] & (predictions[_P.system_id] == system_ids[0])].copy()
+    shadow[_P.system_id] = SHADOW_SYSTEM_ID
+    shadow[_P.prediction_id] = [new_prediction_id(rng) for _ in range(len(shadow))]
+    return pd.concat([predictions, shadow], ignore_index=True), ()
+
+
 def _points_out_of_range(
     fault: Fault, predictions: pd.DataFrame, context: pd.DataFrame, system_ids: tuple[str, ...], rng: random.Random
 ) -> tuple[pd.DataFrame, tuple[StagingTable, ...]]:
@@ -172,6 +183,7 @@ _HANDLERS: dict[str, _Handler] = {
     "zero_predictions": _zero_predictions,
     "silent_system": _silent_system,
     "points_out_of_range": _points_out_of_range,
+    "shadow_system_volume": _shadow_system,
 }
 
 
