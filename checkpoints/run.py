@@ -7,16 +7,16 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from checkpoints.actions import Handler, HistoryAction, SlackAlertAction
+from checkpoints.actions import HistoryAction, SlackAlertAction
 from checkpoints.context import build_context
 from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
+from checkpoints.reporting import NO_REPORTING, Reporting
 from checkpoints.summary import RunSummary, check_name, checkpoint_summary
 from expectations.declare import CheckedBatch, PhaseRequest
 from warehouse.catalog import SCHEDULE
@@ -27,22 +27,6 @@ from warehouse.settings import Settings
 log = logging.getLogger(__name__)
 DATASOURCE = "warehouse"
 FRAMES = "facts"  # Phase 6: facts read from the export files
-
-
-@dataclass(frozen=True)
-class Reporting:
-    """What becomes of a verdict besides being printed: recorded in the history, then alerted."""
-
-    record: Handler | None = None
-    alert: Handler | None = None
-
-    def report(self, summary: RunSummary) -> None:
-        for handler in (self.record, self.alert):
-            if handler is not None:
-                handler(summary)
-
-
-NO_REPORTING = Reporting()  # print only: nothing recorded, nothing alerted
 
 
 def run_phase(

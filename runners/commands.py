@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from checkpoints.alerts import Alerter, RunLinks, alert_state_folder
 from checkpoints.charts import Point, coverage_chart
-from checkpoints.data_docs import docs_url, rebuild_site, site_folder, site_index
+from checkpoints.data_docs import rebuild_site, site_folder, site_index
 from checkpoints.health import health_json, health_report, render_health
 from checkpoints.history import recorder
-from checkpoints.phases import ALL_PHASES, PHASES, phase_key
-from checkpoints.run import NO_REPORTING, Reporting, run_phases
-from checkpoints.slack import BOT_TOKEN, WEBHOOK_DEFAULT, WEBHOOK_ERROR, SlackSender, routing_from_env
+from checkpoints.phases import ALL_PHASES, PHASES
+from checkpoints.reporting import NO_REPORTING, Reporting, alerter_from_env
+from checkpoints.run import run_phases
+from checkpoints.slack import BOT_TOKEN, WEBHOOK_DEFAULT, WEBHOOK_ERROR
 from checkpoints.summary import combined_json, dumps, render_combined, render_text, to_json, worst_exit_code
 from warehouse import seed as seeding
-from warehouse.catalog import PREDICTIONS
 from warehouse.connection import DUCKDB_PREFIX
-from warehouse.dialect import inspect_table_command
 from warehouse.errors import CouldNotRun, ExitCode
 from warehouse.settings import Settings
 
@@ -74,15 +72,9 @@ def _print_published_site(settings: Settings, as_json: bool, out: TextIO) -> Non
 
 
 def build_reporting(settings: Settings, env: Mapping[str, str], err: TextIO) -> Reporting:
-    """Every run records its verdict in the history, then alerts Slack when a destination is set."""
-    alerter = build_alerter(settings, env, err)
-    return Reporting(record=recorder(settings), alert=alerter.notify if alerter else None)
-
-
-def build_alerter(settings: Settings, env: Mapping[str, str], err: TextIO) -> Alerter | None:
-    """Slack from the environment; without a destination, a warning (an error in production)."""
-    routing = routing_from_env(env, settings.alerts)
-    if routing is None:
+    """History always; Slack when the environment names a destination (else a warning, or exit 2 in production)."""
+    alerter = alerter_from_env(settings, env)
+    if alerter is None:
         if env.get(ENVIRONMENT) == PRODUCTION:
             raise CouldNotRun(
                 f"{ENVIRONMENT}={PRODUCTION} but no Slack destination is set: alerts would go nowhere"
@@ -92,21 +84,7 @@ def build_alerter(settings: Settings, env: Mapping[str, str], err: TextIO) -> Al
             f"nba-dq: warning: no Slack destination ({WEBHOOK_DEFAULT} or {BOT_TOKEN} unset): alerts go nowhere",
             file=err,
         )
-        return None
-    links = RunLinks(
-        data_docs_url=lambda page: docs_url(settings, Path(page)),
-        rerun_command=lambda summary: f"nba-dq run --phase {phase_key(summary.phase)} --date {summary.game_date}",
-        inspect_command=lambda table: inspect_table_command(
-            settings.warehouse_url, f"{settings.datasets[PREDICTIONS.dataset_role]}.{table}"
-        ),
-    )
-    return Alerter(
-        routing,
-        SlackSender(env, settings.alerts),
-        alert_state_folder(settings.gx_root),
-        links,
-        repeat_after=timedelta(hours=settings.alerts.repeat_after_hours),
-    )
+    return Reporting(record=recorder(settings), alert=alerter.notify if alerter else None)
 
 
 def health(settings: Settings, args: argparse.Namespace, out: TextIO) -> ExitCode:

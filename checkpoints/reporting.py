@@ -1,0 +1,62 @@
+"""What becomes of a verdict besides being printed: recorded in the history, then alerted."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from checkpoints.actions import Handler
+from checkpoints.alerts import Alerter, RunLinks, alert_state_folder
+from checkpoints.data_docs import docs_url
+from checkpoints.phases import phase_key
+from checkpoints.slack import SlackSender, routing_from_env
+from checkpoints.summary import RunSummary
+from warehouse.catalog import PREDICTIONS
+from warehouse.dialect import inspect_table_command
+from warehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """What becomes of a verdict besides being printed: recorded in the history, then alerted."""
+
+    record: Handler | None = None
+    alert: Handler | None = None
+
+    def report(self, summary: RunSummary) -> None:
+        """For a phase that could not run (no checkpoint, so no actions): the same, and never raising."""
+        for handler in (self.record, self.alert):
+            try:
+                if handler is not None:
+                    handler(summary)
+            except Exception as error:  # reporting must not turn one phase's error into a crash
+                log.warning("reporting %s %s failed: %s", summary.phase, summary.game_date, error)
+
+
+NO_REPORTING = Reporting()  # print only: nothing recorded, nothing alerted
+
+
+def alerter_from_env(settings: Settings, env: Mapping[str, str]) -> Alerter | None:
+    """The Alerter for the destinations the environment names, or None when it names none."""
+    routing = routing_from_env(env, settings.alerts)
+    if routing is None:
+        return None
+    links = RunLinks(
+        data_docs_url=lambda page: docs_url(settings, Path(page)),
+        rerun_command=lambda summary: f"nba-dq run --phase {phase_key(summary.phase)} --date {summary.game_date}",
+        inspect_command=lambda table: inspect_table_command(
+            settings.warehouse_url, f"{settings.datasets[PREDICTIONS.dataset_role]}.{table}"
+        ),
+    )
+    return Alerter(
+        routing,
+        SlackSender(env, settings.alerts),
+        alert_state_folder(settings.gx_root),
+        links,
+        repeat_after=timedelta(hours=settings.alerts.repeat_after_hours),
+    )
