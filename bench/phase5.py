@@ -125,7 +125,11 @@ def main() -> None:
     (workdir / "gx").mkdir()
     shutil.copy(PROJECT_ROOT / "gx" / "great_expectations.yml", workdir / "gx")
     path = workdir / "warehouse.duckdb"
-    env = {"NBA_DQ_WAREHOUSE": f"duckdb:///{path}", "NBA_DQ_GX_ROOT": str(workdir / "gx")}
+    env = {
+        "NBA_DQ_WAREHOUSE": f"duckdb:///{path}",
+        "NBA_DQ_GX_ROOT": str(workdir / "gx"),
+        "NBA_DQ_EXPORT_ROOT": str(workdir / "exports" / "v1"),  # never the project's own exports
+    }
     settings = load_settings(env)
     seed_duckdb(path, settings)
     run = lambda day: run_phase(settings, "5", day, simulated_run_time(day))  # noqa: E731
