@@ -11,11 +11,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from checkpoints.history import History
 from checkpoints.phases import PHASES
 from checkpoints.summary import CRITICAL, ERROR, FAIL, PASS
 from expectations.definitions import (
@@ -218,8 +218,9 @@ def _latest_statuses(
         except CouldNotRun:
             found = []  # no history yet
     else:
-        found = _duckdb_history(
-            Path(settings.history.duckdb_file), sql.format(table=f"{dataset}.{DQ_CHECK_RESULTS.name}")
+        table = f"{dataset}.{DQ_CHECK_RESULTS.name}"
+        found = History(settings).read(
+            sql.format(table=table).replace(f"{H.run_at},", f"CAST({H.run_at} AS VARCHAR),", 1)
         )
     latest: dict[tuple[date, str], tuple[Any, str]] = {}
     verdicts: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -234,18 +235,6 @@ def _latest_statuses(
     for day in dates.values():
         for phase in PHASES.values():
             day.statuses.setdefault(phase.checkpoint, NOT_RUN)
-
-
-def _duckdb_history(path: Path, sql: str) -> list[Any]:
-    import duckdb
-
-    if not path.is_file():
-        return []
-    try:
-        with duckdb.connect(str(path), read_only=True) as connection:
-            return list(connection.execute(sql.replace(f"{H.run_at},", f"CAST({H.run_at} AS VARCHAR),", 1)).fetchall())
-    except duckdb.Error as error:
-        raise CouldNotRun(f"history file {path}: {str(error).splitlines()[0]}") from error
 
 
 def _run_status(checks: list[tuple[str, str]]) -> str:

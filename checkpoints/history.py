@@ -70,16 +70,34 @@ class History:
         self._pending = settings.gx_root / PENDING
 
     def append(self, rows: list[Row]) -> None:
-        """Append the rows (after any kept by earlier runs); keep them for the next run if that fails."""
+        """Append the rows (after any kept by earlier runs); keep them for the next run if that fails.
+
+        Pending files are written and removed under the history's lock, so two runs never write the
+        same rows twice, nor skip one another's.
+        """
         if rows:
             self._keep(rows)
-        for path in sorted(self._pending.glob("*.json")) if self._pending.is_dir() else []:
+        try:
+            with self._exclusive():
+                for path in sorted(self._pending.glob("*.json")) if self._pending.is_dir() else []:
+                    self._write(json.loads(path.read_text(encoding="utf-8")))
+                    path.unlink()
+        except CouldNotRun as error:
+            log.warning("history: %s; the rows are kept in %s for the next run", error, self._pending)
+
+    def read(self, sql: str) -> list[Any]:
+        """Rows of a query on the DuckDB history (none before the first run), taking turns with writers."""
+        import duckdb
+
+        path = Path(self._settings.history.duckdb_file)
+        if not path.is_file():
+            return []
+        with self._exclusive():
             try:
-                self._write(json.loads(path.read_text(encoding="utf-8")))
-            except CouldNotRun as error:
-                log.warning("history: %s; %s kept for the next run", error, path.name)
-                return
-            path.unlink()
+                with duckdb.connect(str(path), read_only=True) as connection:
+                    return list(connection.execute(sql).fetchall())
+            except duckdb.Error as error:
+                raise CouldNotRun(f"history file {path}: {str(error).splitlines()[0]}") from error
 
     def _keep(self, rows: list[Row]) -> None:
         """Rows are on disk before any write is tried, so a crash mid-write loses nothing either."""
@@ -101,33 +119,41 @@ class History:
         dataset = self._settings.datasets[DQ_CHECK_RESULTS.dataset_role]
         path = Path(self._settings.history.duckdb_file)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._exclusive(path):
-            try:
-                with duckdb.connect(str(path)) as connection:
-                    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset}")
-                    ddl = create_table_ddl(DQ_CHECK_RESULTS, dataset)
-                    connection.execute(ddl.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
-                    columns = list(DQ_CHECK_RESULTS.columns)
-                    placeholders = ", ".join("?" for _ in columns)
-                    connection.executemany(
-                        f"INSERT INTO {dataset}.{DQ_CHECK_RESULTS.name} ({', '.join(columns)}) VALUES ({placeholders})",
-                        [[row[column] for column in columns] for row in rows],
-                    )
-            except duckdb.Error as error:
-                raise CouldNotRun(f"history file {path}: {str(error).splitlines()[0]}") from error
+        try:
+            with duckdb.connect(str(path)) as connection:
+                connection.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset}")
+                ddl = create_table_ddl(DQ_CHECK_RESULTS, dataset)
+                connection.execute(ddl.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+                columns = list(DQ_CHECK_RESULTS.columns)
+                placeholders = ", ".join("?" for _ in columns)
+                connection.executemany(
+                    f"INSERT INTO {dataset}.{DQ_CHECK_RESULTS.name} ({', '.join(columns)}) VALUES ({placeholders})",
+                    [[row[column] for column in columns] for row in rows],
+                )
+        except duckdb.Error as error:
+            raise CouldNotRun(f"history file {path}: {str(error).splitlines()[0]}") from error
+
+    def _lock_path(self) -> Path:
+        """Beside the DuckDB history file (every run writing it takes turns), else beside the pending rows."""
+        if self._settings.warehouse_url.startswith(BIGQUERY):
+            return self._pending.parent / ".lock"
+        database = Path(self._settings.history.duckdb_file)
+        return database.with_name(database.name + ".lock")
 
     @contextmanager
-    def _exclusive(self, path: Path) -> Iterator[None]:
+    def _exclusive(self) -> Iterator[None]:
         """One writer at a time across processes; waits up to lock_timeout_seconds."""
         deadline = time.monotonic() + self._settings.history.lock_timeout_seconds
-        with open(path.with_name(path.name + ".lock"), "w") as lock:
+        path = self._lock_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w") as lock:
             while True:
                 try:
                     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise CouldNotRun(f"history file {path} stayed locked by another run") from None
+                        raise CouldNotRun(f"the history stayed locked by another run ({path})") from None
                     self._sleep(0.1)
             try:
                 yield
