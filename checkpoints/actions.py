@@ -1,9 +1,10 @@
-"""The GX ValidationActions every phase checkpoint carries after Data Docs: history, then Slack.
+"""The GX ValidationAction every phase checkpoint carries after Data Docs: it reports the verdict.
 
-Each turns the checkpoint result into the same summary the CLI prints. What they act with (the
-history writer, the Alerter) is attached after GX has stored the checkpoint, so their serialized
-fields hold no secret; an action with nothing attached does nothing. Neither may break a checkpoint.
-GX's own SlackNotificationAction never says which checks failed and has no timeout.
+It turns the checkpoint result into the same summary the CLI prints and hands it to the run's
+reporter (checkpoints/reporting.py: the history first, then Slack), the same path a phase that
+could not run takes. The reporter is attached after GX has stored the checkpoint, so the action's
+serialized fields hold no secret; with nothing attached it does nothing, and it never breaks a
+checkpoint. GX's own SlackNotificationAction never says which checks failed and has no timeout.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ log = logging.getLogger(__name__)
 Handler = Callable[[RunSummary], None]
 
 
-class _SummaryAction(ValidationAction):
-    """Hands the run's summary to an attached handler (no `type` default: GX does not register it)."""
+class ReportAction(ValidationAction):
+    """Hands the run's summary to the attached handler: history, then Slack."""
 
+    type: Literal["nba_dq_report"] = "nba_dq_report"
     phase: str  # the checkpoint's name, e.g. phase5
     game_date: str
     declared_checks: list[str]  # the order checks are reported in
@@ -50,15 +52,3 @@ class _SummaryAction(ValidationAction):
             log.warning("%s failed: %s", self.name, error)
             return {"done": False}
         return {"done": True}
-
-
-class HistoryAction(_SummaryAction):
-    """Appends one row per check to the results history (before any alert goes out)."""
-
-    type: Literal["nba_dq_history"] = "nba_dq_history"
-
-
-class SlackAlertAction(_SummaryAction):
-    """Sends the verdict to Slack through an Alerter (checkpoints/alerts.py)."""
-
-    type: Literal["nba_dq_slack_alert"] = "nba_dq_slack_alert"

@@ -115,8 +115,9 @@ def health_report(settings: Settings, end: date, days: int, now: datetime) -> He
         def source(table: Table, columns: Iterable[str]) -> str:
             return f"SELECT {', '.join(columns)} FROM {warehouse.table(table)} WHERE {window}"
 
-        games = rows(source(SCHEDULE, (PARTITION_COLUMN,)))
-        dates = {day: DateHealth(day, count) for day, count in _counted(games)}
+        schedule = source(SCHEDULE, (PARTITION_COLUMN,))
+        games = rows(f"SELECT game_date, COUNT(*) FROM ({schedule}) AS s GROUP BY game_date")
+        dates = {_day(day): DateHealth(_day(day), int(count)) for day, count in games}
         if not dates:
             raise CouldNotRun(f"no games scheduled from {start} to {end}: nothing to check (move --end)")
         active = active_predictions(source(PREDICTIONS, ACTIVE_COLUMNS))
@@ -168,13 +169,6 @@ def health_report(settings: Settings, end: date, days: int, now: datetime) -> He
     return HealthReport(start, end, now, [dates[day] for day in sorted(dates)], orphaned)
 
 
-def _counted(rows: list[Any]) -> list[tuple[date, int]]:
-    counts: dict[date, int] = defaultdict(int)
-    for (day,) in rows:
-        counts[_day(day)] += 1
-    return sorted(counts.items())
-
-
 def _day(value: Any) -> date:
     return value if isinstance(value, date) and not isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
 
@@ -205,29 +199,26 @@ def _latest_statuses(
     settings: Settings, warehouse: Warehouse, dates: dict[date, DateHealth], start: date, end: date
 ) -> None:
     """Each checkpoint's status in its latest recorded run per date (`-` when never run)."""
+    # run_at as text (ISO order on both engines): DuckDB hands TIMESTAMPTZ to Python only through pytz.
     sql = (
-        f"SELECT {H.run_id}, {H.run_at}, {H.phase}, {H.game_date}, {H.status}, {H.severity} FROM {{table}}"
+        f"SELECT {H.run_id}, CAST({H.run_at} AS STRING), {H.phase}, {H.game_date}, {H.status}, {H.severity}"
+        f" FROM {settings.datasets[DQ_CHECK_RESULTS.dataset_role]}.{DQ_CHECK_RESULTS.name}"
         f" WHERE {H.game_date} BETWEEN {date_literal(start)} AND {date_literal(end)}"
     )
-    dataset = settings.datasets[DQ_CHECK_RESULTS.dataset_role]
     if warehouse.engine_name == BIGQUERY:
-        table = f"{dataset}.{DQ_CHECK_RESULTS.name}"
         try:
             with warehouse.connect() as connection:
-                found = list(connection.execute(sa.text(sql.format(table=table))))
+                found = list(connection.execute(sa.text(sql)))
         except CouldNotRun:
             found = []  # no history yet
     else:
-        table = f"{dataset}.{DQ_CHECK_RESULTS.name}"
-        found = History(settings).read(
-            sql.format(table=table).replace(f"{H.run_at},", f"CAST({H.run_at} AS VARCHAR),", 1)
-        )
+        found = History(settings).read(sql)
     latest: dict[tuple[date, str], tuple[Any, str]] = {}
     verdicts: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for run_id, run_at, phase, day, status, severity in found:
         verdicts[run_id].append((status, severity))
         key = (_day(day), phase)
-        if key not in latest or str(run_at) > str(latest[key][0]):
+        if key not in latest or run_at > latest[key][0]:
             latest[key] = (run_at, run_id)
     for (day, phase), (_, run_id) in latest.items():
         if day in dates:

@@ -21,9 +21,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from checkpoints.data_docs import docs_url
 from checkpoints.summary import PASS, RunSummary, json_safe, outcomes
 from warehouse.catalog import DQ_CHECK_RESULTS
-from warehouse.dialect import BIGQUERY, create_table_ddl
+from warehouse.dialect import BIGQUERY, bigquery_project, create_table_ddl
 from warehouse.errors import CouldNotRun
 from warehouse.settings import Settings
 
@@ -165,7 +166,7 @@ def _load_into_bigquery(settings: Settings, rows: list[Row]) -> None:
     """A load job appends the rows, creating the dataset and the (game_date-partitioned) table if missing."""
     from google.cloud import bigquery
 
-    project = settings.warehouse_url.split("://", 1)[1].split("/")[0].split("?")[0]
+    project = bigquery_project(settings.warehouse_url)
     dataset = f"{project}.{settings.datasets[DQ_CHECK_RESULTS.dataset_role]}"
     types = {"STRING": "STRING", "TIMESTAMP": "TIMESTAMP", "DATE": "DATE", "BOOL": "BOOLEAN"}
     schema = [bigquery.SchemaField(name, types[kind]) for name, kind in DQ_CHECK_RESULTS.columns.items()]
@@ -190,8 +191,6 @@ def _load_into_bigquery(settings: Settings, rows: list[Row]) -> None:
 
 def recorder(settings: Settings) -> Callable[[RunSummary], None]:
     """What a run records its verdict with: the rows of the summary, appended to the history."""
-    from checkpoints.data_docs import docs_url
-
     history = History(settings)
     label = warehouse_label(settings.warehouse_url)
 

@@ -29,7 +29,8 @@ class Reporting:
     alert: Handler | None = None
 
     def report(self, summary: RunSummary) -> None:
-        """For a phase that could not run (no checkpoint, so no actions): the same, and never raising."""
+        """Record, then alert; never raising. The checkpoint's ReportAction calls this, and so does a
+        phase that could not run (no checkpoint, so no action)."""
         for handler in (self.record, self.alert):
             try:
                 if handler is not None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from checkpoints.actions import HistoryAction, SlackAlertAction
+from checkpoints.actions import ReportAction
 from checkpoints.context import build_context
 from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
@@ -52,11 +52,9 @@ def run_phase(
         batches = phase.build(request, settings, warehouse)
         declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
         checkpoint = _checkpoint(context, warehouse, phase, game_date, batches, declared)
-        for action in checkpoint.actions:  # the stored checkpoint is a copy: attach the handlers to it
-            if isinstance(action, HistoryAction):
-                action.attach(reporting.record)
-            elif isinstance(action, SlackAlertAction):
-                action.attach(reporting.alert)
+        for action in checkpoint.actions:  # the stored checkpoint is a copy: attach the reporter to it
+            if isinstance(action, ReportAction):
+                action.attach(reporting.report)
         result = checkpoint.run(batch_parameters=_frame_parameters(batches), run_id=_run_id(phase, game_date))
     if chatter.getvalue().strip():
         log.debug("GX printed: %s", chatter.getvalue().strip())
@@ -107,10 +105,7 @@ def _checkpoint(
             validation_definitions=definitions,
             actions=[
                 UpdateDataDocsAction(name="update_data_docs"),
-                *(
-                    action(name=name, phase=phase.checkpoint, game_date=str(game_date), declared_checks=declared)
-                    for name, action in (("history", HistoryAction), ("slack_alert", SlackAlertAction))
-                ),
+                ReportAction(name="report", phase=phase.checkpoint, game_date=str(game_date), declared_checks=declared),
             ],
             result_format={
                 "result_format": "SUMMARY",

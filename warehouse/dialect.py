@@ -99,10 +99,14 @@ def staging_tables_query(engine: str, dataset: str, game_date: date | None, now:
     return f"SELECT table_name, {batch} AS batch_date, {age} AS age_minutes FROM {source}{of_date}"
 
 
+def bigquery_project(warehouse_url: str) -> str:
+    """The project of a bigquery://PROJECT[/DATASET][?options] URL."""
+    return warehouse_url.partition("://")[2].split("/")[0].split("?")[0]
+
+
 def inspect_table_command(warehouse_url: str, qualified_table: str) -> str:
     """A shell command a data engineer can paste to look at a table (an orphaned staging table, say)."""
     scheme, _, rest = warehouse_url.partition("://")
     if scheme.split("+")[0] == BIGQUERY:
-        project = rest.split("/")[0].split("?")[0]
-        return f"bq head -n 20 {project}:{qualified_table}"
+        return f"bq head -n 20 {bigquery_project(warehouse_url)}:{qualified_table}"
     return f'duckdb -readonly {rest.removeprefix("/")} "SELECT * FROM {qualified_table} LIMIT 20"'
