@@ -920,8 +920,8 @@ def test_staging_tables_are_aged_from_the_simulated_run(month: SeedReport) -> No
 
 def test_a_date_outside_every_era_could_not_run(tmp_path: Path) -> None:
     target = tmp_path / "nested" / "warehouse.duckdb"
-    with pytest.raises(CouldNotRun, match="2025-09-30"):
-        seed_duckdb(target, settings_at(tmp_path / "nested"), date(2025, 9, 30), date(2025, 10, 2))
+    with pytest.raises(CouldNotRun, match="2021-06-30"):  # the first era (backfill) starts 2021-07-01
+        seed_duckdb(target, settings_at(tmp_path / "nested"), date(2021, 6, 30), date(2021, 7, 2))
     assert not target.exists() and not (tmp_path / "nested" / "exports").exists()
 
 

@@ -8,6 +8,7 @@ each phase's rows; writer puts the rows into a DuckDB file.
 from __future__ import annotations
 
 from warehouse.seed.faults import FAULTS, PHASES, Fault, StagingTable, simulated_run_time
+from warehouse.seed.gaps import GAPS, Gap
 from warehouse.seed.generator import DEFAULT_END, DEFAULT_SEED, DEFAULT_START, SeedData, generate
 from warehouse.seed.writer import SeedReport, seed_duckdb
 
@@ -17,6 +18,8 @@ __all__ = [
     "DEFAULT_START",
     "FAULTS",
     "Fault",
+    "GAPS",
+    "Gap",
     "PHASES",
     "SeedData",
     "SeedReport",

@@ -44,6 +44,7 @@ from warehouse.seed.faults import (
 )
 from warehouse.seed.feature_faults import break_features
 from warehouse.seed.features import feature_rows
+from warehouse.seed.gaps import GAPS, WRITTEN_BY, Gap, gap_on
 from warehouse.seed.grading_faults import break_grading
 from warehouse.seed.outcomes import PLACEHOLDER_LINE, box_scores, grades
 from warehouse.seed.prediction_faults import break_predictions
@@ -80,6 +81,7 @@ class SeedData:
     staging: tuple[StagingTable, ...]
     exports: Mapping[str, Document]
     faults: tuple[Fault, ...]
+    gaps: tuple[Gap, ...]  # those overlapping the range
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ def generate(
     frames = {table.name: _concat(table, parts[table.name]) for table in ALL_TABLES}
     game_dates = frames[SCHEDULE.name][_S.game_date].nunique()
     in_range = tuple(fault for fault in FAULTS if start <= fault.game_date <= end)
-    return SeedData(start, end, seed, int(game_dates), frames, tuple(staging), exports, in_range)
+    gaps = tuple(gap for gap in GAPS if gap.start <= end and start <= gap.end)
+    return SeedData(start, end, seed, int(game_dates), frames, tuple(staging), exports, in_range, gaps)
 
 
 def _league(seed: int) -> _League:
@@ -191,7 +194,17 @@ def _day(
         PREDICTIONS.name: predictions,
         PREDICTION_ACCURACY.name: grading,
     }
+    gap = gap_on(day)
+    if gap is not None:
+        tables, exports = _lost_in_gap(gap, tables), {}
     return tables, tuple(StagingTable(t.name, with_recommendations(t.frame)) for t in left_behind), exports
+
+
+def _lost_in_gap(gap: Gap, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The date's tables as a gap leaves them: what its phases write is empty (exports go with them,
+    as every gap stops the pipeline before Phase 6)."""
+    lost = {name for phase in gap.lost_phases for name in WRITTEN_BY[phase]}
+    return {name: frame.iloc[0:0] if name in lost else frame for name, frame in tables.items()}
 
 
 def _exports(

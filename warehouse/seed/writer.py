@@ -20,6 +20,7 @@ from warehouse.errors import CouldNotRun
 from warehouse.exports import GCS_SCHEME
 from warehouse.seed.exports import Document
 from warehouse.seed.faults import Fault, StagingTable
+from warehouse.seed.gaps import Gap
 from warehouse.seed.generator import DEFAULT_END, DEFAULT_SEED, DEFAULT_START, generate
 from warehouse.settings import Settings
 
@@ -37,6 +38,7 @@ class SeedReport:
     game_dates: int
     rows: dict[str, int]
     faults: tuple[Fault, ...]
+    gaps: tuple[Gap, ...]
     staging_tables: tuple[str, ...]
     export_root: Path
     export_files: int
@@ -89,6 +91,7 @@ def seed_duckdb(
         game_dates=data.game_dates,
         rows=rows,
         faults=data.faults,
+        gaps=data.gaps,
         staging_tables=staging,
         export_root=export_root,
         export_files=len(data.exports),
