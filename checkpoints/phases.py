@@ -24,6 +24,7 @@ from warehouse.settings import Settings
 
 if TYPE_CHECKING:
     from expectations.declare import CheckedBatch, PhaseRequest
+    from expectations.ranges import RangeAudit, RangeRequest
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Phase:
     tables: tuple[Table, ...]  # read by the suite: checked for drift before any expectation runs
     row_identity: tuple[str, ...]  # columns that name a failing row in column checks
     build: Callable[[PhaseRequest, Settings, Warehouse], list[CheckedBatch]]
+    # Its checks over a range of dates, set-based (`nba-dq audit`); None: checked one date at a time only.
+    audit: Callable[[RangeRequest, Settings, Warehouse], RangeAudit] | None = None
 
 
 # Suite modules import GX, so each builder imports its module only when its phase runs.
@@ -71,6 +74,30 @@ def _phase6(request: PhaseRequest, settings: Settings, warehouse: Warehouse) -> 
     return phase6_export.build_batches(request, settings.phase6, facts)
 
 
+def _audit3(request: RangeRequest, settings: Settings, warehouse: Warehouse) -> RangeAudit:
+    from expectations import phase3_analytics
+
+    return phase3_analytics.audit(request, settings.phase3, warehouse)
+
+
+def _audit4(request: RangeRequest, settings: Settings, warehouse: Warehouse) -> RangeAudit:
+    from expectations import phase4_features
+
+    return phase4_features.audit(request, settings.phase4, warehouse)
+
+
+def _audit5(request: RangeRequest, settings: Settings, warehouse: Warehouse) -> RangeAudit:
+    from expectations import phase5_predictions
+
+    return phase5_predictions.audit(request, settings, warehouse)
+
+
+def _audit5b(request: RangeRequest, settings: Settings, warehouse: Warehouse) -> RangeAudit:
+    from expectations import phase5b_grading
+
+    return phase5b_grading.audit(request, settings.phase5b, warehouse)
+
+
 PLAYER_AND_GAME = (UPCOMING_CONTEXT.c.player_lookup, UPCOMING_CONTEXT.c.game_id)
 PLAYER_AND_SYSTEM = (PREDICTIONS.c.player_lookup, PREDICTIONS.c.system_id)
 
@@ -80,19 +107,23 @@ ALL_PHASES = "all"
 PHASES: dict[str, Phase] = {
     phase.key: phase
     for phase in (
-        Phase("3", "phase3", (SCHEDULE, UPCOMING_CONTEXT, PLAYER_GAME_SUMMARY), PLAYER_AND_GAME, _phase3),
-        Phase("4", "phase4", (SCHEDULE, UPCOMING_CONTEXT, FEATURE_STORE), PLAYER_AND_GAME, _phase4),
-        Phase("5", "phase5", (SCHEDULE, UPCOMING_CONTEXT, PREDICTIONS), PLAYER_AND_SYSTEM, _phase5),
+        Phase("3", "phase3", (SCHEDULE, UPCOMING_CONTEXT, PLAYER_GAME_SUMMARY), PLAYER_AND_GAME, _phase3, _audit3),
+        Phase("4", "phase4", (SCHEDULE, UPCOMING_CONTEXT, FEATURE_STORE), PLAYER_AND_GAME, _phase4, _audit4),
+        Phase("5", "phase5", (SCHEDULE, UPCOMING_CONTEXT, PREDICTIONS), PLAYER_AND_SYSTEM, _phase5, _audit5),
         Phase(
             "5b",
             "phase5b",
             (SCHEDULE, PREDICTIONS, PLAYER_GAME_SUMMARY, PREDICTION_ACCURACY),
             PLAYER_AND_SYSTEM,
             _phase5b,
+            _audit5b,
         ),
         Phase("6", "phase6", (SCHEDULE, PREDICTIONS), ("subject",), _phase6),
     )
 }
+
+
+AUDITED = [key for key, phase in PHASES.items() if phase.audit is not None]  # what `audit --phase all` covers
 
 
 def phase_key(checkpoint: str) -> str:

@@ -51,16 +51,17 @@ def run_phase(
     with redirect_stdout(io.StringIO()) as chatter, closing_new_connections():
         batches = phase.build(request, settings, warehouse)
         declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
-        checkpoint = _checkpoint(context, warehouse, phase, game_date, batches, declared)
+        report = ReportAction(name="report", phase=phase.checkpoint, game_date=str(game_date), declared_checks=declared)
+        checkpoint = build_checkpoint(context, warehouse, phase.checkpoint, str(game_date), batches, [report],
+                                      {"unexpected_index_column_names": list(phase.row_identity)})  # fmt: skip
         for action in checkpoint.actions:  # the stored checkpoint is a copy: attach the reporter to it
             if isinstance(action, ReportAction):
                 action.attach(reporting.report)
-        result = checkpoint.run(batch_parameters=_frame_parameters(batches), run_id=_run_id(phase, game_date))
+        result = checkpoint.run(batch_parameters=frame_parameters(batches), run_id=_run_id(phase, game_date))
     if chatter.getvalue().strip():
         log.debug("GX printed: %s", chatter.getvalue().strip())
     finish_site(settings, since=started)
-    pages = tuple(page for identifier in result.run_results for page in _docs_pages(context, identifier))
-    return checkpoint_summary(phase.checkpoint, game_date, result, declared, pages)
+    return checkpoint_summary(phase.checkpoint, game_date, result, declared, docs_pages(context, result))
 
 
 def run_phases(
@@ -78,9 +79,22 @@ def run_phases(
     return summaries
 
 
-def _checkpoint(
-    context: Any, warehouse: Warehouse, phase: Phase, game_date: date, batches: list[CheckedBatch], declared: list[str]
+def build_checkpoint(
+    context: Any,
+    warehouse: Warehouse,
+    name: str,
+    label: str,
+    batches: list[CheckedBatch],
+    actions: list[Any],
+    result_format: dict[str, Any],
+    partial_unexpected_count: int = 20,
+    update_data_docs: bool = True,
 ) -> Any:
+    """Checkpoint `name` validating each batch against its suite; Data Docs are updated before `actions`
+    (unless the caller builds them itself, for several checkpoints at once).
+
+    `label` (a date, a range) names the validation definitions; `result_format` adds to SUMMARY.
+    """
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
@@ -88,30 +102,27 @@ def _checkpoint(
     definitions = []
     for batch in batches:
         suite = context.suites.add(
-            gx.ExpectationSuite(name=f"{phase.checkpoint}.{batch.asset_name}", expectations=list(batch.expectations))
+            gx.ExpectationSuite(name=f"{name}.{batch.asset_name}", expectations=list(batch.expectations))
         )
         definitions.append(
             context.validation_definitions.add(
                 gx.ValidationDefinition(
-                    name=f"{phase.checkpoint}.{batch.asset_name}.{game_date}",
-                    data=_batch_definition(datasource, batch, str(game_date)),
+                    name=f"{name}.{batch.asset_name}.{label}",
+                    data=_batch_definition(datasource, batch, label),
                     suite=suite,
                 )
             )
         )
     return context.checkpoints.add(
         gx.Checkpoint(
-            name=phase.checkpoint,
+            name=name,
             validation_definitions=definitions,
-            actions=[
-                UpdateDataDocsAction(name="update_data_docs"),
-                ReportAction(name="report", phase=phase.checkpoint, game_date=str(game_date), declared_checks=declared),
-            ],
+            actions=[*([UpdateDataDocsAction(name="update_data_docs")] if update_data_docs else []), *actions],
+            # Failing values come with the rows' identity (which player, which system) where columns name it.
             result_format={
                 "result_format": "SUMMARY",
-                "partial_unexpected_count": 20,
-                # Failing values come with the rows' identity (which player, which system).
-                "unexpected_index_column_names": list(phase.row_identity),
+                "partial_unexpected_count": partial_unexpected_count,
+                **result_format,
             },
         )
     )
@@ -119,7 +130,7 @@ def _checkpoint(
 
 def _datasource(context: Any, warehouse: Warehouse, batches: list[CheckedBatch]) -> Any:
     """The warehouse as a SQL datasource, or a pandas one for a phase that validates a frame of facts."""
-    if _frame_parameters(batches):
+    if frame_parameters(batches):
         return context.data_sources.add_pandas(name=FRAMES)
     return context.data_sources.add_sql(
         name=DATASOURCE,
@@ -137,7 +148,7 @@ def _batch_definition(datasource: Any, batch: CheckedBatch, name: str) -> Any:
     )
 
 
-def _frame_parameters(batches: list[CheckedBatch]) -> dict[str, Any]:
+def frame_parameters(batches: list[CheckedBatch]) -> dict[str, Any]:
     """GX hands one set of batch parameters to every validation: a checkpoint can carry one frame."""
     frames = [batch.frame for batch in batches if batch.frame is not None]
     if len(frames) > 1 or (frames and len(batches) > 1):
@@ -175,6 +186,11 @@ def closing_new_connections() -> Iterator[None]:
                 log.debug("connection already closed", exc_info=True)
 
 
-def _docs_pages(context: Any, identifier: Any) -> list[str]:
+def docs_pages(context: Any, result: Any) -> tuple[str, ...]:
+    """The Data Docs pages of a checkpoint result's validations (local paths)."""
+    return tuple(page for identifier in result.run_results for page in identifier_pages(context, identifier))
+
+
+def identifier_pages(context: Any, identifier: Any) -> list[str]:
     sites = context.get_docs_sites_urls(resource_identifier=identifier)
     return [site["site_url"].removeprefix("file://") for site in sites if site.get("site_url")]

@@ -9,28 +9,43 @@ from __future__ import annotations
 from great_expectations import expectations as gxe
 
 from expectations.declare import CheckedBatch, ExpectNoFailingRows, PhaseRequest, checker, duplicate_keys_sql
+from expectations.ranges import (
+    FINAL_STATUS,
+    Part,
+    RangeAudit,
+    RangeRequest,
+    duplicate_keys_by_date,
+    figures_sql,
+    missing_partition,
+    range_checkers,
+    read_frame,
+    rows_by_date,
+    when,
+)
 from warehouse.catalog import PLAYER_GAME_SUMMARY, SCHEDULE, UPCOMING_CONTEXT
+from warehouse.connection import Warehouse
 from warehouse.settings import Phase3Thresholds
 
 CTX = UPCOMING_CONTEXT.c
 BOX = PLAYER_GAME_SUMMARY.c
 S = SCHEDULE.c
-FINAL_STATUS = 3  # nbac_schedule.game_status: 1 scheduled, 2 in progress, 3 final
+SCHEDULE_TEAMS = (S.game_date, S.game_id, S.home_team_tricode, S.away_team_tricode, S.game_status)
 
 
 def build_batches(request: PhaseRequest, thresholds: Phase3Thresholds) -> list[CheckedBatch]:
     t = thresholds
     named = checker(t)
+    expected = _expected(t)
     context_checks = (
         named(
             "context_teams_complete",
-            f"every scheduled game has >= {t.min_players_per_team} context players for each team",
+            expected["context_teams_complete"],
             ExpectNoFailingRows(unexpected_rows_query=_teams_complete_sql(request, t)),
             "A game or a team missing from the context is never predicted, and no coverage ratio shows it.",
         ),
         named(
             "context_players_per_game",
-            f"{t.context_rows_per_game_min}-{t.context_rows_per_game_max} context rows per game",
+            expected["context_players_per_game"],
             ExpectNoFailingRows(
                 unexpected_rows_query=(
                     f"SELECT {CTX.game_id}, COUNT(*) AS context_rows FROM {{batch}} GROUP BY {CTX.game_id}"
@@ -42,7 +57,7 @@ def build_batches(request: PhaseRequest, thresholds: Phase3Thresholds) -> list[C
         ),
         named(
             "context_key_unique",
-            "one context row per (player_lookup, game_id)",
+            expected["context_key_unique"],
             ExpectNoFailingRows(unexpected_rows_query=duplicate_keys_sql((CTX.player_lookup, CTX.game_id))),
             "The context is written by MERGE on (player_lookup, game_id).",
         ),
@@ -61,13 +76,13 @@ def build_batches(request: PhaseRequest, thresholds: Phase3Thresholds) -> list[C
     box_checks = (
         named(
             "box_score_players_per_game",
-            f"{t.box_score_rows_per_game_min}-{t.box_score_rows_per_game_max} box-score rows per final game",
+            expected["box_score_players_per_game"],
             ExpectNoFailingRows(unexpected_rows_query=_box_score_per_game_sql(request, t)),
             "Grading needs every final game's box score; an empty partition fails.",
         ),
         named(
             "box_score_key_unique",
-            "one box-score row per (player_lookup, game_id)",
+            expected["box_score_key_unique"],
             ExpectNoFailingRows(unexpected_rows_query=duplicate_keys_sql((BOX.player_lookup, BOX.game_id))),
         ),
         named(
@@ -87,21 +102,36 @@ def build_batches(request: PhaseRequest, thresholds: Phase3Thresholds) -> list[C
     ]
 
 
-def _teams_of_scheduled_games(request: PhaseRequest, where: str = "TRUE") -> str:
-    """One row per (scheduled game, team): each team plays at most once a day, so team_abbr joins them."""
-    schedule = request.partition(SCHEDULE, (S.game_id, S.home_team_tricode, S.away_team_tricode, S.game_status))
+def _expected(t: Phase3Thresholds) -> dict[str, str]:
+    """What the checks that a date and a range share expect, in words."""
+    return {
+        "context_teams_complete": f"every scheduled game has >= {t.min_players_per_team} context players for each team",
+        "context_players_per_game": f"{t.context_rows_per_game_min}-{t.context_rows_per_game_max}"
+        " context rows per game",
+        "context_key_unique": "one context row per (player_lookup, game_id)",
+        "box_score_players_per_game": f"{t.box_score_rows_per_game_min}-{t.box_score_rows_per_game_max}"
+        " box-score rows per final game",
+        "box_score_key_unique": "one box-score row per (player_lookup, game_id)",
+    }
+
+
+def _scheduled_teams(schedule: str, where: str = "TRUE") -> str:
+    """CTEs `schedule` and `teams`, one row per (date, scheduled game, team): each team plays at most
+    once a day, so (game_date, team_abbr) joins them to the context and the box scores."""
     return f"""
 schedule AS ({schedule}),
 teams AS (
-  SELECT {S.game_id} AS schedule_game_id, {S.home_team_tricode} AS team FROM schedule WHERE {where}
+  SELECT {S.game_date} AS game_date, {S.game_id} AS schedule_game_id, {S.home_team_tricode} AS team
+  FROM schedule WHERE {where}
   UNION ALL
-  SELECT {S.game_id} AS schedule_game_id, {S.away_team_tricode} AS team FROM schedule WHERE {where}
+  SELECT {S.game_date} AS game_date, {S.game_id} AS schedule_game_id, {S.away_team_tricode} AS team
+  FROM schedule WHERE {where}
 )"""
 
 
 def _teams_complete_sql(request: PhaseRequest, t: Phase3Thresholds) -> str:
     return f"""
-WITH {_teams_of_scheduled_games(request)},
+WITH {_scheduled_teams(request.partition(SCHEDULE, SCHEDULE_TEAMS))},
 players AS (
   SELECT {CTX.team_abbr} AS team, COUNT(DISTINCT {CTX.player_lookup}) AS context_players
   FROM {{batch}} GROUP BY {CTX.team_abbr}
@@ -138,7 +168,7 @@ FROM counts
 
 def _box_score_per_game_sql(request: PhaseRequest, t: Phase3Thresholds) -> str:
     return f"""
-WITH {_teams_of_scheduled_games(request, f"{S.game_status} = {FINAL_STATUS}")},
+WITH {_scheduled_teams(request.partition(SCHEDULE, SCHEDULE_TEAMS), f"{S.game_status} = {FINAL_STATUS}")},
 players AS (SELECT {BOX.team_abbr} AS team, COUNT(*) AS box_rows FROM {{batch}} GROUP BY {BOX.team_abbr})
 SELECT t.schedule_game_id, SUM(COALESCE(p.box_rows, 0)) AS box_score_rows
 FROM teams t LEFT JOIN players p ON p.team = t.team
@@ -147,3 +177,90 @@ HAVING SUM(COALESCE(p.box_rows, 0)) < {t.box_score_rows_per_game_min}
     OR SUM(COALESCE(p.box_rows, 0)) > {t.box_score_rows_per_game_max}
 ORDER BY t.schedule_game_id
 """
+
+
+def audit(request: RangeRequest, thresholds: Phase3Thresholds, warehouse: Warehouse) -> RangeAudit:
+    """Phase 3 over a range: one statement of per-date figures for the context and the box scores."""
+    t = thresholds
+    named, counted = range_checkers(t)
+    expected = _expected(t)
+    checks = (
+        named(
+            "context_rows_present",
+            "context rows on every date with games",
+            lambda f: missing_partition(f, "context_rows", "context"),
+        ),
+        named(
+            "context_teams_complete",
+            expected["context_teams_complete"],
+            lambda f: when(
+                f["thin_teams"] > 0,
+                f"{f['thin_teams']} of {2 * f['games']} teams with < {t.min_players_per_team} context players",
+            ),
+        ),
+        named(
+            "context_players_per_game",
+            expected["context_players_per_game"],
+            lambda f: when(
+                f["context_games_off"] > 0,
+                f"{f['context_games_off']} games outside {expected['context_players_per_game']}",
+            ),
+        ),
+        counted(
+            "context_key_unique",
+            expected["context_key_unique"],
+            "context_duplicate_keys",
+            "duplicated (player_lookup, game_id)",
+        ),
+        named(
+            "box_score_rows_present",
+            "box-score rows on every date with final games",
+            lambda f: missing_partition(f, "box_score_rows", "box-score", games="final_games"),
+        ),
+        named(
+            "box_score_players_per_game",
+            expected["box_score_players_per_game"],
+            lambda f: when(
+                f["box_games_off"] > 0,
+                f"{f['box_games_off']} final games outside {expected['box_score_players_per_game']}",
+            ),
+        ),
+        counted(
+            "box_score_key_unique",
+            expected["box_score_key_unique"],
+            "box_duplicate_keys",
+            "duplicated (player_lookup, game_id)",
+        ),
+    )
+    context = request.window(UPCOMING_CONTEXT, (CTX.game_date, CTX.player_lookup, CTX.game_id, CTX.team_abbr))
+    box = request.window(PLAYER_GAME_SUMMARY, (BOX.game_date, BOX.player_lookup, BOX.game_id, BOX.team_abbr))
+    schedule = request.window(SCHEDULE, SCHEDULE_TEAMS)
+    parts = (
+        rows_by_date(context, "context_rows"),
+        Part("thin_teams", f"""
+WITH {_scheduled_teams(schedule)},
+players AS (SELECT game_date, {CTX.team_abbr} AS team, COUNT(DISTINCT {CTX.player_lookup}) AS context_players
+            FROM ({context}) AS c GROUP BY game_date, {CTX.team_abbr})
+SELECT t.game_date, COUNT(*) AS thin_teams FROM teams t
+LEFT JOIN players p ON p.game_date = t.game_date AND p.team = t.team
+WHERE COALESCE(p.context_players, 0) < {t.min_players_per_team} GROUP BY t.game_date""", ("thin_teams",)),
+        Part("context_games_off", f"""
+SELECT game_date, COUNT(*) AS context_games_off FROM (
+  SELECT game_date, {CTX.game_id}, COUNT(*) AS context_rows FROM ({context}) AS c GROUP BY game_date, {CTX.game_id}
+) AS g WHERE context_rows < {t.context_rows_per_game_min} OR context_rows > {t.context_rows_per_game_max}
+GROUP BY game_date""", ("context_games_off",)),
+        duplicate_keys_by_date(context, (CTX.player_lookup, CTX.game_id), "context_duplicate_keys"),
+        rows_by_date(box, "box_score_rows"),
+        Part("box_games_off", f"""
+WITH {_scheduled_teams(schedule, f"{S.game_status} = {FINAL_STATUS}")},
+players AS (SELECT game_date, {BOX.team_abbr} AS team, COUNT(*) AS box_rows FROM ({box}) AS b
+            GROUP BY game_date, {BOX.team_abbr}),
+games AS (SELECT t.game_date, t.schedule_game_id, SUM(COALESCE(p.box_rows, 0)) AS box_rows FROM teams t
+          LEFT JOIN players p ON p.game_date = t.game_date AND p.team = t.team
+          GROUP BY t.game_date, t.schedule_game_id)
+SELECT game_date, COUNT(*) AS box_games_off FROM games
+WHERE box_rows < {t.box_score_rows_per_game_min} OR box_rows > {t.box_score_rows_per_game_max}
+GROUP BY game_date""", ("box_games_off",)),
+        duplicate_keys_by_date(box, (BOX.player_lookup, BOX.game_id), "box_duplicate_keys"),
+    )  # fmt: skip
+    return RangeAudit(read_frame(warehouse, figures_sql(request, parts)), checks)

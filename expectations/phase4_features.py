@@ -6,6 +6,9 @@ feature store gets a prediction from defaults or none at all.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from great_expectations import expectations as gxe
 
 from expectations.declare import (
@@ -15,34 +18,50 @@ from expectations.declare import (
     checker,
     duplicate_keys_sql,
     first_values_sql,
+    sql_strings,
+)
+from expectations.ranges import (
+    Part,
+    RangeAudit,
+    RangeRequest,
+    duplicate_keys_by_date,
+    figures_sql,
+    matching_rows_by_date,
+    missing_partition,
+    range_checkers,
+    read_frame,
+    rows_by_date,
+    share,
+    when,
 )
 from warehouse.catalog import FEATURE_STORE, FEATURE_VALUE_COLUMNS, UPCOMING_CONTEXT
+from warehouse.connection import Warehouse
 from warehouse.settings import Phase4Thresholds
 
 F = FEATURE_STORE.c
 CTX = UPCOMING_CONTEXT.c
+KEY = (F.player_lookup, F.game_id, F.feature_version)
 
 
 def build_batches(request: PhaseRequest, thresholds: Phase4Thresholds) -> list[CheckedBatch]:
     t = thresholds
     named = checker(t)
+    expected = _expected(t)
     checks = (
         named(
             "feature_store_coverage",
-            f"feature rows for >= {t.min_feature_store_coverage:.0%} of production-ready context players",
+            expected["feature_store_coverage"],
             ExpectNoFailingRows(unexpected_rows_query=_coverage_sql(request, t)),
             "A player without features is predicted from defaults, or not at all.",
         ),
         named(
             "feature_key_unique",
-            "one row per (player_lookup, game_id, feature_version)",
-            ExpectNoFailingRows(
-                unexpected_rows_query=duplicate_keys_sql((F.player_lookup, F.game_id, F.feature_version))
-            ),
+            expected["feature_key_unique"],
+            ExpectNoFailingRows(unexpected_rows_query=duplicate_keys_sql(KEY)),
         ),
         named(
             "feature_quality_score_range",
-            f"feature_quality_score between {t.feature_quality_score_min} and {t.feature_quality_score_max}",
+            expected["feature_quality_score_range"],
             gxe.ExpectColumnValuesToBeBetween(
                 column=F.feature_quality_score,
                 min_value=t.feature_quality_score_min,
@@ -51,12 +70,12 @@ def build_batches(request: PhaseRequest, thresholds: Phase4Thresholds) -> list[C
         ),
         named(
             "quality_tier_values",
-            f"quality_tier in {{{', '.join(t.quality_tiers)}}}",
+            expected["quality_tier_values"],
             gxe.ExpectColumnValuesToBeInSet(column=F.quality_tier, value_set=list(t.quality_tiers)),
         ),
         named(
             "feature_columns_not_constant_zero",
-            "every feature_N_value has a non-NULL, non-zero value on the date",
+            expected["feature_columns_not_constant_zero"],
             ExpectNoFailingRows(unexpected_rows_query=_constant_zero_sql()),
             "A feature column was all zeros for four months.",
         ),
@@ -99,3 +118,81 @@ def _constant_zero_sql() -> str:
         f" COALESCE(SUM(CASE WHEN {column} <> 0 THEN 1 ELSE 0 END), 0) = 0 AS failed FROM {{batch}}"
         for column in FEATURE_VALUE_COLUMNS
     )
+
+
+def _expected(t: Phase4Thresholds) -> dict[str, str]:
+    """What the checks that a date and a range share expect, in words."""
+    return {
+        "feature_store_coverage": f"feature rows for >= {t.min_feature_store_coverage:.0%}"
+        " of production-ready context players",
+        "feature_key_unique": "one row per (player_lookup, game_id, feature_version)",
+        "feature_quality_score_range": f"feature_quality_score between {t.feature_quality_score_min}"
+        f" and {t.feature_quality_score_max}",
+        "quality_tier_values": f"quality_tier in {{{', '.join(t.quality_tiers)}}}",
+        "feature_columns_not_constant_zero": "every feature_N_value has a non-NULL, non-zero value on the date",
+    }
+
+
+def audit(request: RangeRequest, thresholds: Phase4Thresholds, warehouse: Warehouse) -> RangeAudit:
+    """Phase 4 over a range: one statement of per-date figures for the feature store."""
+    t = thresholds
+    named, counted = range_checkers(t)
+    expected = _expected(t)
+
+    def zero_columns(f: Mapping[str, Any]) -> str | None:
+        zero = [column for column in FEATURE_VALUE_COLUMNS if not f[f"nonzero_{column}"]]
+        return when(
+            bool(zero) and bool(f["feature_rows"]),
+            f"{len(zero)} feature columns all zero or NULL: {', '.join(zero[:5])}",
+        )
+
+    checks = (
+        named(
+            "feature_rows_present",
+            "feature rows on every date with games",
+            lambda f: missing_partition(f, "feature_rows", "feature-store"),
+        ),
+        named(
+            "feature_store_coverage",
+            expected["feature_store_coverage"],
+            lambda f: when(
+                not f["ready_players"] or f["featured_players"] < t.min_feature_store_coverage * f["ready_players"],
+                f"coverage {share(f['featured_players'], f['ready_players'])}"
+                f" ({f['featured_players']} of {f['ready_players']} production-ready players)",
+            ),
+        ),
+        counted("feature_key_unique", expected["feature_key_unique"], "feature_duplicate_keys", "duplicated keys"),
+        counted(
+            "feature_quality_score_range",
+            expected["feature_quality_score_range"],
+            "quality_score_outside",
+            "rows outside",
+        ),
+        counted(
+            "quality_tier_values", expected["quality_tier_values"], "unknown_quality_tier", "rows with another tier"
+        ),
+        named("feature_columns_not_constant_zero", expected["feature_columns_not_constant_zero"], zero_columns),
+    )
+    features = request.window(FEATURE_STORE, (F.game_date, *KEY, F.feature_quality_score, F.quality_tier,
+                                              *FEATURE_VALUE_COLUMNS))  # fmt: skip
+    context = request.window(UPCOMING_CONTEXT, (CTX.game_date, CTX.player_lookup, CTX.game_id, CTX.is_production_ready))
+    nonzero = {f"nonzero_{column}": f"{column} <> 0" for column in FEATURE_VALUE_COLUMNS}
+    parts = (
+        rows_by_date(features, "feature_rows"),
+        Part("coverage", f"""
+SELECT e.game_date, COUNT(*) AS ready_players, COUNT(f.player_lookup) AS featured_players
+FROM (SELECT DISTINCT game_date, {CTX.player_lookup} AS player_lookup, {CTX.game_id} AS game_id FROM ({context}) AS c
+      WHERE {CTX.is_production_ready} = TRUE) AS e
+LEFT JOIN (SELECT DISTINCT game_date, {F.player_lookup} AS player_lookup, {F.game_id} AS game_id
+           FROM ({features}) AS r) AS f
+  ON f.game_date = e.game_date AND f.player_lookup = e.player_lookup AND f.game_id = e.game_id
+GROUP BY e.game_date""", ("ready_players", "featured_players")),
+        duplicate_keys_by_date(features, KEY, "feature_duplicate_keys"),
+        matching_rows_by_date(features, {
+            "quality_score_outside": f"{F.feature_quality_score} NOT BETWEEN {t.feature_quality_score_min}"
+                                     f" AND {t.feature_quality_score_max}",
+            "unknown_quality_tier": f"{F.quality_tier} NOT IN {sql_strings(t.quality_tiers)}",
+            **nonzero,
+        }, "feature_values"),
+    )  # fmt: skip
+    return RangeAudit(read_frame(warehouse, figures_sql(request, parts)), checks)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from great_expectations import expectations as gxe
 from great_expectations.expectations import Expectation
@@ -25,13 +27,29 @@ from expectations.declare import (
     checker,
     duplicate_keys_sql,
     first_values_sql,
+    sql_strings,
     sql_values_table,
 )
-from expectations.definitions import CONTEXT_COLUMNS, coverage_players
-from warehouse.catalog import PARTITION_COLUMN, PREDICTIONS, SCHEDULE, UPCOMING_CONTEXT
+from expectations.definitions import ACTIVE_COLUMNS, CONTEXT_COLUMNS, active_predictions, coverage_players
+from expectations.ranges import (
+    Part,
+    RangeAudit,
+    RangeRequest,
+    as_date,
+    duplicate_keys_by_date,
+    figures_sql,
+    matching_rows_by_date,
+    missing_partition,
+    range_checkers,
+    read_frame,
+    rows_by_date,
+    share,
+    when,
+)
+from warehouse.catalog import PARTITION_COLUMN, PREDICTIONS, SCHEDULE, UPCOMING_CONTEXT, Table
 from warehouse.connection import Warehouse
 from warehouse.dialect import date_literal, staging_tables_query
-from warehouse.settings import Era, Phase5Thresholds
+from warehouse.settings import Era, Phase5Thresholds, Settings
 
 P = PREDICTIONS.c
 S = SCHEDULE.c
@@ -42,39 +60,61 @@ ACTIVE_SQL = f"{P.is_active} = TRUE"
 
 @dataclass(frozen=True)
 class VolumeBaseline:
-    """Active predictions per scheduled game on the trailing game dates, and the date's games."""
+    """Active predictions per scheduled game on the trailing game dates (and their games), and the date's games."""
 
     per_game: tuple[float, ...]  # most recent first
     games: int
+    trailing_games: tuple[int, ...] = ()  # games of each trailing date, as per_game
 
     def bounds(self, t: Phase5Thresholds) -> tuple[int, int] | None:
-        """The date's allowed active-prediction count, or None without enough history to judge."""
+        """The date's allowed active-prediction count, or None without enough history to judge.
+
+        A per-game average over fewer games varies more (its spread goes with 1/sqrt(games)), so a
+        slate smaller than the trailing dates' usual one gets proportionally wider bounds.
+        """
         if len(self.per_game) < t.volume_min_history:
             return None
         median = statistics.median(self.per_game)
-        mad = max(statistics.median(abs(value - median) for value in self.per_game), 0.01 * median)
-        low, high = median - t.volume_mad_k * mad, median + t.volume_mad_k * mad
-        return max(0, math.floor(low * self.games)), math.ceil(high * self.games)
+        mad = max(statistics.median(abs(value - median) for value in self.per_game), t.volume_min_mad_share * median)
+        usual_games = statistics.median(self.trailing_games) if self.trailing_games else self.games
+        slack = t.volume_mad_k * mad * math.sqrt(max(1.0, usual_games / max(self.games, 1)))
+        return max(0, math.floor((median - slack) * self.games)), math.ceil((median + slack) * self.games)
 
 
 def volume_baseline(request: PhaseRequest, warehouse: Warehouse, t: Phase5Thresholds) -> VolumeBaseline:
     """One query over the lookback window (a game_date range): games and active rows per date."""
     first = request.game_date - timedelta(days=t.volume_lookback_days)
-    window = f"{PARTITION_COLUMN} BETWEEN {date_literal(first)} AND {date_literal(request.game_date)}"
+    daily = _daily_volume(warehouse, request.table, first, request.game_date)
+    return _baseline(daily, request.game_date, t)
+
+
+def _daily_volume(
+    warehouse: Warehouse, table: Callable[[Table], str], first: date, last: date
+) -> list[tuple[date, int, int]]:
+    """(game_date, games, active rows) of each date with games from first to last, newest first."""
+    window = f"{PARTITION_COLUMN} BETWEEN {date_literal(first)} AND {date_literal(last)}"
     sql = f"""
 SELECT s.game_date, s.games, COALESCE(a.active, 0) AS active
-FROM (SELECT {S.game_date} AS game_date, COUNT(*) AS games FROM {request.table(SCHEDULE)} WHERE {window}
+FROM (SELECT {S.game_date} AS game_date, COUNT(*) AS games FROM {table(SCHEDULE)} WHERE {window}
       GROUP BY {S.game_date}) AS s
-LEFT JOIN (SELECT {P.game_date} AS game_date, COUNT(*) AS active FROM {request.table(PREDICTIONS)}
+LEFT JOIN (SELECT {P.game_date} AS game_date, COUNT(*) AS active FROM {table(PREDICTIONS)}
            WHERE {window} AND {ACTIVE_SQL} GROUP BY {P.game_date}) AS a
   ON a.game_date = s.game_date
 ORDER BY s.game_date DESC"""
     with warehouse.connect() as connection:
-        rows = [(str(day)[:10], int(games), int(active)) for day, games, active in connection.execute(sa.text(sql))]
-    today = request.game_date.isoformat()
-    games = next((count for day, count, _ in rows if day == today), 0)
-    trailing = [active / count for day, count, active in rows if day != today][: t.volume_trailing_dates]
-    return VolumeBaseline(per_game=tuple(trailing), games=games)
+        return [(as_date(day), int(games), int(active)) for day, games, active in connection.execute(sa.text(sql))]
+
+
+def _baseline(daily: list[tuple[date, int, int]], day: date, t: Phase5Thresholds) -> VolumeBaseline:
+    """The date's games, and the active rows per game of the game dates before it (within the lookback)
+    that had predictions: a missing partition fails its own checks and is no measure of normal volume."""
+    first = day - timedelta(days=t.volume_lookback_days)
+    games = next((count for other, count, _ in daily if other == day), 0)
+    trailing = [(active / count, count) for other, count, active in daily if first <= other < day and active]
+    trailing = trailing[: t.volume_trailing_dates]
+    return VolumeBaseline(
+        per_game=tuple(rate for rate, _ in trailing), games=games, trailing_games=tuple(n for _, n in trailing)
+    )
 
 
 def build_batches(
@@ -83,26 +123,25 @@ def build_batches(
     """The Phase 5 suite: every check runs against the date's partition of the predictions table."""
     t = thresholds
     named = checker(t)
-
+    expected = _expected(t)
     checks = [
         named(
             "active_prediction_count",
-            f">= {t.min_active_predictions} active predictions",
+            expected["active_prediction_count"],
             gxe.ExpectTableRowCountToBeBetween(min_value=t.min_active_predictions, row_condition=ACTIVE),
             "An empty partition fails: on 2026-02-07/08 schema drift failed every write and nothing alerted.",
         ),
         _volume_check(named, t, volume),
         named(
             "predicted_player_count",
-            f">= {t.min_predicted_players} players with an active prediction",
+            expected["predicted_player_count"],
             gxe.ExpectColumnUniqueValueCountToBeBetween(
                 column=P.player_lookup, min_value=t.min_predicted_players, row_condition=ACTIVE
             ),
         ),
         named(
             "player_coverage",
-            f"coverage >= {t.min_player_coverage:.0%} of production-ready players "
-            f"(status not in {', '.join(t.coverage_excluded_statuses)})",
+            expected["player_coverage"],
             ExpectNoFailingRows(unexpected_rows_query=_player_coverage_sql(request, t)),
             "On 2025-12-29 a DML concurrency limit lost 57% of predictions (68 of 158 players written).",
         ),
@@ -115,7 +154,7 @@ def build_batches(
         ),
         named(
             "active_key_unique",
-            "one active row per (game_id, player_lookup, system_id)",
+            expected["active_key_unique"],
             ExpectNoFailingRows(
                 unexpected_rows_query=duplicate_keys_sql((P.game_id, P.player_lookup, P.system_id), ACTIVE_SQL)
             ),
@@ -123,7 +162,7 @@ def build_batches(
         ),
         named(
             "consolidation_key_unique",
-            "one row per (game_id, player_lookup, system_id, current_points_line), line compared exactly",
+            expected["consolidation_key_unique"],
             ExpectNoFailingRows(
                 unexpected_rows_query=duplicate_keys_sql(
                     (P.game_id, P.player_lookup, P.system_id, P.current_points_line), "TRUE"
@@ -133,14 +172,14 @@ def build_batches(
         ),
         named(
             "no_orphaned_staging_tables",
-            f"no staging table of the date's batches older than {t.staging_grace_minutes} min",
+            expected["no_orphaned_staging_tables"],
             ExpectNoFailingRows(unexpected_rows_query=_staging_sql(request, t)),
             "Staging tables are deleted after a successful MERGE and kept when it fails: an old one is "
             "a failed MERGE. Younger ones are batches in flight; an unknown age counts as orphaned.",
         ),
         named(
             "predicted_points_range",
-            f"predicted_points between {t.predicted_points_min} and {t.predicted_points_max}",
+            expected["predicted_points_range"],
             gxe.ExpectColumnValuesToBeBetween(
                 column=P.predicted_points,
                 min_value=t.predicted_points_min,
@@ -150,7 +189,7 @@ def build_batches(
         ),
         named(
             "confidence_score_range",
-            f"confidence_score between {t.confidence_score_min} and {t.confidence_score_max}",
+            expected["confidence_score_range"],
             gxe.ExpectColumnValuesToBeBetween(
                 column=P.confidence_score,
                 min_value=t.confidence_score_min,
@@ -160,7 +199,7 @@ def build_batches(
         ),
         named(
             "recommendation_values",
-            f"recommendation in {{{', '.join(t.recommendations)}}}",
+            expected["recommendation_values"],
             gxe.ExpectColumnValuesToBeInSet(
                 column=P.recommendation, value_set=list(t.recommendations), row_condition=ACTIVE
             ),
@@ -173,9 +212,27 @@ def build_batches(
     return [CheckedBatch("player_prop_predictions", request.partition(PREDICTIONS), tuple(checks))]
 
 
+def _expected(t: Phase5Thresholds) -> dict[str, str]:
+    """What the checks that a date and a range share expect, in words."""
+    return {
+        "active_prediction_count": f">= {t.min_active_predictions} active predictions",
+        "predicted_player_count": f">= {t.min_predicted_players} players with an active prediction",
+        "player_coverage": f"coverage >= {t.min_player_coverage:.0%} of production-ready players"
+        f" (status not in {', '.join(t.coverage_excluded_statuses)})",
+        "active_key_unique": "one active row per (game_id, player_lookup, system_id)",
+        "consolidation_key_unique": "one row per (game_id, player_lookup, system_id, current_points_line),"
+        " line compared exactly",
+        "no_orphaned_staging_tables": "no staging table of the date's batches older than"
+        f" {t.staging_grace_minutes} min",
+        "predicted_points_range": f"predicted_points between {t.predicted_points_min} and {t.predicted_points_max}",
+        "confidence_score_range": f"confidence_score between {t.confidence_score_min} and {t.confidence_score_max}",
+        "recommendation_values": f"recommendation in {{{', '.join(t.recommendations)}}}",
+    }
+
+
 def _volume_check(named: Callable[..., Expectation], t: Phase5Thresholds, volume: VolumeBaseline) -> Expectation:
     bounds = volume.bounds(t)
-    history = f"the last {len(volume.per_game)} game dates"
+    history = f"the last {len(volume.per_game)} game dates with predictions"
     if bounds is None:
         expected = f"not judged: {history}, fewer than {t.volume_min_history}"
         return named(
@@ -261,3 +318,155 @@ SELECT table_name, batch_date, age_minutes,
 FROM ({staging}) AS staging
 ORDER BY table_name
 """
+
+
+def audit(request: RangeRequest, settings: Settings, warehouse: Warehouse) -> RangeAudit:
+    """Phase 5 over a range: per-date figures (one statement), per-system players (one), the daily
+    volume with its lookback (one) and the staging tables (one); eras and baselines applied per date."""
+    t = settings.phase5
+    named, counted = range_checkers(t)
+    expected = _expected(t)
+    checks = (
+        named(
+            "prediction_rows_present",
+            "prediction rows on every date with games",
+            lambda f: missing_partition(f, "prediction_rows", "prediction"),
+        ),
+        named(
+            "active_prediction_count",
+            expected["active_prediction_count"],
+            lambda f: when(f["active_rows"] < t.min_active_predictions, f"{f['active_rows']} active predictions"),
+        ),
+        named(
+            "active_prediction_volume",
+            f"within median +/- {t.volume_mad_k:g} MAD per game of the last"
+            f" {t.volume_trailing_dates} game dates with predictions",
+            lambda f: when(
+                f["volume_low"] >= 0 and not f["volume_low"] <= f["active_rows"] <= f["volume_high"],
+                f"{f['active_rows']} active predictions, expected {f['volume_low']}..{f['volume_high']}"
+                f" for {f['games']} games",
+            ),
+        ),
+        named(
+            "predicted_player_count",
+            expected["predicted_player_count"],
+            lambda f: when(
+                f["predicted_players"] < t.min_predicted_players, f"{f['predicted_players']} players predicted"
+            ),
+        ),
+        named(
+            "player_coverage",
+            expected["player_coverage"],
+            lambda f: when(
+                not f["expected_players"] or f["covered_players"] < t.min_player_coverage * f["expected_players"],
+                f"coverage {share(f['covered_players'], f['expected_players'])}"
+                f" ({f['covered_players']} of {f['expected_players']} expected players)",
+            ),
+        ),
+        named(
+            "system_coverage",
+            f"each system of the date's era predicts >= {t.min_system_coverage:.0%} of the predicted players",
+            lambda f: f["systems_short"] or None,
+        ),
+        counted("active_key_unique", expected["active_key_unique"], "active_duplicate_keys", "duplicated active keys"),
+        counted(
+            "consolidation_key_unique",
+            expected["consolidation_key_unique"],
+            "consolidation_duplicate_keys",
+            "duplicated MERGE keys",
+        ),
+        named(
+            "no_orphaned_staging_tables",
+            expected["no_orphaned_staging_tables"],
+            lambda f: f["orphaned_staging"] or None,
+        ),
+        counted("predicted_points_range", expected["predicted_points_range"], "points_outside", "active rows outside"),
+        counted(
+            "confidence_score_range", expected["confidence_score_range"], "confidence_outside", "active rows outside"
+        ),
+        counted(
+            "recommendation_values",
+            expected["recommendation_values"],
+            "unknown_recommendation",
+            "active rows with another value",
+        ),
+    )
+    predictions = request.window(PREDICTIONS, (*ACTIVE_COLUMNS, P.confidence_score, P.recommendation))
+    active = active_predictions(predictions)
+    expected_players = coverage_players(request.window(UPCOMING_CONTEXT, CONTEXT_COLUMNS), t.coverage_excluded_statuses)
+    parts = (
+        rows_by_date(predictions, "prediction_rows"),
+        rows_by_date(active, "active_rows"),
+        Part("predicted_players", f"SELECT game_date, COUNT(DISTINCT {P.player_lookup}) AS predicted_players"
+             f" FROM ({active}) AS a GROUP BY game_date", ("predicted_players",)),
+        Part("coverage", f"""
+SELECT e.game_date, COUNT(*) AS expected_players, COUNT(a.player_lookup) AS covered_players
+FROM ({expected_players}) AS e
+LEFT JOIN (SELECT DISTINCT game_date, {P.player_lookup} AS player_lookup FROM ({active}) AS a) AS a
+  ON a.game_date = e.game_date AND a.player_lookup = e.player_lookup
+GROUP BY e.game_date""", ("expected_players", "covered_players")),
+        duplicate_keys_by_date(active, (P.game_id, P.player_lookup, P.system_id), "active_duplicate_keys"),
+        duplicate_keys_by_date(predictions, (P.game_id, P.player_lookup, P.system_id, P.current_points_line),
+                               "consolidation_duplicate_keys"),
+        matching_rows_by_date(active, {
+            "points_outside": f"{P.predicted_points} NOT BETWEEN {t.predicted_points_min} AND {t.predicted_points_max}",
+            "confidence_outside": f"{P.confidence_score} NOT BETWEEN {t.confidence_score_min}"
+                                  f" AND {t.confidence_score_max}",
+            "unknown_recommendation": f"{P.recommendation} NOT IN {sql_strings(t.recommendations)}",
+        }, "active_values"),
+    )  # fmt: skip
+    figures = read_frame(warehouse, figures_sql(request, parts))
+    players: dict[date, dict[str, int]] = {}
+    systems = read_frame(warehouse, system_players_sql(active, expected_players))
+    for day, system, count, _ in systems.itertuples(index=False, name=None):
+        players.setdefault(day, {})[system] = int(count)
+    figures["systems_short"] = [
+        _systems_short(day, predicted, players.get(day, {}), settings)
+        for day, predicted in zip(figures[PARTITION_COLUMN], figures["predicted_players"], strict=True)
+    ]
+    daily = _daily_volume(warehouse, request.table, request.start - timedelta(days=t.volume_lookback_days), request.end)
+    bounds = [_baseline(daily, day, t).bounds(t) or (-1, -1) for day in figures[PARTITION_COLUMN]]
+    figures["volume_low"], figures["volume_high"] = [low for low, _ in bounds], [high for _, high in bounds]
+    figures["orphaned_staging"] = _orphaned_by_date(request, warehouse, settings, figures[PARTITION_COLUMN])
+    return RangeAudit(figures, checks)
+
+
+def system_players_sql(active: str, expected_players: str) -> str:
+    """Per (date, system): players with an active prediction, and how many of them are expected players."""
+    return f"""
+SELECT a.game_date, a.{P.system_id} AS system_id, COUNT(DISTINCT a.{P.player_lookup}) AS players,
+  COUNT(DISTINCT e.player_lookup) AS expected_players
+FROM ({active}) AS a
+LEFT JOIN ({expected_players}) AS e ON e.game_date = a.game_date AND e.player_lookup = a.{P.player_lookup}
+GROUP BY a.game_date, a.{P.system_id}"""
+
+
+def _systems_short(day: date, predicted: int, players: Mapping[str, int], settings: Settings) -> str:
+    """The era's systems predicting fewer than the share of the date's predicted players, in words."""
+    era, minimum = settings.era_for(day), settings.phase5.min_system_coverage
+    short = [
+        f"{system} {players.get(system, 0)}"
+        for system in era.system_ids
+        if not predicted or players.get(system, 0) < minimum * predicted
+    ]
+    if not short:
+        return ""
+    return f"{era.name} era systems under {minimum:.0%} of {predicted} predicted players: {', '.join(short)}"
+
+
+def _orphaned_by_date(request: RangeRequest, warehouse: Warehouse, settings: Settings, days: Any) -> list[str]:
+    """Per date, its batches' staging tables that were orphaned at the date's daily run, in words."""
+    staging = staging_tables_query(request.engine, request.datasets[PREDICTIONS.dataset_role], None, request.clock)
+    tables = read_frame(warehouse, staging)
+    grace = settings.phase5.staging_grace_minutes
+    found: dict[date, list[str]] = {}
+    for name, batch, age in tables.itertuples(index=False, name=None):
+        if not batch:
+            continue  # no batch date: `nba-dq health` lists it, whatever its date
+        day = date.fromisoformat(str(batch).replace("_", "-"))
+        since_run = (request.clock - settings.run_time(day, request.clock)).total_seconds() / 60
+        age_at_run = None if pd.isna(age) else age - since_run  # as old as it was at the date's daily run
+        if age_at_run is None or age_at_run >= grace:
+            shown = "unknown age" if age_at_run is None else f"{age_at_run:.0f} min"
+            found.setdefault(day, []).append(f"{name} ({shown})")
+    return ["; ".join(found.get(day, [])) for day in days]

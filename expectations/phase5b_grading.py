@@ -17,7 +17,22 @@ from expectations.declare import (
     sql_strings,
 )
 from expectations.definitions import ACTIVE_COLUMNS, active_predictions, gradable_predictions
+from expectations.ranges import (
+    Part,
+    RangeAudit,
+    RangeRequest,
+    duplicate_keys_by_date,
+    figures_sql,
+    matching_rows_by_date,
+    missing_partition,
+    range_checkers,
+    read_frame,
+    rows_by_date,
+    share,
+    when,
+)
 from warehouse.catalog import PLAYER_GAME_SUMMARY, PREDICTION_ACCURACY, PREDICTIONS
+from warehouse.connection import Warehouse
 from warehouse.settings import Phase5BThresholds
 
 G = PREDICTION_ACCURACY.c
@@ -30,57 +45,72 @@ NOT_VOIDED = f"COALESCE({G.is_voided}, FALSE) = FALSE"
 def build_batches(request: PhaseRequest, thresholds: Phase5BThresholds) -> list[CheckedBatch]:
     t = thresholds
     named = checker(t)
+    expected = _expected(t)
     checks = (
         named(
             "grading_coverage",
-            f"grading covers >= {t.min_grading_coverage:.0%} of gradable active predictions",
+            expected["grading_coverage"],
             ExpectNoFailingRows(unexpected_rows_query=_coverage_sql(request, t)),
             "Gradable: active, final game (box score present), a line that is not the "
             f"{t.line_placeholder} placeholder, not invalidated. A six-day grading outage went unseen.",
         ),
         named(
             "grading_key_unique",
-            "one grading row per (player_lookup, game_id, system_id)",
+            expected["grading_key_unique"],
             ExpectNoFailingRows(unexpected_rows_query=duplicate_keys_sql(KEY)),
         ),
         named(
             "grading_errors_consistent",
-            f"absolute_error = |predicted - actual| and signed_error = predicted - actual (within {t.error_tolerance})",
+            expected["grading_errors_consistent"],
             ExpectNoFailingRows(unexpected_rows_query=_errors_sql(t)),
             "Grading once inflated predicted_points 2-4x.",
         ),
         named(
             "grading_values_present",
-            "actual_points, absolute_error, signed_error set on non-voided rows",
+            expected["grading_values_present"],
             ExpectNoFailingRows(unexpected_rows_query=_values_present_sql()),
             "NaN once reached grading; written to NUMERIC columns it lands as NULL.",
         ),
         named(
             "prediction_correct_null_when_no_bet",
-            f"prediction_correct is NULL for {', '.join(t.no_bet_recommendations)}",
+            expected["prediction_correct_null_when_no_bet"],
             ExpectNoFailingRows(
                 unexpected_rows_query=(
                     f"SELECT {', '.join(KEY)}, {G.recommendation}, {G.prediction_correct} FROM {{batch}}"
-                    f" WHERE {G.recommendation} IN {sql_strings(t.no_bet_recommendations)}"
-                    f" AND {G.prediction_correct} IS NOT NULL ORDER BY {', '.join(KEY)}"
+                    f" WHERE {_correct_on_no_bet(t)} ORDER BY {', '.join(KEY)}"
                 )
             ),
         ),
         named(
             "grading_confidence_range",
-            f"confidence_score between {t.confidence_score_min} and {t.confidence_score_max} (a 0-1 scale here)",
+            expected["grading_confidence_range"],
             gxe.ExpectColumnValuesToBeBetween(
                 column=G.confidence_score, min_value=t.confidence_score_min, max_value=t.confidence_score_max
             ),
         ),
         named(
             "graded_points_match_prediction",
-            "predicted_points equals the active prediction's",
+            expected["graded_points_match_prediction"],
             ExpectNoFailingRows(unexpected_rows_query=_points_match_sql(request)),
             "Grading once inflated predicted_points 2-4x.",
         ),
     )
     return [CheckedBatch(PREDICTION_ACCURACY.name, request.partition(PREDICTION_ACCURACY), checks)]
+
+
+def _expected(t: Phase5BThresholds) -> dict[str, str]:
+    """What the checks that a date and a range share expect, in words."""
+    return {
+        "grading_coverage": f"grading covers >= {t.min_grading_coverage:.0%} of gradable active predictions",
+        "grading_key_unique": "one grading row per (player_lookup, game_id, system_id)",
+        "grading_errors_consistent": "absolute_error = |predicted - actual| and signed_error = predicted - actual"
+        f" (within {t.error_tolerance})",
+        "grading_values_present": "actual_points, absolute_error, signed_error set on non-voided rows",
+        "prediction_correct_null_when_no_bet": f"prediction_correct is NULL for {', '.join(t.no_bet_recommendations)}",
+        "grading_confidence_range": f"confidence_score between {t.confidence_score_min} and {t.confidence_score_max}"
+        " (a 0-1 scale here)",
+        "graded_points_match_prediction": "predicted_points equals the active prediction's",
+    }
 
 
 def _active_predictions(request: PhaseRequest) -> str:
@@ -111,22 +141,30 @@ FROM counts
 """
 
 
-def _errors_sql(t: Phase5BThresholds) -> str:
+def _errors_wrong(t: Phase5BThresholds) -> str:
     error = f"({G.predicted_points} - {G.actual_points})"
     return (
-        f"SELECT {', '.join(KEY)}, {G.predicted_points}, {G.actual_points}, {G.absolute_error}, {G.signed_error}"
-        f" FROM {{batch}} WHERE {NOT_VOIDED}"
-        f" AND (ABS({G.absolute_error} - ABS({error})) > {t.error_tolerance}"
+        f"{NOT_VOIDED} AND (ABS({G.absolute_error} - ABS({error})) > {t.error_tolerance}"
         f" OR ABS({G.signed_error} - {error}) > {t.error_tolerance})"
-        f" ORDER BY {', '.join(KEY)}"
+    )
+
+
+VALUES_MISSING = (
+    f"{NOT_VOIDED} AND ({' OR '.join(f'{c} IS NULL' for c in (G.actual_points, G.absolute_error, G.signed_error))})"
+)
+
+
+def _errors_sql(t: Phase5BThresholds) -> str:
+    return (
+        f"SELECT {', '.join(KEY)}, {G.predicted_points}, {G.actual_points}, {G.absolute_error}, {G.signed_error}"
+        f" FROM {{batch}} WHERE {_errors_wrong(t)} ORDER BY {', '.join(KEY)}"
     )
 
 
 def _values_present_sql() -> str:
-    missing = " OR ".join(f"{column} IS NULL" for column in (G.actual_points, G.absolute_error, G.signed_error))
     return (
         f"SELECT {', '.join(KEY)}, {G.actual_points}, {G.absolute_error}, {G.signed_error}"
-        f" FROM {{batch}} WHERE {NOT_VOIDED} AND ({missing}) ORDER BY {', '.join(KEY)}"
+        f" FROM {{batch}} WHERE {VALUES_MISSING} ORDER BY {', '.join(KEY)}"
     )
 
 
@@ -142,3 +180,83 @@ LEFT JOIN active a
 WHERE a.{P.player_lookup} IS NULL
 ORDER BY g.{G.player_lookup}, g.{G.game_id}, g.{G.system_id}
 """
+
+
+def _correct_on_no_bet(t: Phase5BThresholds) -> str:
+    return f"{G.recommendation} IN {sql_strings(t.no_bet_recommendations)} AND {G.prediction_correct} IS NOT NULL"
+
+
+def audit(request: RangeRequest, thresholds: Phase5BThresholds, warehouse: Warehouse) -> RangeAudit:
+    """Phase 5B over a range: one statement of per-date figures for grading."""
+    t = thresholds
+    named, counted = range_checkers(t)
+    expected = _expected(t)
+    checks = (
+        named(
+            "grading_rows_present",
+            "grading rows on every date with final games",
+            lambda f: missing_partition(f, "grading_rows", "grading", games="final_games"),
+        ),
+        named(
+            "grading_coverage",
+            expected["grading_coverage"],
+            lambda f: when(
+                not f["gradable"] or f["graded"] < t.min_grading_coverage * f["gradable"],
+                f"graded {share(f['graded'], f['gradable'])} ({f['graded']} of {f['gradable']} gradable predictions)",
+            ),
+        ),
+        counted("grading_key_unique", expected["grading_key_unique"], "grading_duplicate_keys", "duplicated keys"),
+        counted(
+            "grading_errors_consistent",
+            expected["grading_errors_consistent"],
+            "errors_wrong",
+            "rows with inconsistent errors",
+        ),
+        counted(
+            "grading_values_present",
+            expected["grading_values_present"],
+            "values_missing",
+            "non-voided rows with NULL values",
+        ),
+        counted(
+            "prediction_correct_null_when_no_bet",
+            expected["prediction_correct_null_when_no_bet"],
+            "correct_on_no_bet",
+            "no-bet rows with prediction_correct set",
+        ),
+        counted("grading_confidence_range", expected["grading_confidence_range"], "confidence_outside", "rows outside"),
+        counted(
+            "graded_points_match_prediction",
+            expected["graded_points_match_prediction"],
+            "points_unmatched",
+            "graded rows unlike their active prediction",
+        ),
+    )
+    grading = request.window(PREDICTION_ACCURACY, PREDICTION_ACCURACY.columns)
+    active = active_predictions(request.window(PREDICTIONS, ACTIVE_COLUMNS))
+    box = request.window(PLAYER_GAME_SUMMARY, (BOX.game_date, BOX.player_lookup, BOX.game_id))
+    keys = ", ".join(KEY)
+    joined = " AND ".join(f"d.{column} = g.{column}" for column in KEY)
+    parts = (
+        rows_by_date(grading, "grading_rows"),
+        Part("coverage", f"""
+SELECT g.game_date, COUNT(*) AS gradable, COUNT(d.{G.player_lookup}) AS graded
+FROM ({gradable_predictions(active, box, t.line_placeholder)}) AS g
+LEFT JOIN (SELECT DISTINCT game_date, {keys} FROM ({grading}) AS r) AS d ON d.game_date = g.game_date AND {joined}
+GROUP BY g.game_date""", ("gradable", "graded")),
+        duplicate_keys_by_date(grading, KEY, "grading_duplicate_keys"),
+        matching_rows_by_date(grading, {
+            "errors_wrong": _errors_wrong(t),
+            "values_missing": VALUES_MISSING,
+            "correct_on_no_bet": _correct_on_no_bet(t),
+            "confidence_outside": f"{G.confidence_score} NOT BETWEEN {t.confidence_score_min}"
+                                  f" AND {t.confidence_score_max}",
+        }, "grading_values"),
+        Part("points_unmatched", f"""
+SELECT g.game_date, COUNT(*) AS points_unmatched FROM ({grading}) AS g
+LEFT JOIN ({active}) AS a ON a.{P.game_date} = g.game_date AND a.{P.player_lookup} = g.{G.player_lookup}
+ AND a.{P.game_id} = g.{G.game_id} AND a.{P.system_id} = g.{G.system_id}
+ AND a.{P.predicted_points} = g.{G.predicted_points}
+WHERE a.{P.player_lookup} IS NULL GROUP BY g.game_date""", ("points_unmatched",)),
+    )  # fmt: skip
+    return RangeAudit(read_frame(warehouse, figures_sql(request, parts)), checks)

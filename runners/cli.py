@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
 from typing import NoReturn, TextIO
 
-from checkpoints.phases import ALL_PHASES, PHASES
+from checkpoints.phases import ALL_PHASES, AUDITED, PHASES
 from warehouse.errors import CouldNotRun, ExitCode
 from warehouse.settings import load_settings
 
@@ -74,6 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--end", type=_game_date, default=None, help="last date, YYYY-MM-DD (default: today, UTC)")
     health.add_argument("--now", type=_moment, help="the moment staging-table ages are judged by (as for run)")
     health.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+    audit = commands.add_parser(
+        "audit", parents=[debug], help="every phase's checks over a range of game dates, set-based (a season)"
+    )
+    audit.add_argument("--start", required=True, type=_game_date, help="first game date, YYYY-MM-DD")
+    audit.add_argument("--end", required=True, type=_game_date, help="last game date, YYYY-MM-DD")
+    audit.add_argument(
+        "--phase",
+        default=ALL_PHASES,
+        choices=(*AUDITED, ALL_PHASES),
+        help=f"phase to audit (default all: {', '.join(AUDITED)}; Phase 6's files are checked per date by run)",
+    )
+    audit.add_argument("--now", type=_moment, help="the clock each date's daily run is replayed against (as for run)")
+    audit.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     return parser
 
 

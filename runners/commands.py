@@ -8,11 +8,13 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
+from checkpoints.audit import AuditReport, audit_json, render_audit
+from checkpoints.audit import audit as audit_range
 from checkpoints.charts import Point, coverage_chart
 from checkpoints.data_docs import rebuild_site, site_folder, site_index
 from checkpoints.health import health_json, health_report, render_health
 from checkpoints.history import recorder
-from checkpoints.phases import ALL_PHASES, PHASES
+from checkpoints.phases import ALL_PHASES, AUDITED, PHASES
 from checkpoints.reporting import NO_REPORTING, Reporting, alerter_from_env
 from checkpoints.run import run_phases
 from checkpoints.slack import BOT_TOKEN, WEBHOOK_DEFAULT, WEBHOOK_ERROR
@@ -41,6 +43,8 @@ def dispatch(
         return docs(settings, out)
     if args.command == "health":
         return health(settings, args, out)
+    if args.command == "audit":
+        return audit(settings, args, out, err)
     return demo(settings, out, build_reporting(settings, env, err))
 
 
@@ -106,6 +110,39 @@ def health(settings: Settings, args: argparse.Namespace, out: TextIO) -> ExitCod
     return ExitCode.PASSED if report.healthy else ExitCode.CHECK_FAILED
 
 
+def audit(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    """The range's failing dates per phase, one GX validation each, and the coverage chart."""
+    keys = AUDITED if args.phase == ALL_PHASES else [args.phase]
+    progress = (lambda line: print(line, file=err, flush=True)) if err.isatty() else None
+    clock = args.now or datetime.now(timezone.utc)
+    report = audit_range(settings, keys, args.start, args.end, clock, progress)
+    chart = _audit_chart(settings, report)
+    if args.json:
+        print(dumps({**audit_json(report), "chart": str(chart) if chart else None}), file=out)
+    else:
+        shown = f"Coverage chart: {chart}" if chart else "No coverage chart: Phase 5 was not audited."
+        print(f"{render_audit(report)}\n\n{shown}", file=out)
+    return report.exit_code
+
+
+def _audit_chart(settings: Settings, report: AuditReport) -> Path | None:
+    predictions = report.phase(PHASES["5"].checkpoint)
+    if predictions is None or predictions.figures is None:
+        return None
+    failing = {day for phase in report.phases for day in phase.failing_dates}
+    points = [
+        Point(row.game_date, row.covered_players / row.expected_players if row.expected_players else None,
+              row.game_date in failing)
+        for row in predictions.figures.itertuples()
+    ]  # fmt: skip
+    return coverage_chart(
+        site_folder(settings.gx_root) / "audit" / f"coverage-{report.start}-{report.end}.html",
+        f"nba-dq player coverage {report.start} to {report.end} (red: failing in any audited phase)",
+        points,
+        settings.phase5.min_player_coverage,
+    )
+
+
 def docs(settings: Settings, out: TextIO) -> ExitCode:
     """Rebuild the Data Docs site from the stored validation results; print where it is."""
     print(f"Data Docs index: {rebuild_site(settings)}", file=out)
@@ -127,6 +164,8 @@ def seed(settings: Settings, args: argparse.Namespace, out: TextIO) -> ExitCode:
     print(f"seeded {report.path} with {report.start}..{report.end} (seed {report.seed}): {rows}", file=out)
     print(f"exports: {report.export_files} files under {report.export_root}", file=out)
     print(f"faults seeded: {', '.join(f'{f.name} ({f.game_date})' for f in report.faults) or 'none'}", file=out)
+    gaps = ", ".join(f"{gap.name} ({gap.start}..{gap.end}, from {gap.first_phase})" for gap in report.gaps)
+    print(f"gaps seeded: {gaps or 'none'}", file=out)
     return ExitCode.PASSED
 
 
@@ -161,6 +200,10 @@ def fault_catalogue() -> str:
         checks = "; ".join(f"{phase}: {', '.join(sorted(names))}" for phase, names in failing if names)
         checks = checks or "(none: must pass)"
         lines.append(f"{fault.game_date}  {fault.name:<28} {checks}\n{'':<42}{fault.summary}")
+    lines += ["", "Gaps (game dates that keep only the schedule's rows of the phases named):", ""]
+    for gap in seeding.GAPS:
+        lines.append(f"{gap.start}..{gap.end}  {gap.name:<28} {gap.days} days: {', '.join(gap.lost_phases)} missing")
+        lines.append(f"{'':<42}{gap.summary}")
     return "\n".join(lines)
 
 

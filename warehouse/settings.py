@@ -74,6 +74,7 @@ class Phase5Thresholds(Thresholds):
     volume_min_history: int
     volume_lookback_days: int
     volume_mad_k: float
+    volume_min_mad_share: float
 
 
 @dataclass(frozen=True)

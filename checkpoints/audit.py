@@ -1,0 +1,268 @@
+"""`nba-dq audit`: each phase's checks over a whole range of game dates, set-based.
+
+Per phase: a few GROUP BY game_date statements (expectations/ranges.py), a failure text per check
+and date, and one GX validation over the resulting frame (a row per scheduled date, a column per
+check; a check passes when its column is empty), so Data Docs list every failing date with what
+failed there. Never one checkpoint per date: a season would be hundreds of them.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Sequence
+from contextlib import redirect_stdout
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+from checkpoints.context import build_context
+from checkpoints.data_docs import finish_site
+from checkpoints.phases import PHASES, Phase
+from checkpoints.run import build_checkpoint, closing_new_connections, frame_parameters, identifier_pages
+from checkpoints.summary import CRITICAL
+from expectations.ranges import RangeRequest
+from warehouse.catalog import PARTITION_COLUMN, SCHEDULE
+from warehouse.connection import Warehouse, check_schema, open_warehouse
+from warehouse.errors import CouldNotRun, ExitCode
+from warehouse.settings import Settings
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CheckFindings:
+    name: str
+    severity: str
+    expected: str
+    failures: dict[date, str]  # failing date -> what failed there
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True)
+class PhaseFindings:
+    checkpoint: str
+    game_dates: tuple[date, ...]  # scheduled dates of the range
+    checks: tuple[CheckFindings, ...] = ()
+    figures: pd.DataFrame | None = None
+    data_docs: tuple[str, ...] = ()
+    seconds: float = 0.0
+    error: str | None = None  # set when the phase could not be audited
+
+    @property
+    def failing_dates(self) -> list[date]:
+        return sorted({day for check in self.checks for day in check.failures})
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.error:
+            return ExitCode.COULD_NOT_RUN
+        if any(check.failures and check.severity == CRITICAL for check in self.checks):
+            return ExitCode.CHECK_FAILED
+        return ExitCode.PASSED
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    start: date
+    end: date
+    phases: list[PhaseFindings] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return max((phase.exit_code for phase in self.phases), default=ExitCode.COULD_NOT_RUN)
+
+    def phase(self, checkpoint: str) -> PhaseFindings | None:
+        return next((phase for phase in self.phases if phase.checkpoint == checkpoint), None)
+
+
+def audit(
+    settings: Settings,
+    phase_keys: Sequence[str],
+    start: date,
+    end: date,
+    clock: datetime,
+    progress: Progress | None = None,
+) -> AuditReport:
+    """Audit each phase over start..end; a phase that cannot be audited is reported and the rest go on."""
+    if start > end:
+        raise CouldNotRun(f"--start {start} is after --end {end}: give start <= end")
+    warehouse = open_warehouse(settings)
+    request = RangeRequest(start, end, clock, warehouse.engine_name, warehouse.datasets)
+    report = AuditReport(start, end)
+    results: dict[str, list[Any]] = {}  # checkpoint -> its validation result identifiers
+    started_site = time.time()
+    for number, key in enumerate(phase_keys, start=1):
+        phase = PHASES[key]
+        if progress:
+            progress(f"audit {start}..{end}: {phase.checkpoint} ({number}/{len(phase_keys)}) ...")
+        started = time.perf_counter()
+        try:
+            check_schema(warehouse, phase.tables)
+            findings, results[phase.checkpoint] = _audit_phase(settings, phase, request, warehouse)
+        except CouldNotRun as error:
+            findings = PhaseFindings(phase.checkpoint, (), error=str(error))
+        findings = replace(findings, seconds=time.perf_counter() - started)
+        report.phases.append(findings)
+        if progress:
+            outcome = findings.error or f"{len(findings.failing_dates)} of {len(findings.game_dates)} dates failing"
+            progress(f"audit {start}..{end}: {phase.checkpoint} done in {findings.seconds:.1f} s: {outcome}")
+    if not any(phase.game_dates for phase in report.phases) and not any(phase.error for phase in report.phases):
+        raise CouldNotRun(f"no games scheduled from {start} to {end} in {warehouse.table(SCHEDULE)}: nothing to audit")
+    pages = _build_pages(settings, results, started_site)
+    report.phases[:] = [replace(phase, data_docs=pages.get(phase.checkpoint, ())) for phase in report.phases]
+    return report
+
+
+def _build_pages(settings: Settings, results: dict[str, list[Any]], since: float) -> dict[str, tuple[str, ...]]:
+    """Every phase's validation page and the index, built once (the index reads every stored result)."""
+    identifiers = [identifier for found in results.values() for identifier in found]
+    if not identifiers:
+        return {}
+    context = build_context(settings.gx_root)
+    with redirect_stdout(io.StringIO()):
+        context.build_data_docs(resource_identifiers=identifiers)
+    finish_site(settings, since=since)
+    return {
+        checkpoint: tuple(page for identifier in found for page in identifier_pages(context, identifier))
+        for checkpoint, found in results.items()
+    }
+
+
+def _audit_phase(
+    settings: Settings, phase: Phase, request: RangeRequest, warehouse: Warehouse
+) -> tuple[PhaseFindings, list[Any]]:
+    assert phase.audit is not None
+    with closing_new_connections():
+        audited = phase.audit(request, settings, warehouse)
+    days = tuple(audited.figures[PARTITION_COLUMN])
+    if not days:
+        return PhaseFindings(phase.checkpoint, ()), []
+    rows = audited.figures.to_dict("records")
+    failures = {check.name: _failures(rows, check.failure) for check in audited.checks}
+    frame = pd.DataFrame({PARTITION_COLUMN: [str(day) for day in days]})
+    for name, failing in failures.items():
+        frame[name] = [f"{day}: {failing[day]}" if day in failing else None for day in days]
+    validated = _validate(settings, phase, request, audited, frame)
+    checks = tuple(
+        CheckFindings(check.name, check.severity, check.expected, failures[check.name]) for check in audited.checks
+    )
+    return PhaseFindings(phase.checkpoint, days, checks, audited.figures), validated
+
+
+def _failures(rows: list[dict[str, Any]], failure: Callable[[Any], str | None]) -> dict[date, str]:
+    found = {}
+    for figures in rows:
+        text = failure(figures)
+        if text:
+            found[figures[PARTITION_COLUMN]] = text
+    return found
+
+
+def _validate(settings: Settings, phase: Phase, request: RangeRequest, audited: Any, frame: pd.DataFrame) -> list[Any]:
+    """One GX validation of the phase's findings: an expectation per check, its failing values the dates.
+    Returns the stored result's identifiers (its Data Docs page is built with the others')."""
+    from great_expectations import expectations as gxe
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    from expectations.declare import CheckedBatch, check
+
+    expectations = tuple(
+        check(gxe.ExpectColumnValuesToBeNull(column=c.name), c.name, c.severity, c.expected) for c in audited.checks
+    )
+    name = f"audit_{phase.checkpoint}"
+    batches = [CheckedBatch(name, "", expectations, frame=frame)]
+    label = f"{request.start}..{request.end}"
+    context = build_context(settings.gx_root)
+    with redirect_stdout(io.StringIO()):
+        checkpoint = build_checkpoint(
+            context, open_warehouse(settings), name, label, batches, [], {},
+            partial_unexpected_count=len(frame), update_data_docs=False,
+        )  # fmt: skip
+        result = checkpoint.run(batch_parameters=frame_parameters(batches), run_id=RunIdentifier(f"{name}-{label}"))
+    for outcome in result.run_results.values():
+        for expectation in outcome.results:
+            if expectation.exception_info and expectation.exception_info.get("raised_exception"):
+                raise CouldNotRun(f"{name}: GX raised on {expectation.expectation_config.type}")
+    return list(result.run_results)
+
+
+def render_audit(report: AuditReport) -> str:
+    """Per phase a line, then the failing dates: consecutive game dates failing the same checks are one row."""
+    verdict = {ExitCode.PASSED: "PASS", ExitCode.CHECK_FAILED: "FAIL", ExitCode.COULD_NOT_RUN: "ERROR"}
+    lines = [f"audit {report.start}..{report.end}: {verdict[report.exit_code]}", ""]
+    for phase in report.phases:
+        if phase.error:
+            lines.append(f"{phase.checkpoint:<8} could not run: {phase.error}")
+            continue
+        failing = len(phase.failing_dates)
+        lines.append(
+            f"{phase.checkpoint:<8} {len(phase.checks)} checks over {len(phase.game_dates)} game dates:"
+            f" {failing} failing ({phase.seconds:.1f} s)"
+        )
+        lines += [f"         Data Docs: {page}" for page in phase.data_docs]
+    rows = [row for phase in report.phases for row in _failing_rows(phase)]
+    lines += ["", "failing game dates (consecutive dates failing the same checks share a row):"]
+    if not rows:
+        lines.append("  none")
+    header = ("from", "to", "dates", "phase", "severity", "failing checks: first date's findings")
+    widths = [10, 10, 5, 8, 8]
+    for row in [header, *sorted(rows)]:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  " + "  ".join([*cells, str(row[-1])]))
+    return "\n".join(lines)
+
+
+def _failing_rows(phase: PhaseFindings) -> list[tuple[str, str, str, str, str, str]]:
+    runs: list[list[date]] = []
+    signature_of: dict[date, tuple[str, ...]] = {}
+    for day in phase.game_dates:
+        signature_of[day] = tuple(check.name for check in phase.checks if day in check.failures)
+    previous: date | None = None
+    for day in phase.game_dates:
+        if signature_of[day] and previous is not None and signature_of[day] == signature_of[previous]:
+            runs[-1].append(day)
+        elif signature_of[day]:
+            runs.append([day])
+        previous = day
+    rows = []
+    for run in runs:
+        failing = [check for check in phase.checks if run[0] in check.failures]
+        severity = CRITICAL if any(check.severity == CRITICAL for check in failing) else failing[0].severity
+        findings = "; ".join(f"{check.name}: {check.failures[run[0]]}" for check in failing)
+        rows.append((str(run[0]), str(run[-1]), str(len(run)), phase.checkpoint, severity, findings))
+    return rows
+
+
+def audit_json(report: AuditReport) -> dict[str, Any]:
+    return {
+        "status": {ExitCode.PASSED: "pass", ExitCode.CHECK_FAILED: "fail"}.get(report.exit_code, "error"),
+        "start": report.start.isoformat(),
+        "end": report.end.isoformat(),
+        "phases": [
+            {
+                "phase": phase.checkpoint,
+                "error": phase.error,
+                "game_dates": len(phase.game_dates),
+                "failing_dates": [day.isoformat() for day in phase.failing_dates],
+                "checks": [
+                    {
+                        "check": check.name,
+                        "severity": check.severity,
+                        "expected": check.expected,
+                        "status": "pass" if check.passed else "fail",
+                        "failures": {day.isoformat(): text for day, text in sorted(check.failures.items())},
+                    }
+                    for check in phase.checks
+                ],
+                "data_docs": list(phase.data_docs),
+                "seconds": round(phase.seconds, 3),
+            }
+            for phase in report.phases
+        ],
+    }
