@@ -31,6 +31,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.phase5
+	$(BIN)/python -m bench.audit
 
 clean:
 	rm -rf $(VENV) gx/uncommitted

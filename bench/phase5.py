@@ -8,21 +8,15 @@ Run: `make bench` or `python -m bench.phase5 [--repeats N]` (seeds a private war
 from __future__ import annotations
 
 import argparse
-import shutil
-import statistics
-import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import duckdb
-import sqlalchemy as sa
 
+from bench.common import private_workspace, timed
 from checkpoints.run import run_phase
 from warehouse.seed import DEFAULT_END, DEFAULT_START, FAULTS, seed_duckdb, simulated_run_time
-from warehouse.settings import PROJECT_ROOT, Settings, load_settings
+from warehouse.settings import Settings
 
 ONE_DATE = date(2025, 12, 2)
 
@@ -71,32 +65,6 @@ ORDER BY c.game_date
 """
 
 
-@contextmanager
-def counting_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def capture(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    sa.event.listen(sa.engine.Engine, "before_cursor_execute", capture)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(sa.engine.Engine, "before_cursor_execute", capture)
-
-
-def timed(action: Callable[[], object], repeats: int) -> tuple[float, int]:
-    """Median wall seconds over repeats, and the SQLAlchemy statements one repeat issued."""
-    seconds, counts = [], []
-    for _ in range(repeats):
-        with counting_statements() as statements:
-            started = time.perf_counter()
-            action()
-            seconds.append(time.perf_counter() - started)
-        counts.append(len(statements))
-    return statistics.median(seconds), counts[-1]
-
-
 def hand_written(path: Path, start: date, end: date) -> None:
     connection = duckdb.connect(str(path), read_only=True)
     try:
@@ -121,34 +89,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the one-date figures (median)")
     repeats = parser.parse_args().repeats
-    workdir = Path(tempfile.mkdtemp(prefix="nba-dq-bench-"))
-    (workdir / "gx").mkdir()
-    shutil.copy(PROJECT_ROOT / "gx" / "great_expectations.yml", workdir / "gx")
-    path = workdir / "warehouse.duckdb"
-    env = {
-        "NBA_DQ_WAREHOUSE": f"duckdb:///{path}",
-        "NBA_DQ_GX_ROOT": str(workdir / "gx"),
-        "NBA_DQ_EXPORT_ROOT": str(workdir / "exports" / "v1"),  # never the project's own exports
-    }
-    settings = load_settings(env)
+    with private_workspace() as workspace:
+        _measure(workspace.warehouse, workspace.settings, repeats)
+
+
+def _measure(path: Path, settings: Settings, repeats: int) -> None:
     seed_duckdb(path, settings)
     run = lambda day: run_phase(settings, "5", day, simulated_run_time(day))  # noqa: E731
 
     run(ONE_DATE)  # warm-up: imports and first-connection costs are not the checkpoint's
-    gx_one, gx_one_statements = timed(lambda: run(ONE_DATE), repeats)
-    sql_one, _ = timed(lambda: hand_written(path, ONE_DATE, ONE_DATE), repeats)
+    gx_one = timed(lambda: run(ONE_DATE), repeats)
+    sql_one = timed(lambda: hand_written(path, ONE_DATE, ONE_DATE), repeats).seconds
     days = game_dates(settings, DEFAULT_START, DEFAULT_END)
-    gx_month, gx_month_statements = timed(lambda: [run(day) for day in days], 1)
-    sql_month, _ = timed(lambda: hand_written(path, DEFAULT_START, DEFAULT_END), repeats)
+    gx_month = timed(lambda: [run(day) for day in days], 1)
+    sql_month = timed(lambda: hand_written(path, DEFAULT_START, DEFAULT_END), repeats).seconds
 
     print(f"phase 5 on DuckDB ({len(days)} game dates, {len(FAULTS)} seeded faults; medians of {repeats})")
     print(f"{'scope':<12}{'GX wall s':>10}{'GX stmts':>10}{'SQL wall s':>12}{'SQL stmts':>10}{'ratio':>9}")
-    for scope, gx_s, gx_n, sql_s in (
-        ("one date", gx_one, gx_one_statements, sql_one),
-        ("month", gx_month, gx_month_statements, sql_month),
-    ):
-        print(f"{scope:<12}{gx_s:>10.2f}{gx_n:>10}{sql_s:>12.3f}{1:>10}{gx_s / sql_s:>8.0f}x")
-    shutil.rmtree(workdir, ignore_errors=True)
+    for scope, gx, sql_s in (("one date", gx_one, sql_one), ("month", gx_month, sql_month)):
+        print(f"{scope:<12}{gx.seconds:>10.2f}{gx.statements:>10}{sql_s:>12.3f}{1:>10}{gx.seconds / sql_s:>8.0f}x")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,89 @@
+"""What the benchmarks share: a private workspace, statement counting and median timing."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from warehouse.settings import PROJECT_ROOT, Settings, load_settings
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    warehouse: Path
+    settings: Settings
+
+
+@contextmanager
+def private_workspace() -> Iterator[Workspace]:
+    """A warehouse path, GX folder and export folder of the benchmark's own (never the project's), removed after."""
+    root = Path(tempfile.mkdtemp(prefix="nba-dq-bench-"))
+    (root / "gx").mkdir()
+    shutil.copy(PROJECT_ROOT / "gx" / "great_expectations.yml", root / "gx")
+    path = root / "warehouse.duckdb"
+    env = {
+        "NBA_DQ_WAREHOUSE": f"duckdb:///{path}",
+        "NBA_DQ_GX_ROOT": str(root / "gx"),
+        "NBA_DQ_EXPORT_ROOT": str(root / "exports" / "v1"),
+    }
+    try:
+        yield Workspace(root, path, load_settings(env))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class Statements:
+    """SQL statements issued through SQLAlchemy inside a block, and the seconds they took."""
+
+    texts: list[str]
+    seconds: float = 0.0
+
+
+@contextmanager
+def counting_statements() -> Iterator[Statements]:
+    found = Statements([])
+    started: list[float] = []
+
+    def before(conn: object, cursor: object, statement: str, *args: object) -> None:
+        found.texts.append(statement)
+        started.append(time.perf_counter())
+
+    def after(*args: object) -> None:
+        found.seconds += time.perf_counter() - started.pop()
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", before)
+    sa.event.listen(sa.engine.Engine, "after_cursor_execute", after)
+    try:
+        yield found
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", before)
+        sa.event.remove(sa.engine.Engine, "after_cursor_execute", after)
+
+
+@dataclass(frozen=True)
+class Timing:
+    seconds: float  # median wall time of the repeats
+    statements: int  # SQL statements one repeat issued
+    statement_seconds: float  # median time spent inside those statements
+
+
+def timed(action: Callable[[], object], repeats: int) -> Timing:
+    walls, inside, counts = [], [], []
+    for _ in range(repeats):
+        with counting_statements() as statements:
+            started = time.perf_counter()
+            action()
+            walls.append(time.perf_counter() - started)
+        inside.append(statements.seconds)
+        counts.append(len(statements.texts))
+    return Timing(statistics.median(walls), counts[-1], statistics.median(inside))
