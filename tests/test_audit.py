@@ -7,6 +7,7 @@ audit's own SQL.
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from checkpoints.audit import AuditReport, audit
 from checkpoints.phases import AUDITED, PHASES
+from runners.cli import main
 from tests.conftest import Workspace, make_workspace
 from warehouse.catalog import PARTITION_COLUMN, SCHEDULE
 from warehouse.seed import DEFAULT_END, DEFAULT_START, FAULTS, GAPS, generate, seed_duckdb
@@ -173,3 +175,18 @@ def test_season_audit_finds_exactly_the_seeded_gaps(seasons: Workspace, start: d
             found = next(c for c in phase.checks if c.name == check)
             assert set(found.failures) == lost, f"{phase.checkpoint}.{check}"
     assert report.exit_code == (1 if any(phase.failing_dates for phase in report.phases) else 0)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_goes_to_a_terminal_only(seeded: Workspace) -> None:
+    args = ["audit", "--start", "2025-12-01", "--end", "2025-12-10", "--phase", "3"]
+    terminal, out = _Terminal(), io.StringIO()
+    assert main(args, env=seeded.env, stdout=out, stderr=terminal) == 1
+    assert "audit 2025-12-01..2025-12-10: phase3 (1/1) ..." in terminal.getvalue()
+    assert "phase3 done in" in terminal.getvalue() and "3 of 10 dates failing" in terminal.getvalue()
+    piped = seeded.cli(*args)
+    assert "(1/1)" not in piped.err and piped.out.startswith("audit 2025-12-01..2025-12-10: FAIL")
