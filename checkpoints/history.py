@@ -108,6 +108,14 @@ class History:
             json.dump(rows, out)
         os.replace(draft, self._pending / f"{time.time_ns()}-{rows[0][H.run_id]}.json")
 
+    def check_writable(self) -> str:
+        """What `nba-dq doctor` reports: the history can be written (created if missing), or CouldNotRun."""
+        if self._settings.warehouse_url.startswith(BIGQUERY):
+            return _check_bigquery_history(self._settings)
+        with self._exclusive():
+            self._write_duckdb([])
+        return f"{self._settings.history.duckdb_file} writable"
+
     def _write(self, rows: list[Row]) -> None:
         if self._settings.warehouse_url.startswith(BIGQUERY):
             _load_into_bigquery(self._settings, rows)
@@ -125,6 +133,8 @@ class History:
                 connection.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset}")
                 ddl = create_table_ddl(DQ_CHECK_RESULTS, dataset)
                 connection.execute(ddl.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+                if not rows:
+                    return
                 columns = list(DQ_CHECK_RESULTS.columns)
                 placeholders = ", ".join("?" for _ in columns)
                 connection.executemany(
@@ -187,6 +197,28 @@ def _load_into_bigquery(settings: Settings, rows: list[Row]) -> None:
         job.result(timeout=120)
     except Exception as error:  # any failure keeps the rows pending
         raise CouldNotRun(f"history load job into {dataset}: {type(error).__name__}: {error}") from error
+
+
+def _check_bigquery_history(settings: Settings) -> str:
+    """The history dataset exists and its table (if created yet) accepts appends from these credentials."""
+    from google.cloud import bigquery
+
+    project = bigquery_project(settings.warehouse_url)
+    dataset = f"{project}.{settings.datasets[DQ_CHECK_RESULTS.dataset_role]}"
+    table = f"{dataset}.{DQ_CHECK_RESULTS.name}"
+    try:
+        client = bigquery.Client(project=project, location=settings.bigquery_location)
+        client.get_dataset(dataset)
+        if DQ_CHECK_RESULTS.name not in {found.table_id for found in client.list_tables(dataset)}:
+            return f"{dataset} exists; {DQ_CHECK_RESULTS.name} is created by the first run (bigquery.tables.create)"
+        needed = ["bigquery.tables.updateData", "bigquery.tables.get"]
+        granted = set(client.test_iam_permissions(table, needed).get("permissions", []))
+    except Exception as error:  # doctor reports any failure as one line
+        raise CouldNotRun(f"history {dataset}: {type(error).__name__}: {str(error).splitlines()[0]}") from error
+    missing = sorted(set(needed) - granted)
+    if missing:
+        raise CouldNotRun(f"history {table}: these credentials lack {', '.join(missing)}")
+    return f"{table} accepts appends"
 
 
 def recorder(settings: Settings) -> Callable[[RunSummary], None]:

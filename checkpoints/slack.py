@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from warehouse.errors import CouldNotRun
 from warehouse.settings import AlertSettings
 
 log = logging.getLogger(__name__)
@@ -140,3 +141,28 @@ def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
             except (TypeError, ValueError):
                 return None
     return None
+
+
+def check_destination(env: Mapping[str, str], settings: AlertSettings) -> str:
+    """What `nba-dq doctor` reports for Slack: where alerts go, the bot token checked with auth.test;
+    CouldNotRun when alerts would go nowhere or the token is refused. Webhooks are not posted to."""
+    routing = routing_from_env(env, settings)
+    if routing is None:
+        raise CouldNotRun(f"no destination: alerts go nowhere (set {WEBHOOK_DEFAULT}, {WEBHOOK_ERROR} or {BOT_TOKEN})")
+    routes = f"critical -> {routing.critical.describe()}, warning -> {routing.warning.describe()}"
+    if routing.critical.kind == WEBHOOK:
+        return f"{routes} (a webhook cannot be tested without posting)"
+    from slack_sdk import WebClient
+
+    web = WebClient(
+        token=env.get(BOT_TOKEN, ""),
+        base_url=settings.slack_api_url,
+        timeout=max(1, int(settings.connect_timeout_seconds)),
+        retry_handlers=[],
+    )
+    try:
+        identity = web.auth_test()
+    except Exception as error:  # SlackApiError carries Slack's reason; anything else is the network
+        reason = getattr(getattr(error, "response", None), "get", lambda _key: None)("error") or type(error).__name__
+        raise CouldNotRun(f"{BOT_TOKEN} refused by auth.test: {reason}") from error
+    return f"{routes}; bot token valid (team {identity.get('team')}, user {identity.get('user')})"

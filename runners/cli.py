@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--now", type=_moment, help="the clock each date's daily run is replayed against (as for run)")
     audit.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+    doctor = commands.add_parser(
+        "doctor", parents=[debug], help="check the warehouse, tables, history, Slack, Data Docs and exports"
+    )
+    doctor.add_argument("--json", action="store_true", help="print one JSON object instead of the lines")
     return parser
 
 

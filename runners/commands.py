@@ -12,6 +12,8 @@ from checkpoints.audit import AuditReport, audit_json, render_audit
 from checkpoints.audit import audit as audit_range
 from checkpoints.charts import Point, coverage_chart
 from checkpoints.data_docs import rebuild_site, site_folder, site_index
+from checkpoints.doctor import doctor, doctor_json, render_doctor
+from checkpoints.doctor import exit_code as doctor_exit_code
 from checkpoints.health import health_json, health_report, render_health
 from checkpoints.history import recorder
 from checkpoints.phases import ALL_PHASES, AUDITED, PHASES
@@ -45,6 +47,10 @@ def dispatch(
         return health(settings, args, out)
     if args.command == "audit":
         return audit(settings, args, out, err)
+    if args.command == "doctor":
+        findings = doctor(settings, env)
+        print(dumps(doctor_json(findings)) if args.json else render_doctor(findings), file=out)
+        return doctor_exit_code(findings)
     return demo(settings, out, build_reporting(settings, env, err))
 
 

@@ -61,6 +61,16 @@ def open_warehouse(settings: Settings) -> Warehouse:
 
 def check_schema(warehouse: Warehouse, tables: Iterable[Table]) -> None:
     """Every table and column a phase reads exists with the catalog's type (schema drift is exit 2)."""
+    problems = [problem for found in schema_problems(warehouse, tables).values() for problem in found]
+    if problems:
+        raise CouldNotRun(
+            "schema drift: " + "; ".join(problems) + " (fix the table, or the catalog in warehouse/catalog.py)"
+        )
+
+
+def schema_problems(warehouse: Warehouse, tables: Iterable[Table]) -> dict[str, list[str]]:
+    """Per table (qualified name), how it differs from the catalog: missing, a column missing or of
+    another type. One INFORMATION_SCHEMA.COLUMNS query per dataset."""
     tables = list(tables)
     found: dict[tuple[str, str], dict[str, str]] = {}
     with warehouse.connect() as connection:
@@ -69,22 +79,18 @@ def check_schema(warehouse: Warehouse, tables: Iterable[Table]) -> None:
             sql = columns_query(warehouse.engine_name, dataset, names)
             for table_name, column, kind in connection.execute(sa.text(sql)):
                 found.setdefault((dataset, table_name), {})[column] = kind
-    problems: list[str] = []
+    problems: dict[str, list[str]] = {}
     for table in tables:
         dataset = warehouse.datasets[table.dataset_role]
+        qualified = f"{dataset}.{table.name}"
         columns = found.get((dataset, table.name))
-        if columns is None:
-            problems.append(f"table {dataset}.{table.name} is missing")
-            continue
-        for column, kind in table.columns.items():
+        problems[qualified] = [] if columns is not None else [f"table {qualified} is missing"]
+        for column, kind in table.columns.items() if columns is not None else ():
             if column not in columns:
-                problems.append(f"{dataset}.{table.name} has no column {column}")
+                problems[qualified].append(f"{qualified} has no column {column}")
             elif not column_type_matches(kind, columns[column], warehouse.engine_name):
-                problems.append(f"{dataset}.{table.name}.{column} is {columns[column]}, expected {kind}")
-    if problems:
-        raise CouldNotRun(
-            "schema drift: " + "; ".join(problems) + " (fix the table, or the catalog in warehouse/catalog.py)"
-        )
+                problems[qualified].append(f"{qualified}.{column} is {columns[column]}, expected {kind}")
+    return problems
 
 
 def scheduled_games(warehouse: Warehouse, game_date: date) -> int:

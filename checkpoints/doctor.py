@@ -1,0 +1,143 @@
+"""`nba-dq doctor`: is everything a run needs in place? One line per thing, before a run finds out.
+
+The warehouse answers; every table and column the suites read exists with the catalog's type (schema
+drift once failed every write for days); those tables can be read; the history can be written; Slack
+has a destination (a bot token is checked with auth.test); the Data Docs site and the exports can be
+reached. Each probe is independent: one failing does not hide the others.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from checkpoints.data_docs import site_folder
+from checkpoints.history import History, warehouse_label
+from checkpoints.phases import PHASES
+from checkpoints.slack import check_destination
+from warehouse.catalog import PARTITION_COLUMN, Table
+from warehouse.connection import Warehouse, first_line, open_warehouse, schema_problems
+from warehouse.dialect import date_literal
+from warehouse.errors import CouldNotRun, ExitCode
+from warehouse.exports import GCS_SCHEME, gcs_client
+from warehouse.settings import Settings
+
+# Every table a phase reads, once each, in pipeline order.
+CHECKED_TABLES: tuple[Table, ...] = tuple(
+    {table.name: table for phase in PHASES.values() for table in phase.tables}.values()
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    subject: str
+    ok: bool
+    detail: str
+
+
+def doctor(settings: Settings, env: Mapping[str, str], today: date | None = None) -> list[Finding]:
+    findings = [_probe("config", lambda: f"{settings.config_path} read")]
+    try:
+        warehouse = open_warehouse(settings)
+        findings.append(_probe("warehouse", lambda: _answers(warehouse)))
+    except CouldNotRun as error:
+        findings.append(Finding("warehouse", False, str(error)))
+    if findings[-1].ok:
+        findings += _tables(warehouse, today or datetime.now(timezone.utc).date())
+    findings.append(_probe("history", History(settings).check_writable))
+    findings.append(_probe("slack", lambda: check_destination(env, settings.alerts)))
+    findings.append(_probe("data docs", lambda: _data_docs_writable(settings)))
+    findings.append(_probe("exports", lambda: _exports_readable(settings.export_root)))
+    return findings
+
+
+def exit_code(findings: list[Finding]) -> ExitCode:
+    return ExitCode.PASSED if all(finding.ok for finding in findings) else ExitCode.CHECK_FAILED
+
+
+def render_doctor(findings: list[Finding]) -> str:
+    problems = sum(not finding.ok for finding in findings)
+    width = max(len(finding.subject) for finding in findings)
+    lines = [f"nba-dq doctor: {'ok' if not problems else f'{problems} problem(s)'}"]
+    lines += [f"{'ok  ' if f.ok else 'FAIL'}  {f.subject.ljust(width)}  {f.detail}" for f in findings]
+    return "\n".join(lines)
+
+
+def doctor_json(findings: list[Finding]) -> dict[str, Any]:
+    return {
+        "status": "pass" if exit_code(findings) == ExitCode.PASSED else "fail",
+        "checks": [{"subject": f.subject, "ok": f.ok, "detail": f.detail} for f in findings],
+    }
+
+
+def _probe(subject: str, probe: Callable[[], str]) -> Finding:
+    try:
+        return Finding(subject, True, probe())
+    except CouldNotRun as error:
+        return Finding(subject, False, str(error))
+    except Exception as error:  # a probe that raised is a problem to report, never a crash
+        return Finding(subject, False, f"{type(error).__name__}: {first_line(error)}")
+
+
+def _answers(warehouse: Warehouse) -> str:
+    with warehouse.connect() as connection:
+        connection.execute(sa.text("SELECT 1")).scalar_one()
+    return f"{warehouse_label(warehouse.url)} answers"
+
+
+def _tables(warehouse: Warehouse, today: date) -> list[Finding]:
+    """Schema against the catalog (one INFORMATION_SCHEMA query per dataset), then a read of one partition."""
+    try:
+        problems = schema_problems(warehouse, CHECKED_TABLES)
+    except CouldNotRun as error:
+        return [Finding("tables", False, str(error))]
+    findings = []
+    for table in CHECKED_TABLES:
+        qualified = warehouse.table(table)
+        if problems[qualified]:
+            findings.append(Finding(f"table {qualified}", False, "; ".join(problems[qualified])))
+        else:
+            findings.append(_probe(f"table {qualified}", lambda t=table: _readable(warehouse, t, today)))
+    return findings
+
+
+def _readable(warehouse: Warehouse, table: Table, today: date) -> str:
+    sql = f"SELECT COUNT(*) FROM {warehouse.table(table)} WHERE {PARTITION_COLUMN} = {date_literal(today)}"
+    with warehouse.connect() as connection:
+        connection.execute(sa.text(sql)).scalar_one()
+    return f"{len(table.columns)} columns as in the catalog; readable"
+
+
+def _data_docs_writable(settings: Settings) -> str:
+    site = site_folder(settings.gx_root)
+    site.mkdir(parents=True, exist_ok=True)
+    handle, probe = tempfile.mkstemp(prefix=".doctor.", dir=site)
+    os.close(handle)
+    os.unlink(probe)
+    if not settings.data_docs.bucket:
+        return f"{site} writable"
+    bucket, _, _ = settings.data_docs.bucket[len(GCS_SCHEME) :].partition("/")
+    needed = ["storage.objects.create", "storage.objects.delete", "storage.objects.get"]  # delete: overwrite a page
+    granted = set(gcs_client().bucket(bucket).test_iam_permissions(needed))
+    missing = sorted(set(needed) - granted)
+    if missing:
+        raise CouldNotRun(f"{settings.data_docs.bucket}: these credentials lack {', '.join(missing)}")
+    return f"{site} writable; {settings.data_docs.bucket} accepts uploads"
+
+
+def _exports_readable(root: str) -> str:
+    if not root.startswith(GCS_SCHEME):
+        if not os.path.isdir(root):
+            raise CouldNotRun(f"export root {root} is not a folder (set [exports] root or NBA_DQ_EXPORT_ROOT)")
+        return f"{root} readable"
+    bucket, _, _ = root[len(GCS_SCHEME) :].partition("/")
+    needed = ["storage.objects.get"]
+    if not set(gcs_client().bucket(bucket).test_iam_permissions(needed)) >= set(needed):
+        raise CouldNotRun(f"{root}: these credentials lack storage.objects.get")
+    return f"{root} readable"

@@ -1,0 +1,92 @@
+"""`nba-dq doctor` on a real seeded DuckDB file and a real HTTP server standing in for Slack."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import Workspace
+from tests.slack_server import Reply, slack_server
+from warehouse.settings import PROJECT_ROOT
+
+WEBHOOK = {"SLACK_WEBHOOK_URL": "http://127.0.0.1:9/never-posted-by-doctor"}
+
+
+def _lines(out: str) -> dict[str, str]:
+    """subject -> the line's status and detail."""
+    found = {}
+    for line in out.splitlines()[1:]:
+        status, rest = line[:4].strip(), line[6:]
+        subject, _, detail = rest.partition("  ")
+        found[subject.strip()] = f"{status} {detail.strip()}"
+    return found
+
+
+def test_everything_in_place_exits_0(scratch: Workspace) -> None:
+    result = scratch.cli("doctor", env=WEBHOOK)
+    assert result.code == 0, result.out
+    lines = _lines(result.out)
+    assert result.out.startswith("nba-dq doctor: ok")
+    assert all(line.startswith("ok") for line in lines.values())
+    assert "table nba_predictions.player_prop_predictions" in lines and "history" in lines
+    assert scratch.cli("doctor", "--json", env=WEBHOOK).json()["status"] == "pass"
+
+
+def test_a_dropped_column_fails_its_table_only(scratch: Workspace, sql: Callable[[str], None]) -> None:
+    sql("ALTER TABLE nba_predictions.player_prop_predictions DROP COLUMN confidence_score")
+    result = scratch.cli("doctor", env=WEBHOOK)
+    assert result.code == 1
+    lines = _lines(result.out)
+    assert lines["table nba_predictions.player_prop_predictions"] == (
+        "FAIL nba_predictions.player_prop_predictions has no column confidence_score"
+    )
+    assert lines["table nba_raw.nbac_schedule"].startswith("ok")
+
+
+def test_a_retyped_column_and_a_missing_table_are_named(scratch: Workspace, sql: Callable[[str], None]) -> None:
+    sql("ALTER TABLE nba_raw.nbac_schedule ALTER game_status TYPE VARCHAR")
+    sql("DROP TABLE nba_predictions.prediction_accuracy")
+    lines = _lines(scratch.cli("doctor", env=WEBHOOK).out)
+    assert lines["table nba_raw.nbac_schedule"].startswith("FAIL nba_raw.nbac_schedule.game_status is VARCHAR")
+    assert lines["table nba_predictions.prediction_accuracy"] == (
+        "FAIL table nba_predictions.prediction_accuracy is missing"
+    )
+
+
+def test_no_slack_destination_is_a_problem(scratch: Workspace) -> None:
+    result = scratch.cli("doctor")
+    assert result.code == 1
+    assert _lines(result.out)["slack"].startswith("FAIL no destination: alerts go nowhere")
+
+
+def test_bot_token_is_checked_with_auth_test(scratch: Workspace, tmp_path: Path) -> None:
+    with slack_server() as slack:
+        config = tmp_path / "token.toml"
+        text = (PROJECT_ROOT / "dq.toml").read_text()
+        config.write_text(
+            text.replace('slack_api_url = "https://slack.com/api/"', f'slack_api_url = "{slack.url("/api/")}"')
+        )
+        env = {"NBA_DQ_CONFIG": str(config), "SLACK_BOT_TOKEN": "xoxb-s3cr3t-t0ken"}
+        slack.default = Reply(200, '{"ok": true, "team": "nba", "user": "nba-dq"}')
+        good = scratch.cli("doctor", env=env)
+        slack.default = Reply(200, '{"ok": false, "error": "invalid_auth"}')
+        bad = scratch.cli("doctor", env=env)
+        assert [request.path for request in slack.received] == ["/api/auth.test", "/api/auth.test"]
+    assert good.code == 0 and "bot token valid (team nba, user nba-dq)" in _lines(good.out)["slack"]
+    assert bad.code == 1 and _lines(bad.out)["slack"] == "FAIL SLACK_BOT_TOKEN refused by auth.test: invalid_auth"
+    assert "s3cr3t" not in good.out + bad.out + good.err + bad.err
+
+
+def test_a_missing_warehouse_and_export_root_are_reported_not_raised(scratch: Workspace, tmp_path: Path) -> None:
+    env = {
+        **WEBHOOK,
+        "NBA_DQ_WAREHOUSE": f"duckdb:///{tmp_path}/absent.duckdb",
+        "NBA_DQ_EXPORT_ROOT": str(tmp_path / "no"),
+    }
+    result = scratch.cli("doctor", env=env)
+    assert result.code == 1
+    lines = _lines(result.out)
+    assert lines["warehouse"].startswith("FAIL warehouse file") and "run `nba-dq seed`" in lines["warehouse"]
+    assert not any(subject.startswith("table ") for subject in lines)
+    assert lines["exports"].startswith("FAIL export root")
+    assert lines["history"].startswith("ok") and lines["data docs"].startswith("ok")
