@@ -92,7 +92,7 @@ def audit(
     """Audit each phase over start..end; a phase that cannot be audited is reported and the rest go on."""
     if start > end:
         raise CouldNotRun(f"--start {start} is after --end {end}: give start <= end")
-    warehouse = open_warehouse(settings)
+    warehouse = open_warehouse(settings, {"command": "audit"})
     request = RangeRequest(start, end, clock, warehouse.engine_name, warehouse.datasets)
     report = AuditReport(start, end)
     results: dict[str, list[Any]] = {}  # checkpoint -> its validation result identifiers
@@ -103,8 +103,9 @@ def audit(
             progress(f"audit {start}..{end}: {phase.checkpoint} ({number}/{len(phase_keys)}) ...")
         started = time.perf_counter()
         try:
-            check_schema(warehouse, phase.tables)
-            findings, results[phase.checkpoint] = _audit_phase(settings, phase, request, warehouse)
+            labelled = open_warehouse(settings, {"command": "audit", "phase": phase.checkpoint})
+            check_schema(labelled, phase.tables)
+            findings, results[phase.checkpoint] = _audit_phase(settings, phase, request, labelled)
         except CouldNotRun as error:
             findings = PhaseFindings(phase.checkpoint, (), error=str(error))
         findings = replace(findings, seconds=time.perf_counter() - started)
@@ -148,7 +149,7 @@ def _audit_phase(
     frame = pd.DataFrame({PARTITION_COLUMN: [str(day) for day in days]})
     for name, failing in failures.items():
         frame[name] = [f"{day}: {failing[day]}" if day in failing else None for day in days]
-    validated = _validate(settings, phase, request, audited, frame)
+    validated = _validate(settings, phase, request, warehouse, frame, audited)
     checks = tuple(
         CheckFindings(check.name, check.severity, check.expected, failures[check.name]) for check in audited.checks
     )
@@ -164,7 +165,9 @@ def _failures(rows: list[dict[str, Any]], failure: Callable[[Any], str | None]) 
     return found
 
 
-def _validate(settings: Settings, phase: Phase, request: RangeRequest, audited: Any, frame: pd.DataFrame) -> list[Any]:
+def _validate(
+    settings: Settings, phase: Phase, request: RangeRequest, warehouse: Warehouse, frame: pd.DataFrame, audited: Any
+) -> list[Any]:
     """One GX validation of the phase's findings: an expectation per check, its failing values the dates.
     Returns the stored result's identifiers (its Data Docs page is built with the others')."""
     from great_expectations import expectations as gxe
@@ -181,7 +184,7 @@ def _validate(settings: Settings, phase: Phase, request: RangeRequest, audited: 
     context = build_context(settings.gx_root)
     with redirect_stdout(io.StringIO()):
         checkpoint = build_checkpoint(
-            context, open_warehouse(settings), name, label, batches, [], {},
+            context, warehouse, name, label, batches, [], {},
             partial_unexpected_count=len(frame), update_data_docs=False,
         )  # fmt: skip
         result = checkpoint.run(batch_parameters=frame_parameters(batches), run_id=RunIdentifier(f"{name}-{label}"))

@@ -44,7 +44,7 @@ class Finding:
 def doctor(settings: Settings, env: Mapping[str, str], today: date | None = None) -> list[Finding]:
     findings = [_probe("config", lambda: f"{settings.config_path} read")]
     try:
-        warehouse = open_warehouse(settings)
+        warehouse = open_warehouse(settings, {"command": "doctor"})
         findings.append(_probe("warehouse", lambda: _answers(warehouse)))
     except CouldNotRun as error:
         findings.append(Finding("warehouse", False, str(error)))

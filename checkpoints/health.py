@@ -105,7 +105,7 @@ def health_report(settings: Settings, end: date, days: int, now: datetime) -> He
     if days < 1:
         raise CouldNotRun(f"--days {days}: give at least 1")
     start = end - timedelta(days=days - 1)
-    warehouse = open_warehouse(settings)
+    warehouse = open_warehouse(settings, {"command": "health"})
     window = f"{PARTITION_COLUMN} BETWEEN {date_literal(start)} AND {date_literal(end)}"
     with warehouse.connect() as connection:
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from checkpoints.data_docs import docs_url
 from checkpoints.summary import PASS, RunSummary, json_safe, outcomes
+from warehouse.bigquery import bigquery_client
 from warehouse.catalog import DQ_CHECK_RESULTS
 from warehouse.dialect import BIGQUERY, bigquery_project, create_table_ddl
 from warehouse.errors import CouldNotRun
@@ -181,7 +182,7 @@ def _load_into_bigquery(settings: Settings, rows: list[Row]) -> None:
     types = {"STRING": "STRING", "TIMESTAMP": "TIMESTAMP", "DATE": "DATE", "BOOL": "BOOLEAN"}
     schema = [bigquery.SchemaField(name, types[kind]) for name, kind in DQ_CHECK_RESULTS.columns.items()]
     try:
-        client = bigquery.Client(project=project, location=settings.bigquery_location)
+        client = bigquery_client(settings, {"command": "history"})
         client.create_dataset(dataset, exists_ok=True)
         job = client.load_table_from_json(
             rows,
@@ -201,18 +202,26 @@ def _load_into_bigquery(settings: Settings, rows: list[Row]) -> None:
 
 def _check_bigquery_history(settings: Settings) -> str:
     """The history dataset exists and its table (if created yet) accepts appends from these credentials."""
-    from google.cloud import bigquery
-
     project = bigquery_project(settings.warehouse_url)
     dataset = f"{project}.{settings.datasets[DQ_CHECK_RESULTS.dataset_role]}"
     table = f"{dataset}.{DQ_CHECK_RESULTS.name}"
+    from google.api_core.exceptions import NotFound
+
     try:
-        client = bigquery.Client(project=project, location=settings.bigquery_location)
-        client.get_dataset(dataset)
+        client = bigquery_client(settings, {"command": "doctor"})
+        try:
+            client.get_dataset(dataset)
+        except NotFound:
+            raise CouldNotRun(
+                f"dataset {dataset} does not exist: create it once (bq mk --dataset {dataset.replace('.', ':', 1)})"
+                " or let a run with bigquery.datasets.create make it"
+            ) from None
         if DQ_CHECK_RESULTS.name not in {found.table_id for found in client.list_tables(dataset)}:
             return f"{dataset} exists; {DQ_CHECK_RESULTS.name} is created by the first run (bigquery.tables.create)"
         needed = ["bigquery.tables.updateData", "bigquery.tables.get"]
         granted = set(client.test_iam_permissions(table, needed).get("permissions", []))
+    except CouldNotRun:
+        raise
     except Exception as error:  # doctor reports any failure as one line
         raise CouldNotRun(f"history {dataset}: {type(error).__name__}: {str(error).splitlines()[0]}") from error
     missing = sorted(set(needed) - granted)

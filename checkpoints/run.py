@@ -38,7 +38,7 @@ def run_phase(
     (what `reporting` attaches); the pages written are then made to work offline (and published).
     """
     phase = PHASES[phase_key]
-    warehouse = open_warehouse(settings)
+    warehouse = open_warehouse(settings, {"command": "run", "phase": phase.checkpoint})
     check_schema(warehouse, phase.tables)
     if scheduled_games(warehouse, game_date) == 0:
         raise CouldNotRun(

@@ -139,6 +139,10 @@ def _configure_logging(stream: TextIO, debug: bool) -> None:
         logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
     # slack_sdk logs request URLs at debug level, and a webhook URL is a secret.
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+    if not debug:
+        # Runs close every DB-API connection they opened (checkpoints/run.py); a pool closing one of them
+        # again logs a traceback at ERROR that says nothing about the data or the run.
+        logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
 
 
 def entry() -> NoReturn:

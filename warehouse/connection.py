@@ -44,8 +44,9 @@ class Warehouse:
             engine.dispose()
 
 
-def open_warehouse(settings: Settings) -> Warehouse:
-    """The configured warehouse, or CouldNotRun saying how to get one."""
+def open_warehouse(settings: Settings, labels: Mapping[str, str] | None = None) -> Warehouse:
+    """The configured warehouse, or CouldNotRun saying how to get one. On BigQuery every job it starts
+    carries `labels` (command, phase) besides app=nba-dq."""
     url = settings.warehouse_url
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme == DUCKDB:
@@ -54,8 +55,12 @@ def open_warehouse(settings: Settings) -> Warehouse:
             raise CouldNotRun(f"warehouse file {path} not found: run `nba-dq seed` or set NBA_DQ_WAREHOUSE")
         return Warehouse(url, DUCKDB, settings.datasets, {"connect_args": {"read_only": True}})
     if scheme == BIGQUERY:
-        kwargs = {"location": settings.bigquery_location} if settings.bigquery_location else {}
-        return Warehouse(url, BIGQUERY, settings.datasets, kwargs)
+        from warehouse.bigquery import bigquery_client
+
+        # The dialect uses our client (cost guards, labels) only when the URL says it is supplied.
+        supplied = f"{url}{'&' if '?' in url else '?'}user_supplied_client=true"
+        client = bigquery_client(settings, labels)
+        return Warehouse(supplied, BIGQUERY, settings.datasets, {"connect_args": {"client": client}})
     raise CouldNotRun(f"unsupported warehouse URL {url!r}: use duckdb:///path/to/file.duckdb or bigquery://PROJECT")
 
 

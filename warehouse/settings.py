@@ -123,6 +123,8 @@ class Settings:
     gx_root: Path
     warehouse_url: str
     bigquery_location: str | None
+    maximum_bytes_billed: int  # per BigQuery query job: a query that would bill more fails instead
+    bigquery_endpoint: str | None  # NBA_DQ_BIGQUERY_ENDPOINT: a local BigQuery emulator (tests), else Google
     datasets: Mapping[str, str]
     export_root: str  # a local folder or gs://bucket/prefix
     replay_hour_utc: int
@@ -207,6 +209,8 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
         gx_root=gx_root,
         warehouse_url=_resolve_duckdb_path(str(url), path.parent),
         bigquery_location=warehouse.get("location"),
+        maximum_bytes_billed=int(warehouse.get("maximum_bytes_billed", DEFAULT_MAXIMUM_BYTES_BILLED)),
+        bigquery_endpoint=env.get("NBA_DQ_BIGQUERY_ENDPOINT") or None,
         datasets=dict(datasets),
         export_root=_resolve_export_root(str(export_root), path.parent),
         replay_hour_utc=int(replay_hour),  # type: ignore[arg-type]  # validated above
@@ -217,6 +221,8 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
         eras=eras,
     )
 
+
+DEFAULT_MAXIMUM_BYTES_BILLED = 10 * 10**9  # 10 GB
 
 PHASE_THRESHOLDS: dict[str, type[Thresholds]] = {
     "phase3": Phase3Thresholds,
