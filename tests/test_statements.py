@@ -6,6 +6,7 @@ batch discovery or temp tables would break that: this parses every statement wit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 
@@ -38,11 +39,13 @@ def constant(node: exp.Expression) -> bool:
     return not list(node.find_all(exp.Column))
 
 
-def unpruned_reads(statement: str) -> list[str]:
+def unpruned_reads(statement: str, dialect: str = "duckdb") -> list[str]:
     """Partitioned tables read by a SELECT whose WHERE has no `game_date = <constant>` or
-    `game_date BETWEEN <constant> AND <constant>` (a trailing window)."""
+    `game_date BETWEEN <constant> AND <constant>` (a trailing window or an audited range): the forms
+    BigQuery prunes partitions on (never a function of the column)."""
     problems = []
-    for tree in sqlglot.parse(statement, read="duckdb"):
+    statement = re.sub(r"%\([^)]*\)s", "0", statement)  # sqlalchemy-bigquery's bound parameters: %(name:TYPE)s
+    for tree in sqlglot.parse(statement, read=dialect):
         if tree is None:
             continue
         for table in tree.find_all(exp.Table):
@@ -99,3 +102,19 @@ def test_the_checker_itself_catches_an_unfiltered_read() -> None:
         "SELECT * FROM nba_raw.nbac_schedule WHERE game_date BETWEEN DATE '2025-10-03' AND DATE '2025-12-02'"
     )
     assert unpruned_reads("SELECT * FROM nba_raw.nbac_schedule WHERE game_date BETWEEN DATE '2025-10-03' AND game_date")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("audit", "--start", "2025-12-01", "--end", "2025-12-31"),
+        ("health", "--end", "2025-12-09"),
+        ("doctor",),
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_range_commands_filter_game_date_too(seeded: Workspace, statements: list[str], argv: tuple[str, ...]) -> None:
+    result = seeded.cli(*argv)
+    assert result.code in (0, 1), result.err
+    assert statements
+    assert {s: unpruned_reads(s) for s in statements if unpruned_reads(s)} == {}

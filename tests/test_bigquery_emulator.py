@@ -1,0 +1,163 @@
+"""The emulator tier: the same seeded data, loaded with load jobs into a local BigQuery emulator and
+checked through google-cloud-bigquery and sqlalchemy-bigquery, agrees with DuckDB check for check.
+
+Known emulator gaps (DESIGN.md section 5, and measured here) are listed, never skipped silently:
+- KNOWN_GAPS: a staging table's INFORMATION_SCHEMA creation_time is the real clock (it cannot be
+  backdated), so a replayed 2025 date sees the orphaned table as created in its future; the check is
+  proven on the emulator by judging as of the clock instead.
+- require_partition_filter is not enforced by the emulator: the sqlglot test below stands in for it.
+- dry runs report 0 bytes (not used here).
+- tables.testIamPermissions answers 405, so doctor's history grant check cannot pass on the emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from checkpoints.audit import audit
+from checkpoints.phases import AUDITED
+from tests.bigquery_emulator import PROJECT, bigquery_emulator
+from tests.conftest import Workspace, make_workspace
+from tests.test_statements import unpruned_reads
+from warehouse.seed import DEFAULT_END, DEFAULT_START, simulated_run_time
+from warehouse.seed.bigquery import load_into_bigquery
+
+pytestmark = pytest.mark.acceptance
+# (checkpoint, check) -> why the emulator cannot agree with BigQuery there.
+KNOWN_GAPS = {
+    ("phase5", "no_orphaned_staging_tables"): "the emulator stamps creation_time with the real clock",
+}
+# A clean date and a fault date of every warehouse phase (and of every phase at once, 2025-12-18).
+DATES = ["2025-12-02", "2025-12-04", "2025-12-05", "2025-12-13", "2025-12-18", "2025-12-26"]
+CLOCK = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)
+
+
+class EmulatorWorkspace(Workspace):
+    endpoint: str = ""
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**super().env, "NBA_DQ_WAREHOUSE": f"bigquery://{PROJECT}", "NBA_DQ_BIGQUERY_ENDPOINT": self.endpoint}
+
+
+@pytest.fixture(scope="module")
+def emulated(seeded_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorWorkspace]:
+    """The seeded month loaded into a fresh emulator; a GX folder of its own."""
+    root = tmp_path_factory.mktemp("emulated")
+    previous = os.environ.get("NO_GCE_CHECK")
+    os.environ["NO_GCE_CHECK"] = "True"  # no metadata-server probe for credentials
+    try:
+        with bigquery_emulator(root / "emulator.log") as endpoint:
+            base = make_workspace(root, seeded_file)
+            workspace = EmulatorWorkspace(root=base.root, warehouse=base.warehouse)
+            workspace.endpoint = endpoint
+            loaded = load_into_bigquery(seeded_file, workspace.settings)
+            assert loaded["nba_predictions.player_prop_predictions"] == 31947
+            yield workspace
+    finally:
+        if previous is None:
+            os.environ.pop("NO_GCE_CHECK", None)
+        else:
+            os.environ["NO_GCE_CHECK"] = previous
+
+
+def _verdicts(document: dict) -> dict[tuple[str, str], bool]:
+    return {(p["phase"], c["name"]): c["success"] for p in document["phases"] for c in p["checks"]}
+
+
+@pytest.mark.parametrize("day", DATES)
+def test_every_phase_agrees_with_duckdb_check_for_check(
+    emulated: EmulatorWorkspace, seeded: Workspace, day: str
+) -> None:
+    now = simulated_run_time(date.fromisoformat(day)).isoformat()
+    on_duckdb = seeded.cli("run", "--phase", "all", "--date", day, "--now", now, "--json")
+    on_emulator = emulated.cli("run", "--phase", "all", "--date", day, "--now", now, "--json")
+    assert on_emulator.code == on_duckdb.code, on_emulator.err
+    expected, found = _verdicts(on_duckdb.json()), _verdicts(on_emulator.json())
+    assert set(found) == set(expected)
+    assert {key: found[key] for key in found if found[key] != expected[key]} == {}
+
+
+def test_the_season_audit_agrees_on_every_seeded_date(emulated: EmulatorWorkspace, seeded: Workspace) -> None:
+    on_duckdb = audit(seeded.settings, AUDITED, DEFAULT_START, DEFAULT_END, CLOCK)
+    on_emulator = audit(emulated.settings, AUDITED, DEFAULT_START, DEFAULT_END, CLOCK)
+    assert [p.error for p in on_emulator.phases] == [None] * len(AUDITED)
+    for mine, theirs in zip(on_emulator.phases, on_duckdb.phases, strict=True):
+        assert mine.game_dates == theirs.game_dates
+        for check, reference in zip(mine.checks, theirs.checks, strict=True):
+            if (mine.checkpoint, check.name) in KNOWN_GAPS:
+                continue
+            assert set(check.failures) == set(reference.failures), f"{mine.checkpoint}.{check.name}"
+
+
+def test_the_known_staging_gap_still_catches_an_orphan_judged_as_of_the_clock(emulated: EmulatorWorkspace) -> None:
+    late = (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat()
+    result = emulated.cli("run", "--phase", "5", "--date", "2025-12-12", "--now", late, "--json")
+    staging = next(c for c in result.json()["checks"] if c["name"] == "no_orphaned_staging_tables")
+    assert staging["success"] is False and "_staging_batch_2025_12_12" in json.dumps(staging["observed"])
+
+
+def test_health_agrees_with_duckdb(emulated: EmulatorWorkspace, seeded: Workspace) -> None:
+    argv = ("health", "--end", "2025-12-09", "--now", "2025-12-09T18:00:00Z", "--json")
+    on_duckdb, on_emulator = seeded.cli(*argv), emulated.cli(*argv)
+    assert on_emulator.code == on_duckdb.code == 1, on_emulator.err
+    figures = ("games", "production_ready_players", "predicted_players", "coverage", "duplicate_active_keys", "graded")
+    pick = lambda result: [{k: day[k] for k in figures} for day in result.json()["dates"]]  # noqa: E731
+    assert pick(on_emulator) == pick(on_duckdb)
+
+
+def test_history_is_appended_with_load_jobs_and_jobs_carry_the_cost_guards(emulated: EmulatorWorkspace) -> None:
+    from warehouse.bigquery import bigquery_client
+
+    assert emulated.cli("run", "--phase", "5", "--date", "2025-12-02").code == 0
+    client = bigquery_client(emulated.settings)
+    rows = list(client.query(f"SELECT COUNT(*) AS n FROM `{PROJECT}.nba_monitoring.dq_check_results`"
+                             " WHERE game_date = DATE '2025-12-02'").result())  # fmt: skip
+    assert rows[0]["n"] >= 15
+    assert not list((emulated.root / "gx" / "uncommitted" / "history" / "pending").glob("*.json"))
+    config = client._default_query_job_config
+    assert config.maximum_bytes_billed == 10 * 10**9 and config.labels["app"] == "nba-dq"
+    assert config.priority == "INTERACTIVE"
+
+
+def test_every_emulator_statement_filters_game_date(emulated: EmulatorWorkspace) -> None:
+    captured: list[str] = []
+
+    def capture(conn: object, cursor: object, statement: str, *args: object) -> None:
+        captured.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", capture)
+    try:
+        for argv in (("run", "--phase", "all", "--date", "2025-12-05"), ("audit", "--start", "2025-12-01",
+                     "--end", "2025-12-31"), ("health", "--end", "2025-12-09")):  # fmt: skip
+            assert emulated.cli(*argv).code in (0, 1)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", capture)
+    assert len(captured) > 40
+    assert {s: unpruned_reads(s, "bigquery") for s in captured if unpruned_reads(s, "bigquery")} == {}
+
+
+def test_doctor_on_the_emulator(emulated: EmulatorWorkspace) -> None:
+    from warehouse.bigquery import bigquery_client
+
+    client = bigquery_client(emulated.settings)
+    client.delete_dataset(f"{PROJECT}.nba_monitoring", delete_contents=True, not_found_ok=True)
+    env = {"SLACK_WEBHOOK_URL": "http://127.0.0.1:9/unused"}
+    before = emulated.cli("doctor", env=env)
+    assert before.code == 1
+    history = next(line for line in before.out.splitlines() if line.startswith("FAIL") and " history " in line)
+    assert "nba_monitoring does not exist: create it once (bq mk --dataset test-project:nba_monitoring)" in history
+    tables = [line for line in before.out.splitlines() if "table nba_" in line]
+    assert len(tables) == 6 and all(line.startswith("ok") for line in tables), before.out
+    assert emulated.cli("run", "--phase", "5", "--date", "2025-12-02").code == 0  # creates the history
+    after = emulated.cli("doctor", env=env)
+    problems = [line for line in after.out.splitlines()[1:] if line.startswith("FAIL")]
+    # Known gap: the emulator has no tables.testIamPermissions (HTTP 405); BigQuery has.
+    assert len(problems) == 1 and " history " in problems[0] and "testIamPermissions" in problems[0], after.out
