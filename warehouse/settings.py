@@ -198,6 +198,9 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
     url = env.get("NBA_DQ_WAREHOUSE") or warehouse.get("url")
     if not url:
         problems.append("[warehouse] url is missing (or set NBA_DQ_WAREHOUSE)")
+    bytes_billed = warehouse.get("maximum_bytes_billed")
+    if type(bytes_billed) is not int or bytes_billed <= 0:
+        problems.append("[warehouse] maximum_bytes_billed must be a positive number of bytes (e.g. 10000000000)")
     export_root = env.get("NBA_DQ_EXPORT_ROOT") or exports.get("root")
     if not export_root:
         problems.append("[exports] root is missing (or set NBA_DQ_EXPORT_ROOT)")
@@ -209,7 +212,7 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
         gx_root=gx_root,
         warehouse_url=_resolve_duckdb_path(str(url), path.parent),
         bigquery_location=warehouse.get("location"),
-        maximum_bytes_billed=int(warehouse.get("maximum_bytes_billed", DEFAULT_MAXIMUM_BYTES_BILLED)),
+        maximum_bytes_billed=int(bytes_billed),  # type: ignore[arg-type]  # validated above
         bigquery_endpoint=env.get("NBA_DQ_BIGQUERY_ENDPOINT") or None,
         datasets=dict(datasets),
         export_root=_resolve_export_root(str(export_root), path.parent),
@@ -221,8 +224,6 @@ def _parse(raw: dict[str, Any], path: Path, env: Mapping[str, str], problems: li
         eras=eras,
     )
 
-
-DEFAULT_MAXIMUM_BYTES_BILLED = 10 * 10**9  # 10 GB
 
 PHASE_THRESHOLDS: dict[str, type[Thresholds]] = {
     "phase3": Phase3Thresholds,
