@@ -170,7 +170,7 @@ def seed(settings: Settings, args: argparse.Namespace, out: TextIO) -> ExitCode:
     print(f"seeded {report.path} with {report.start}..{report.end} (seed {report.seed}): {rows}", file=out)
     print(f"exports: {report.export_files} files under {report.export_root}", file=out)
     print(f"faults seeded: {', '.join(f'{f.name} ({f.game_date})' for f in report.faults) or 'none'}", file=out)
-    gaps = ", ".join(f"{gap.name} ({gap.start}..{gap.end}, from {gap.first_phase})" for gap in report.gaps)
+    gaps = ", ".join(f"{gap.name} ({gap.start}..{gap.end}: {', '.join(gap.lost_phases)})" for gap in report.gaps)
     print(f"gaps seeded: {gaps or 'none'}", file=out)
     return ExitCode.PASSED
 
@@ -206,7 +206,7 @@ def fault_catalogue() -> str:
         checks = "; ".join(f"{phase}: {', '.join(sorted(names))}" for phase, names in failing if names)
         checks = checks or "(none: must pass)"
         lines.append(f"{fault.game_date}  {fault.name:<28} {checks}\n{'':<42}{fault.summary}")
-    lines += ["", "Gaps (game dates that keep only the schedule's rows of the phases named):", ""]
+    lines += ["", "Gaps (game dates where what the phases named write is missing; the schedule stays):", ""]
     for gap in seeding.GAPS:
         lines.append(f"{gap.start}..{gap.end}  {gap.name:<28} {gap.days} days: {', '.join(gap.lost_phases)} missing")
         lines.append(f"{'':<42}{gap.summary}")

@@ -39,11 +39,14 @@ from warehouse.seed import (
     DEFAULT_SEED,
     DEFAULT_START,
     FAULTS,
+    GAPS,
     Fault,
+    Gap,
     SeedReport,
     context_faults,
     export_faults,
     feature_faults,
+    generate,
     grading_faults,
     prediction_faults,
     seed_duckdb,
@@ -983,3 +986,23 @@ def test_export_faults_break_only_the_files(settings: Settings) -> None:
     assert halted is not None and halted["halt_active"] and halted["halt_reason"] and halted["halt_since"]
     assert min(len(game["players"]) for game in halted["games"]) == 5
     assert read_document(settings, "predictions", FAULT["export_halted_thin_game"].game_date)["halt_active"]
+
+
+# --- gaps --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gap", GAPS, ids=lambda gap: gap.name)
+def test_a_gap_drops_what_its_phases_write_and_keeps_the_rest(gap: Gap, tmp_path: Path) -> None:
+    """Around the gap's first day: before it every table has rows; on it only the phases' tables are empty."""
+    from warehouse.seed.gaps import WRITTEN_BY
+
+    before, first = gap.start - timedelta(days=1), gap.start
+    data = generate(settings_at(tmp_path), before, first)
+    assert {g.name for g in data.gaps} == {gap.name}
+    lost = {table for phase in gap.lost_phases for table in WRITTEN_BY[phase]}
+    for name, frame in data.frames.items():
+        days = set(frame["game_date"])
+        assert before in days, name
+        assert (first in days) == (name not in lost), name
+    exported = {path for path in data.exports if str(first) in path}
+    assert (not exported) == ("phase6" in gap.lost_phases)

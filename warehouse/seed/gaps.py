@@ -1,9 +1,9 @@
-"""Seeded gaps: runs of game dates whose rows the pipeline never wrote, from one phase on.
+"""Seeded gaps: runs of game dates whose rows some phases never wrote.
 
 The platform found gaps of 26 and 109 days in its history months late, because monitoring looked back
 7-14 days, and grading was once silently down for six days. A gap keeps the schedule (the games were
-played) and drops what its first phase and every later phase wrote on those dates, as a stopped
-pipeline would. They lie in the seasons before the fault month, where a season audit finds them.
+played) and drops what its phases wrote on those dates (Phase 6: the export files). They lie in the
+seasons before the fault month, where a season audit finds them.
 """
 
 from __future__ import annotations
@@ -29,21 +29,17 @@ class Gap:
     name: str
     start: date
     end: date  # inclusive
-    first_phase: str  # this phase and every later one wrote nothing on the gap's dates
+    lost_phases: tuple[str, ...]  # what these phases write is missing on the gap's dates
     summary: str
 
     def __post_init__(self) -> None:
-        if self.first_phase not in PHASES:
-            raise ValueError(f"gap {self.name}: unknown phase {self.first_phase}; use {', '.join(PHASES)}")
+        unknown = sorted(set(self.lost_phases) - set(PHASES))
+        if unknown or not self.lost_phases:
+            raise ValueError(f"gap {self.name}: phases {unknown or 'none'}; use some of {', '.join(PHASES)}")
 
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
-
-    @property
-    def lost_phases(self) -> tuple[str, ...]:
-        """The phases whose output is missing on the gap's dates, in pipeline order."""
-        return PHASES[PHASES.index(self.first_phase) :]
 
     def covers(self, day: date) -> bool:
         return self.start <= day <= self.end
@@ -54,21 +50,21 @@ GAPS: tuple[Gap, ...] = (
         "predictions_lost_26_days",
         date(2022, 1, 10),
         date(2022, 2, 4),
-        "phase5",
+        ("phase5", "phase5b", "phase6"),
         "26 days without predictions, grading or exports (analytics and features were written)",
     ),
     Gap(
         "pipeline_down_109_days",
         date(2023, 11, 6),
         date(2024, 2, 22),
-        "phase3",
+        PHASES[PHASES.index("phase3") :],
         "109 days with only the schedule: no context, box scores, features, predictions, grading or exports",
     ),
     Gap(
         "grading_down_6_days",
         date(2024, 12, 2),
         date(2024, 12, 7),
-        "phase5b",
+        ("phase5b",),
         "grading silently down for 6 days (predictions and exports were written)",
     ),
 )

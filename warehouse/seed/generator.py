@@ -196,13 +196,12 @@ def _day(
     }
     gap = gap_on(day)
     if gap is not None:
-        tables, exports = _lost_in_gap(gap, tables), {}
+        tables, exports = _lost_in_gap(gap, tables), {} if "phase6" in gap.lost_phases else exports
     return tables, tuple(StagingTable(t.name, with_recommendations(t.frame)) for t in left_behind), exports
 
 
 def _lost_in_gap(gap: Gap, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The date's tables as a gap leaves them: what its phases write is empty (exports go with them,
-    as every gap stops the pipeline before Phase 6)."""
+    """The date's tables as a gap leaves them: what its phases write is empty."""
     lost = {name for phase in gap.lost_phases for name in WRITTEN_BY[phase]}
     return {name: frame.iloc[0:0] if name in lost else frame for name, frame in tables.items()}
 
