@@ -33,6 +33,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.phase5
 	$(BIN)/python -m bench.audit
+	$(BIN)/python -m bench.statements
 
 clean:
 	rm -rf $(VENV) gx/uncommitted

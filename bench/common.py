@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import statistics
 import tempfile
@@ -14,6 +15,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from warehouse.settings import PROJECT_ROOT, Settings, load_settings
+
+# As in the CLI: runs close every DB-API connection they opened, and a pool closing one again logs a
+# traceback that says nothing about the run (it buried the figures of many runs in one process).
+logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
 
 
 @dataclass(frozen=True)
