@@ -34,8 +34,8 @@ pytestmark = pytest.mark.acceptance
 KNOWN_GAPS = {
     ("phase5", "no_orphaned_staging_tables"): "the emulator stamps creation_time with the real clock",
 }
-# A clean date and a fault date of every warehouse phase (and of every phase at once, 2025-12-18).
-DATES = ["2025-12-02", "2025-12-04", "2025-12-05", "2025-12-13", "2025-12-18", "2025-12-26"]
+# Every date of the seeded month: clean ones, each fault's, and Christmas Eve without games (exit 2 on both).
+DATES = [str(DEFAULT_START + timedelta(days=n)) for n in range((DEFAULT_END - DEFAULT_START).days + 1)]
 CLOCK = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)
 
 
@@ -79,10 +79,15 @@ def test_every_phase_agrees_with_duckdb_check_for_check(
     now = simulated_run_time(date.fromisoformat(day)).isoformat()
     on_duckdb = seeded.cli("run", "--phase", "all", "--date", day, "--now", now, "--json")
     on_emulator = emulated.cli("run", "--phase", "all", "--date", day, "--now", now, "--json")
-    assert on_emulator.code == on_duckdb.code, on_emulator.err
     expected, found = _verdicts(on_duckdb.json()), _verdicts(on_emulator.json())
-    assert set(found) == set(expected)
-    assert {key: found[key] for key in found if found[key] != expected[key]} == {}
+    assert set(found) == set(expected), on_emulator.err
+    differing = {key for key in found if found[key] != expected[key]}
+    assert differing <= set(KNOWN_GAPS), differing
+    if differing:  # 2025-12-12's orphaned staging table: see KNOWN_GAPS and the test below
+        return
+    assert on_emulator.code == on_duckdb.code, on_emulator.err
+    phases = lambda result: [(p["phase"], p["status"], p.get("error")) for p in result.json()["phases"]]  # noqa: E731
+    assert phases(on_emulator) == phases(on_duckdb)  # Christmas Eve: no games, the same error on both
 
 
 def test_the_season_audit_agrees_on_every_seeded_date(emulated: EmulatorWorkspace, seeded: Workspace) -> None:
