@@ -1,14 +1,13 @@
 """`nba-dq health`: the daily health check the platform lacked, one row per game date of a window.
 
-A handful of set-based queries over the window (game_date BETWEEN start AND end), built from the same
-definitions the checkpoints use (expectations/definitions.py), the latest checkpoint status per phase
-from the results history, and every orphaned staging table of the predictions dataset.
+The window's per-date figures of Phases 5 and 5B as the season audit computes them (a few set-based
+game_date BETWEEN statements), the latest checkpoint status per phase from the results history, and
+every orphaned staging table of the predictions dataset.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,24 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from checkpoints.history import History
-from checkpoints.phases import PHASES
+from checkpoints.phases import PHASES, Phase
 from checkpoints.summary import CRITICAL, ERROR, FAIL, PASS
-from expectations.definitions import (
-    ACTIVE_COLUMNS,
-    CONTEXT_COLUMNS,
-    active_predictions,
-    coverage_players,
-    gradable_predictions,
-)
+from expectations.ranges import RangeRequest, as_date
 from warehouse.catalog import (
     DQ_CHECK_RESULTS,
-    PARTITION_COLUMN,
-    PLAYER_GAME_SUMMARY,
     PREDICTION_ACCURACY,
     PREDICTIONS,
-    SCHEDULE,
-    UPCOMING_CONTEXT,
-    Table,
 )
 from warehouse.connection import Warehouse, open_warehouse
 from warehouse.dialect import BIGQUERY, date_literal, staging_tables_query
@@ -106,61 +94,28 @@ def health_report(settings: Settings, end: date, days: int, now: datetime) -> He
         raise CouldNotRun(f"--days {days}: give at least 1")
     start = end - timedelta(days=days - 1)
     warehouse = open_warehouse(settings, {"command": "health"})
-    window = f"{PARTITION_COLUMN} BETWEEN {date_literal(start)} AND {date_literal(end)}"
+    request = RangeRequest(start, end, now, warehouse.engine_name, warehouse.datasets)
+    # The same per-date figures the season audit computes (a handful of game_date BETWEEN statements).
+    predictions = _audited(PHASES["5"], request, settings, warehouse)
+    grading = _audited(PHASES["5b"], request, settings, warehouse)
+    if predictions.empty:
+        raise CouldNotRun(f"no games scheduled from {start} to {end}: nothing to check (move --end)")
+    dates = {
+        row.game_date: DateHealth(
+            row.game_date, int(row.games), int(row.expected_players), int(row.predicted_players),
+            int(row.covered_players), int(row.expected_predictions), int(row.covered_predictions),
+            int(row.active_duplicate_keys),
+        )
+        for row in predictions.itertuples()
+    }  # fmt: skip
+    for row in grading.itertuples():
+        dates[row.game_date].gradable, dates[row.game_date].graded = int(row.gradable), int(row.graded)
+    staging = staging_tables_query(warehouse.engine_name, warehouse.datasets[PREDICTIONS.dataset_role], None, now)
+    grace = settings.phase5.staging_grace_minutes
     with warehouse.connect() as connection:
-
-        def rows(sql: str) -> list[Any]:
-            return list(connection.execute(sa.text(sql)))
-
-        def source(table: Table, columns: Iterable[str]) -> str:
-            return f"SELECT {', '.join(columns)} FROM {warehouse.table(table)} WHERE {window}"
-
-        schedule = source(SCHEDULE, (PARTITION_COLUMN,))
-        games = rows(f"SELECT game_date, COUNT(*) FROM ({schedule}) AS s GROUP BY game_date")
-        dates = {_day(day): DateHealth(_day(day), int(count)) for day, count in games}
-        if not dates:
-            raise CouldNotRun(f"no games scheduled from {start} to {end}: nothing to check (move --end)")
-        active = active_predictions(source(PREDICTIONS, ACTIVE_COLUMNS))
-        expected = coverage_players(
-            source(UPCOMING_CONTEXT, CONTEXT_COLUMNS), settings.phase5.coverage_excluded_statuses
-        )
-        for day, players in rows(f"SELECT game_date, COUNT(*) FROM ({expected}) AS e GROUP BY game_date"):
-            dates[_day(day)].expected_players = int(players)
-        for day, players in rows(
-            f"SELECT game_date, COUNT(DISTINCT {P.player_lookup}) FROM ({active}) AS a GROUP BY game_date"
-        ):
-            dates[_day(day)].predicted_players = int(players)
-        joined = (
-            f"FROM ({expected}) AS e JOIN ({active}) AS a"
-            f" ON a.{P.game_date} = e.game_date AND a.{P.player_lookup} = e.player_lookup"
-        )
-        for day, players in rows(f"SELECT e.game_date, COUNT(DISTINCT e.player_lookup) {joined} GROUP BY e.game_date"):
-            dates[_day(day)].covered_players = int(players)
-        per_system = f"SELECT e.game_date, a.{P.system_id}, COUNT(DISTINCT e.player_lookup) {joined} GROUP BY 1, 2"
-        _count_covered(dates, rows(per_system), settings)
-        duplicates = (
-            f"SELECT game_date, COUNT(*) FROM (SELECT {P.game_date} AS game_date FROM ({active}) AS a"
-            f" GROUP BY {P.game_date}, {P.game_id}, {P.player_lookup}, {P.system_id} HAVING COUNT(*) > 1) AS d"
-            " GROUP BY game_date"
-        )
-        for day, keys in rows(duplicates):
-            dates[_day(day)].duplicate_keys = int(keys)
-        box = source(PLAYER_GAME_SUMMARY, (PLAYER_GAME_SUMMARY.c.player_lookup, PLAYER_GAME_SUMMARY.c.game_id))
-        gradable = gradable_predictions(active, box, settings.phase5b.line_placeholder)
-        graded = source(PREDICTION_ACCURACY, (G.game_date, G.player_lookup, G.game_id, G.system_id))
-        grading = (
-            f"SELECT g.game_date, COUNT(*), COUNT(d.{G.player_lookup}) FROM ({gradable}) AS g"
-            f" LEFT JOIN (SELECT DISTINCT {G.game_date}, {G.player_lookup}, {G.game_id}, {G.system_id} FROM ({graded})"
-            f" AS r) AS d ON d.{G.game_date} = g.game_date AND d.{G.player_lookup} = g.player_lookup"
-            f" AND d.{G.game_id} = g.game_id AND d.{G.system_id} = g.system_id GROUP BY g.game_date"
-        )
-        for day, total, done in rows(grading):
-            dates[_day(day)].gradable, dates[_day(day)].graded = int(total), int(done)
-        staging = staging_tables_query(warehouse.engine_name, warehouse.datasets[PREDICTIONS.dataset_role], None, now)
-        grace = settings.phase5.staging_grace_minutes
         orphaned = [
             StagingTable(name, batch, None if age is None else int(age))
-            for name, batch, age in rows(f"{staging} ORDER BY table_name")
+            for name, batch, age in connection.execute(sa.text(f"{staging} ORDER BY table_name"))
             if age is None or age >= grace
         ]
     _latest_statuses(settings, warehouse, dates, start, end)
@@ -169,18 +124,9 @@ def health_report(settings: Settings, end: date, days: int, now: datetime) -> He
     return HealthReport(start, end, now, [dates[day] for day in sorted(dates)], orphaned)
 
 
-def _day(value: Any) -> date:
-    return value if isinstance(value, date) and not isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
-
-
-def _count_covered(dates: dict[date, DateHealth], rows: list[Any], settings: Settings) -> None:
-    """From (date, system, expected players it predicted): covered predictions, era systems only."""
-    for day in dates.values():
-        day.expected_predictions = day.expected_players * len(settings.era_for(day.game_date).system_ids)
-    for day, system, players in rows:
-        health = dates[_day(day)]
-        if system in settings.era_for(health.game_date).system_ids:
-            health.covered_predictions += int(players)
+def _audited(phase: Phase, request: RangeRequest, settings: Settings, warehouse: Warehouse) -> Any:
+    assert phase.audit is not None
+    return phase.audit(request, settings, warehouse).figures
 
 
 def _problems(day: DateHealth, settings: Settings) -> list[str]:
@@ -217,7 +163,7 @@ def _latest_statuses(
     verdicts: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for run_id, run_at, phase, day, status, severity in found:
         verdicts[run_id].append((status, severity))
-        key = (_day(day), phase)
+        key = (as_date(day), phase)
         if key not in latest or run_at > latest[key][0]:
             latest[key] = (run_at, run_id)
     for (day, phase), (_, run_id) in latest.items():

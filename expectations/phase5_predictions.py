@@ -417,9 +417,17 @@ GROUP BY e.game_date""", ("expected_players", "covered_players")),
     )  # fmt: skip
     figures = read_frame(warehouse, figures_sql(request, parts))
     players: dict[date, dict[str, int]] = {}
+    covered: dict[date, int] = {}  # expected players x era systems with an active prediction
     systems = read_frame(warehouse, system_players_sql(active, expected_players))
-    for day, system, count, _ in systems.itertuples(index=False, name=None):
+    for day, system, count, expected_count in systems.itertuples(index=False, name=None):
         players.setdefault(day, {})[system] = int(count)
+        if system in settings.era_for(day).system_ids:
+            covered[day] = covered.get(day, 0) + int(expected_count)
+    figures["covered_predictions"] = [covered.get(day, 0) for day in figures[PARTITION_COLUMN]]
+    figures["expected_predictions"] = [
+        expected * len(settings.era_for(day).system_ids)
+        for day, expected in zip(figures[PARTITION_COLUMN], figures["expected_players"], strict=True)
+    ]
     figures["systems_short"] = [
         _systems_short(day, predicted, players.get(day, {}), settings)
         for day, predicted in zip(figures[PARTITION_COLUMN], figures["predicted_players"], strict=True)
