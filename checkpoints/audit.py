@@ -23,7 +23,7 @@ from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
 from checkpoints.run import build_checkpoint, closing_new_connections, frame_parameters, identifier_pages
 from checkpoints.summary import CRITICAL
-from expectations.ranges import RangeRequest
+from expectations.ranges import Failure, RangeAudit, RangeRequest
 from warehouse.catalog import PARTITION_COLUMN, SCHEDULE
 from warehouse.connection import Warehouse, check_schema, open_warehouse
 from warehouse.errors import CouldNotRun, ExitCode
@@ -156,7 +156,7 @@ def _audit_phase(
     return PhaseFindings(phase.checkpoint, days, checks, audited.figures), validated
 
 
-def _failures(rows: list[dict[str, Any]], failure: Callable[[Any], str | None]) -> dict[date, str]:
+def _failures(rows: list[dict[str, Any]], failure: Failure) -> dict[date, str]:
     found = {}
     for figures in rows:
         text = failure(figures)
@@ -166,7 +166,12 @@ def _failures(rows: list[dict[str, Any]], failure: Callable[[Any], str | None]) 
 
 
 def _validate(
-    settings: Settings, phase: Phase, request: RangeRequest, warehouse: Warehouse, frame: pd.DataFrame, audited: Any
+    settings: Settings,
+    phase: Phase,
+    request: RangeRequest,
+    warehouse: Warehouse,
+    frame: pd.DataFrame,
+    audited: RangeAudit,
 ) -> list[Any]:
     """One GX validation of the phase's findings: an expectation per check, its failing values the dates.
     Returns the stored result's identifiers (its Data Docs page is built with the others')."""
