@@ -43,12 +43,10 @@ class Finding:
 
 def doctor(settings: Settings, env: Mapping[str, str], today: date | None = None) -> list[Finding]:
     findings = [_probe("config", lambda: f"{settings.config_path} read")]
-    try:
-        warehouse = open_warehouse(settings, {"command": "doctor"})
-        findings.append(_probe("warehouse", lambda: _answers(warehouse)))
-    except CouldNotRun as error:
-        findings.append(Finding("warehouse", False, str(error)))
+    opened: list[Warehouse] = []
+    findings.append(_probe("warehouse", lambda: _answers(opened, settings)))
     if findings[-1].ok:
+        warehouse = opened[0]
         findings += _tables(warehouse, today or datetime.now(timezone.utc).date())
     findings.append(_probe("history", History(settings).check_writable))
     findings.append(_probe("slack", lambda: check_destination(env, settings.alerts)))
@@ -85,7 +83,10 @@ def _probe(subject: str, probe: Callable[[], str]) -> Finding:
         return Finding(subject, False, f"{type(error).__name__}: {first_line(error)}")
 
 
-def _answers(warehouse: Warehouse) -> str:
+def _answers(opened: list[Warehouse], settings: Settings) -> str:
+    """Opens the warehouse (credentials, client) and asks it something; keeps it in `opened`."""
+    warehouse = open_warehouse(settings, {"command": "doctor"})
+    opened.append(warehouse)
     with warehouse.connect() as connection:
         connection.execute(sa.text("SELECT 1")).scalar_one()
     return f"{warehouse_label(warehouse.url)} answers"
