@@ -3,7 +3,9 @@
 A checkpoint asks "is this date right?" one date at a time (19+ statements each). An audit asks it of
 a whole range set-based: each phase computes its figures for all dates in a few GROUP BY game_date
 statements, and each range check reads one date's figures and says what failed there, or nothing.
-Range checks carry the names of the checks they mirror, so a date fails the same checks in both.
+Range checks carry the names of the checks they mirror, so a date fails the same checks in both, except
+on a missing partition: there the phase's `*_rows_present` check says so, and checks that only make
+sense on rows (a feature column all zero) do not repeat it.
 """
 
 from __future__ import annotations
