@@ -67,7 +67,7 @@ class PhaseRequest:
     datasets: Mapping[str, str]
 
     def table(self, table: Table) -> str:
-        return f"{self.datasets[table.dataset_role]}.{table.name}"
+        return table.qualified(self.datasets)
 
     def partition(self, table: Table, columns: Iterable[str] | None = None) -> str:
         """The date's partition of a table: the only way a suite reads a partitioned table."""

@@ -40,7 +40,7 @@ class RangeRequest:
     datasets: Mapping[str, str]
 
     def table(self, table: Table) -> str:
-        return f"{self.datasets[table.dataset_role]}.{table.name}"
+        return table.qualified(self.datasets)
 
     def window(self, table: Table, columns: Iterable[str], start: date | None = None) -> str:
         """The range's partitions of a table (from `start` when a check needs earlier dates too)."""

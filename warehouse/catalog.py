@@ -7,6 +7,7 @@ config maps roles to real datasets, so a dev project can point at `nba_predictio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -28,6 +29,10 @@ class Table:
     def __post_init__(self) -> None:
         # `table.c.is_active` returns "is_active", so a misspelt column fails when the suite is built.
         object.__setattr__(self, "c", SimpleNamespace(**{name: name for name in self.columns}))
+
+    def qualified(self, datasets: Mapping[str, str]) -> str:
+        """`dataset.table`, the dataset being the one configured for the table's role."""
+        return f"{datasets[self.dataset_role]}.{self.name}"
 
 
 SCHEDULE = Table(

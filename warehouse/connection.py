@@ -29,7 +29,7 @@ class Warehouse:
     engine_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def table(self, table: Table) -> str:
-        return f"{self.datasets[table.dataset_role]}.{table.name}"
+        return table.qualified(self.datasets)
 
     @contextmanager
     def connect(self) -> Iterator[sa.Connection]:
