@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from checkpoints.history import History
-from checkpoints.phases import PHASES, Phase
+from checkpoints.phases import PHASES
 from checkpoints.summary import CRITICAL, ERROR, FAIL, PASS
 from expectations.ranges import RangeRequest, as_date
 from warehouse.catalog import (
@@ -95,9 +95,11 @@ def health_report(settings: Settings, end: date, days: int, now: datetime) -> He
     start = end - timedelta(days=days - 1)
     warehouse = open_warehouse(settings, {"command": "health"})
     request = RangeRequest(start, end, now, warehouse.engine_name, warehouse.datasets)
-    # The same per-date figures the season audit computes (a handful of game_date BETWEEN statements).
-    predictions = _audited(PHASES["5"], request, settings, warehouse)
-    grading = _audited(PHASES["5b"], request, settings, warehouse)
+    # The same per-date figures the season audit judges (three game_date BETWEEN statements).
+    from expectations import phase5_predictions, phase5b_grading  # the suites import GX: only when asked
+
+    predictions = phase5_predictions.coverage_figures(request, settings, warehouse)
+    grading = phase5b_grading.audit(request, settings.phase5b, warehouse).figures
     if predictions.empty:
         raise CouldNotRun(f"no games scheduled from {start} to {end}: nothing to check (move --end)")
     dates = {
@@ -124,11 +126,6 @@ def health_report(settings: Settings, end: date, days: int, now: datetime) -> He
     return HealthReport(start, end, now, [dates[day] for day in sorted(dates)], orphaned)
 
 
-def _audited(phase: Phase, request: RangeRequest, settings: Settings, warehouse: Warehouse) -> Any:
-    assert phase.audit is not None
-    return phase.audit(request, settings, warehouse).figures
-
-
 def _problems(day: DateHealth, settings: Settings) -> list[str]:
     problems = []
     if day.coverage is None or day.coverage < settings.phase5.min_player_coverage:
@@ -148,7 +145,7 @@ def _latest_statuses(
     # run_at as text (ISO order on both engines): DuckDB hands TIMESTAMPTZ to Python only through pytz.
     sql = (
         f"SELECT {H.run_id}, CAST({H.run_at} AS STRING), {H.phase}, {H.game_date}, {H.status}, {H.severity}"
-        f" FROM {settings.datasets[DQ_CHECK_RESULTS.dataset_role]}.{DQ_CHECK_RESULTS.name}"
+        f" FROM {DQ_CHECK_RESULTS.qualified(settings.datasets)}"
         f" WHERE {H.game_date} BETWEEN {date_literal(start)} AND {date_literal(end)}"
     )
     if warehouse.engine_name == BIGQUERY:

@@ -23,7 +23,7 @@ from typing import Any
 
 from checkpoints.data_docs import docs_url
 from checkpoints.summary import PASS, RunSummary, json_safe, outcomes
-from warehouse.bigquery import bigquery_client
+from warehouse.bigquery import APP_LABEL, bigquery_client
 from warehouse.catalog import DQ_CHECK_RESULTS
 from warehouse.dialect import BIGQUERY, bigquery_project, create_table_ddl
 from warehouse.errors import CouldNotRun
@@ -192,7 +192,7 @@ def _load_into_bigquery(settings: Settings, rows: list[Row]) -> None:
                 write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
                 create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
                 time_partitioning=bigquery.TimePartitioning(field=DQ_CHECK_RESULTS.c.game_date),
-                labels={"app": "nba-dq"},
+                labels={**APP_LABEL, "command": "history"},  # load jobs do not take the query defaults
             ),
         )
         job.result(timeout=120)
@@ -216,7 +216,9 @@ def _check_bigquery_history(settings: Settings) -> str:
                 f"dataset {dataset} does not exist: create it once (bq mk --dataset {dataset.replace('.', ':', 1)})"
                 " or let a run with bigquery.datasets.create make it"
             ) from None
-        if DQ_CHECK_RESULTS.name not in {found.table_id for found in client.list_tables(dataset)}:
+        try:
+            client.get_table(table)
+        except NotFound:
             return f"{dataset} exists; {DQ_CHECK_RESULTS.name} is created by the first run (bigquery.tables.create)"
         needed = ["bigquery.tables.updateData", "bigquery.tables.get"]
         granted = set(client.test_iam_permissions(table, needed).get("permissions", []))

@@ -321,8 +321,8 @@ ORDER BY table_name
 
 
 def audit(request: RangeRequest, settings: Settings, warehouse: Warehouse) -> RangeAudit:
-    """Phase 5 over a range: per-date figures (one statement), per-system players (one), the daily
-    volume with its lookback (one) and the staging tables (one); eras and baselines applied per date."""
+    """Phase 5 over a range: the coverage figures (two statements), the daily volume with its lookback
+    (one) and the staging tables (one); eras and baselines applied per date."""
     t = settings.phase5
     named, counted = range_checkers(t)
     expected = _expected(t)
@@ -391,6 +391,18 @@ def audit(request: RangeRequest, settings: Settings, warehouse: Warehouse) -> Ra
             "active rows with another value",
         ),
     )
+    figures = coverage_figures(request, settings, warehouse)
+    daily = _daily_volume(warehouse, request.table, request.start - timedelta(days=t.volume_lookback_days), request.end)
+    bounds = [_baseline(daily, day, t).bounds(t) or (-1, -1) for day in figures[PARTITION_COLUMN]]
+    figures["volume_low"], figures["volume_high"] = [low for low, _ in bounds], [high for _, high in bounds]
+    figures["orphaned_staging"] = _orphaned_by_date(request, warehouse, settings, figures[PARTITION_COLUMN])
+    return RangeAudit(figures, checks)
+
+
+def coverage_figures(request: RangeRequest, settings: Settings, warehouse: Warehouse) -> pd.DataFrame:
+    """Per scheduled date of the range: rows, coverage, per-system and duplicate figures (two statements).
+    What `audit` judges, and what `nba-dq health` shows, without the audit's volume and staging reads."""
+    t = settings.phase5
     predictions = request.window(PREDICTIONS, (*ACTIVE_COLUMNS, P.confidence_score, P.recommendation))
     active = active_predictions(predictions)
     expected_players = coverage_players(request.window(UPCOMING_CONTEXT, CONTEXT_COLUMNS), t.coverage_excluded_statuses)
@@ -432,11 +444,7 @@ GROUP BY e.game_date""", ("expected_players", "covered_players")),
         _systems_short(day, predicted, players.get(day, {}), settings)
         for day, predicted in zip(figures[PARTITION_COLUMN], figures["predicted_players"], strict=True)
     ]
-    daily = _daily_volume(warehouse, request.table, request.start - timedelta(days=t.volume_lookback_days), request.end)
-    bounds = [_baseline(daily, day, t).bounds(t) or (-1, -1) for day in figures[PARTITION_COLUMN]]
-    figures["volume_low"], figures["volume_high"] = [low for low, _ in bounds], [high for _, high in bounds]
-    figures["orphaned_staging"] = _orphaned_by_date(request, warehouse, settings, figures[PARTITION_COLUMN])
-    return RangeAudit(figures, checks)
+    return figures
 
 
 def system_players_sql(active: str, expected_players: str) -> str:
