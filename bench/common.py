@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
 import statistics
 import tempfile
@@ -12,13 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from warehouse.settings import PROJECT_ROOT, Settings, load_settings
-
-# As in the CLI: runs close every DB-API connection they opened, and a pool closing one again logs a
-# traceback that says nothing about the run (it buried the figures of many runs in one process).
-logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
+from warehouse.statements import capturing_statements
 
 
 @dataclass(frozen=True)
@@ -46,35 +40,6 @@ def private_workspace() -> Iterator[Workspace]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@dataclass
-class Statements:
-    """SQL statements issued through SQLAlchemy inside a block, and the seconds they took."""
-
-    texts: list[str]
-    seconds: float = 0.0
-
-
-@contextmanager
-def counting_statements() -> Iterator[Statements]:
-    found = Statements([])
-    started: list[float] = []
-
-    def before(conn: object, cursor: object, statement: str, *args: object) -> None:
-        found.texts.append(statement)
-        started.append(time.perf_counter())
-
-    def after(*args: object) -> None:
-        found.seconds += time.perf_counter() - started.pop()
-
-    sa.event.listen(sa.engine.Engine, "before_cursor_execute", before)
-    sa.event.listen(sa.engine.Engine, "after_cursor_execute", after)
-    try:
-        yield found
-    finally:
-        sa.event.remove(sa.engine.Engine, "before_cursor_execute", before)
-        sa.event.remove(sa.engine.Engine, "after_cursor_execute", after)
-
-
 @dataclass(frozen=True)
 class Timing:
     seconds: float  # median wall time of the repeats
@@ -85,7 +50,7 @@ class Timing:
 def timed(action: Callable[[], object], repeats: int) -> Timing:
     walls, inside, counts = [], [], []
     for _ in range(repeats):
-        with counting_statements() as statements:
+        with capturing_statements() as statements:
             started = time.perf_counter()
             action()
             walls.append(time.perf_counter() - started)

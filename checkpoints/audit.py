@@ -21,7 +21,7 @@ import pandas as pd
 from checkpoints.context import build_context
 from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
-from checkpoints.run import build_checkpoint, closing_new_connections, frame_parameters, identifier_pages
+from checkpoints.run import build_checkpoint, identifier_pages
 from checkpoints.summary import CRITICAL
 from expectations.ranges import Failure, RangeAudit, RangeRequest
 from warehouse.catalog import PARTITION_COLUMN, SCHEDULE
@@ -139,8 +139,7 @@ def _audit_phase(
     settings: Settings, phase: Phase, request: RangeRequest, warehouse: Warehouse
 ) -> tuple[PhaseFindings, list[Any]]:
     assert phase.audit is not None
-    with closing_new_connections():
-        audited = phase.audit(request, settings, warehouse)
+    audited = phase.audit(request, settings, warehouse)
     days = tuple(audited.figures[PARTITION_COLUMN])
     if not days:
         return PhaseFindings(phase.checkpoint, ()), []
@@ -149,7 +148,7 @@ def _audit_phase(
     frame = pd.DataFrame({PARTITION_COLUMN: [str(day) for day in days]})
     for name, failing in failures.items():
         frame[name] = [f"{day}: {failing[day]}" if day in failing else None for day in days]
-    validated = _validate(settings, phase, request, warehouse, frame, audited)
+    validated = _validate(settings, phase, request, frame, audited)
     checks = tuple(
         CheckFindings(check.name, check.severity, check.expected, failures[check.name]) for check in audited.checks
     )
@@ -166,12 +165,7 @@ def _failures(rows: list[dict[str, Any]], failure: Failure) -> dict[date, str]:
 
 
 def _validate(
-    settings: Settings,
-    phase: Phase,
-    request: RangeRequest,
-    warehouse: Warehouse,
-    frame: pd.DataFrame,
-    audited: RangeAudit,
+    settings: Settings, phase: Phase, request: RangeRequest, frame: pd.DataFrame, audited: RangeAudit
 ) -> list[Any]:
     """One GX validation of the phase's findings: an expectation per check, its failing values the dates.
     Returns the stored result's identifiers (its Data Docs page is built with the others')."""
@@ -189,10 +183,9 @@ def _validate(
     context = build_context(settings.gx_root)
     with redirect_stdout(io.StringIO()):
         checkpoint = build_checkpoint(
-            context, warehouse, name, label, batches, [], {},
-            partial_unexpected_count=len(frame), update_data_docs=False,
-        )  # fmt: skip
-        result = checkpoint.run(batch_parameters=frame_parameters(batches), run_id=RunIdentifier(f"{name}-{label}"))
+            context, name, label, batches, [], {}, partial_unexpected_count=len(frame), update_data_docs=False
+        )
+        result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(f"{name}-{label}"))
     for outcome in result.run_results.values():
         for expectation in outcome.results:
             if expectation.exception_info and expectation.exception_info.get("raised_exception"):

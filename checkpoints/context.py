@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.errors import CouldNotRun
-from warehouse.gx_duckdb import enable_duckdb_in_gx
 
 CONFIG_FILE = "great_expectations.yml"
 
@@ -17,7 +16,6 @@ def build_context(gx_root: Path) -> Any:
     from great_expectations.data_context.types.base import DataContextConfig
     from ruamel.yaml import YAML
 
-    enable_duckdb_in_gx()
     config_path = gx_root / CONFIG_FILE
     try:
         raw = YAML(typ="safe").load(config_path.read_text())

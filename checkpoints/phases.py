@@ -32,10 +32,10 @@ class Phase:
     key: str  # what --phase takes
     checkpoint: str  # the GX checkpoint's name
     tables: tuple[Table, ...]  # read by the suite: checked for drift before any expectation runs
-    row_identity: tuple[str, ...]  # columns that name a failing row in column checks
     build: Callable[[PhaseRequest, Settings, Warehouse], list[CheckedBatch]]
     # Its checks over a range of dates, set-based (`nba-dq audit`); None: checked one date at a time only.
     audit: Callable[[RangeRequest, Settings, Warehouse], RangeAudit] | None = None
+    row_identity: tuple[str, ...] = ()  # columns that name a failing row in column checks of a frame of facts
 
 
 # Suite modules import GX, so each builder imports its module only when its phase runs.
@@ -98,27 +98,17 @@ def _audit5b(request: RangeRequest, settings: Settings, warehouse: Warehouse) ->
     return phase5b_grading.audit(request, settings.phase5b, warehouse)
 
 
-PLAYER_AND_GAME = (UPCOMING_CONTEXT.c.player_lookup, UPCOMING_CONTEXT.c.game_id)
-PLAYER_AND_SYSTEM = (PREDICTIONS.c.player_lookup, PREDICTIONS.c.system_id)
-
 ALL_PHASES = "all"
 
 # In pipeline order: `--phase all` runs them in this order.
 PHASES: dict[str, Phase] = {
     phase.key: phase
     for phase in (
-        Phase("3", "phase3", (SCHEDULE, UPCOMING_CONTEXT, PLAYER_GAME_SUMMARY), PLAYER_AND_GAME, _phase3, _audit3),
-        Phase("4", "phase4", (SCHEDULE, UPCOMING_CONTEXT, FEATURE_STORE), PLAYER_AND_GAME, _phase4, _audit4),
-        Phase("5", "phase5", (SCHEDULE, UPCOMING_CONTEXT, PREDICTIONS), PLAYER_AND_SYSTEM, _phase5, _audit5),
-        Phase(
-            "5b",
-            "phase5b",
-            (SCHEDULE, PREDICTIONS, PLAYER_GAME_SUMMARY, PREDICTION_ACCURACY),
-            PLAYER_AND_SYSTEM,
-            _phase5b,
-            _audit5b,
-        ),
-        Phase("6", "phase6", (SCHEDULE, PREDICTIONS), ("subject",), _phase6),
+        Phase("3", "phase3", (SCHEDULE, UPCOMING_CONTEXT, PLAYER_GAME_SUMMARY), _phase3, _audit3),
+        Phase("4", "phase4", (SCHEDULE, UPCOMING_CONTEXT, FEATURE_STORE), _phase4, _audit4),
+        Phase("5", "phase5", (SCHEDULE, UPCOMING_CONTEXT, PREDICTIONS), _phase5, _audit5),
+        Phase("5b", "phase5b", (SCHEDULE, PREDICTIONS, PLAYER_GAME_SUMMARY, PREDICTION_ACCURACY), _phase5b, _audit5b),
+        Phase("6", "phase6", (SCHEDULE, PREDICTIONS), _phase6, row_identity=("subject",)),
     )
 }
 

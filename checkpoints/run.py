@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from collections.abc import Mapping
+from contextlib import redirect_stdout
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import sqlalchemy as sa
+import pandas as pd
 
 from checkpoints.actions import ReportAction
 from checkpoints.context import build_context
@@ -18,15 +19,15 @@ from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
 from checkpoints.reporting import NO_REPORTING, Reporting
 from checkpoints.summary import RunSummary, check_name, checkpoint_summary
-from expectations.declare import CheckedBatch, PhaseRequest
+from expectations.declare import CheckedBatch, PhaseRequest, findings_sql
+from expectations.ranges import read_frame
 from warehouse.catalog import SCHEDULE
 from warehouse.connection import Warehouse, check_schema, open_warehouse, scheduled_games
 from warehouse.errors import CouldNotRun
 from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
-DATASOURCE = "warehouse"
-FRAMES = "facts"  # Phase 6: facts read from the export files
+FRAMES = "findings"  # GX validates frames: the tables' findings, Phase 6's facts, an audit's dates
 
 
 def run_phase(
@@ -38,30 +39,73 @@ def run_phase(
     (what `reporting` attaches); the pages written are then made to work offline (and published).
     """
     phase = PHASES[phase_key]
-    warehouse = open_warehouse(settings, {"command": "run", "phase": phase.checkpoint})
+    labels = {"command": "run", "phase": phase.checkpoint}
+    with redirect_stdout(io.StringIO()) as chatter:
+        batches = declare_phase(settings, phase, game_date, now, labels)
+        frame = checked_frame(settings, labels, batches)
+    context = build_context(settings.gx_root)
+    started = time.time()
+    # GX prints to stdout (e.g. a custom expectation's registration notice): keep it out of our output.
+    with redirect_stdout(chatter):
+        declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
+        report = ReportAction(name="report", phase=phase.checkpoint, game_date=str(game_date), declared_checks=declared)
+        checkpoint = build_checkpoint(context, phase.checkpoint, str(game_date), batches, [report],
+                                      {"unexpected_index_column_names": list(phase.row_identity)})  # fmt: skip
+        for action in checkpoint.actions:  # the stored checkpoint is a copy: attach the reporter to it
+            if isinstance(action, ReportAction):
+                action.attach(reporting.report)
+        result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=_run_id(phase, game_date))
+    if chatter.getvalue().strip():
+        log.debug("GX printed: %s", chatter.getvalue().strip())
+    finish_site(settings, since=started)
+    return checkpoint_summary(phase.checkpoint, game_date, result, declared, docs_pages(context, result))
+
+
+def declare_phase(
+    settings: Settings, phase: Phase, game_date: date, now: datetime, labels: Mapping[str, str]
+) -> list[CheckedBatch]:
+    """The phase's checks for the date, after the preflight: the schema, and a date with games.
+    Declaring reads only what thresholds need (Phase 5's volume history, Phase 6's export files)."""
+    warehouse = open_warehouse(settings, labels)
     check_schema(warehouse, phase.tables)
     if scheduled_games(warehouse, game_date) == 0:
         raise CouldNotRun(
             f"no games scheduled on {game_date} in {warehouse.table(SCHEDULE)}: nothing to check (pick a game date)"
         )
     request = PhaseRequest(game_date=game_date, now=now, engine=warehouse.engine_name, datasets=warehouse.datasets)
-    context = build_context(settings.gx_root)
-    started = time.time()
-    # GX prints to stdout (e.g. UnexpectedRowsExpectation's {batch} notice): keep it out of our output.
-    with redirect_stdout(io.StringIO()) as chatter, closing_new_connections():
-        batches = phase.build(request, settings, warehouse)
-        declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
-        report = ReportAction(name="report", phase=phase.checkpoint, game_date=str(game_date), declared_checks=declared)
-        checkpoint = build_checkpoint(context, warehouse, phase.checkpoint, str(game_date), batches, [report],
-                                      {"unexpected_index_column_names": list(phase.row_identity)})  # fmt: skip
-        for action in checkpoint.actions:  # the stored checkpoint is a copy: attach the reporter to it
-            if isinstance(action, ReportAction):
-                action.attach(reporting.report)
-        result = checkpoint.run(batch_parameters=frame_parameters(batches), run_id=_run_id(phase, game_date))
-    if chatter.getvalue().strip():
-        log.debug("GX printed: %s", chatter.getvalue().strip())
-    finish_site(settings, since=started)
-    return checkpoint_summary(phase.checkpoint, game_date, result, declared, docs_pages(context, result))
+    return phase.build(request, settings, warehouse)
+
+
+def checked_frame(settings: Settings, labels: Mapping[str, str], batches: list[CheckedBatch]) -> pd.DataFrame:
+    """What GX validates: Phase 6's frame of facts, or every table's findings (one statement each)."""
+    facts = [batch.frame for batch in batches if batch.frame is not None]
+    if facts:
+        if len(batches) > 1:
+            raise ValueError("a phase validates either warehouse tables or one frame of facts, not both")
+        return facts[0]
+    frames = [read_frame(s.warehouse, s.sql) for s in table_statements(settings, labels, batches)]
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class TableStatement:
+    """A table's findings statement, and the warehouse whose jobs carry its labels (the table's too)."""
+
+    labels: Mapping[str, str]
+    warehouse: Warehouse
+    sql: str
+
+
+def table_statements(
+    settings: Settings, labels: Mapping[str, str], batches: list[CheckedBatch]
+) -> list[TableStatement]:
+    statements = []
+    for batch in batches:
+        if batch.frame is None:
+            table_labels = {**labels, "table": batch.asset_name}
+            warehouse = open_warehouse(settings, table_labels)
+            statements.append(TableStatement(table_labels, warehouse, findings_sql(batch, warehouse.engine_name)))
+    return statements
 
 
 def run_phases(
@@ -81,7 +125,6 @@ def run_phases(
 
 def build_checkpoint(
     context: Any,
-    warehouse: Warehouse,
     name: str,
     label: str,
     batches: list[CheckedBatch],
@@ -91,14 +134,15 @@ def build_checkpoint(
     update_data_docs: bool = True,
 ) -> Any:
     """Checkpoint `name` validating each batch against its suite; Data Docs are updated before `actions`
-    (unless the caller builds them itself, for several checkpoints at once).
+    (unless the caller builds them itself, for several checkpoints at once). Every batch is the run's
+    one frame (`batch_parameters={"dataframe": frame}`): GX issues no SQL.
 
     `label` (a date, a range) names the validation definitions; `result_format` adds to SUMMARY.
     """
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    datasource = _datasource(context, warehouse, batches)
+    datasource = context.data_sources.add_pandas(name=FRAMES)
     definitions = []
     for batch in batches:
         suite = context.suites.add(
@@ -128,62 +172,14 @@ def build_checkpoint(
     )
 
 
-def _datasource(context: Any, warehouse: Warehouse, batches: list[CheckedBatch]) -> Any:
-    """The warehouse as a SQL datasource, or a pandas one for a phase that validates a frame of facts."""
-    if frame_parameters(batches):
-        return context.data_sources.add_pandas(name=FRAMES)
-    return context.data_sources.add_sql(
-        name=DATASOURCE,
-        connection_string=warehouse.url,
-        create_temp_table=False,  # temp tables need write access and would clutter the checked datasets
-        kwargs=warehouse.engine_kwargs,
-    )
-
-
 def _batch_definition(datasource: Any, batch: CheckedBatch, name: str) -> Any:
-    if batch.frame is not None:
-        return datasource.add_dataframe_asset(name=batch.asset_name).add_batch_definition_whole_dataframe(name=name)
-    return datasource.add_query_asset(name=batch.asset_name, query=batch.query).add_batch_definition_whole_table(
-        name=name
-    )
-
-
-def frame_parameters(batches: list[CheckedBatch]) -> dict[str, Any]:
-    """GX hands one set of batch parameters to every validation: a checkpoint can carry one frame."""
-    frames = [batch.frame for batch in batches if batch.frame is not None]
-    if len(frames) > 1 or (frames and len(batches) > 1):
-        raise ValueError("a phase validates either warehouse queries or one frame of facts, not both")
-    return {"dataframe": frames[0]} if frames else {}
+    return datasource.add_dataframe_asset(name=batch.asset_name).add_batch_definition_whole_dataframe(name=name)
 
 
 def _run_id(phase: Phase, game_date: date) -> Any:
     from great_expectations.core.run_identifier import RunIdentifier
 
     return RunIdentifier(run_name=f"{phase.checkpoint}-{game_date}")
-
-
-@contextmanager
-def closing_new_connections() -> Iterator[None]:
-    """Close every DB-API connection opened inside the block.
-
-    GX keeps a persisted connection per execution engine (warehouse/gx_duckdb.py) and offers no
-    reliable way to reach them all; a DuckDB file stays locked against writers while any is open.
-    """
-    opened: list[Any] = []
-
-    def remember(dbapi_connection: Any, connection_record: Any) -> None:
-        opened.append(dbapi_connection)
-
-    sa.event.listen(sa.pool.Pool, "connect", remember)
-    try:
-        yield
-    finally:
-        sa.event.remove(sa.pool.Pool, "connect", remember)
-        for connection in opened:
-            try:
-                connection.close()
-            except Exception:  # already closed by its pool: nothing left to release
-                log.debug("connection already closed", exc_info=True)
 
 
 def docs_pages(context: Any, result: Any) -> tuple[str, ...]:

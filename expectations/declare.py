@@ -6,28 +6,63 @@ so the summary, Data Docs and (later) alerts all say the same thing.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
-from great_expectations.expectations import Expectation, UnexpectedRowsExpectation
+from great_expectations.core.metric_domain_types import MetricDomainTypes
+from great_expectations.execution_engine import PandasExecutionEngine
+from great_expectations.expectations import Expectation
+from great_expectations.expectations.expectation import BatchExpectation
+from great_expectations.expectations.metrics.metric_provider import metric_value
+from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
 
 from warehouse.catalog import PARTITION_COLUMN, Table
-from warehouse.dialect import date_literal
+from warehouse.dialect import date_literal, row_json
 from warehouse.settings import Thresholds
 
 FAILED_COLUMN = "failed"
+FINDING_KEY, FINDING_ROW = "finding_key", "finding_row"  # the columns of a findings statement
 
 
-class ExpectNoFailingRows(UnexpectedRowsExpectation):
+class FindingRows(TableMetricProvider):
+    """A check's rows, out of the frame of findings its table's one statement returned (`findings_sql`)."""
+
+    metric_name = "nba_dq.finding_rows"
+    value_keys = ("unexpected_rows_query", "source_table")
+
+    @metric_value(engine=PandasExecutionEngine)
+    def _pandas(
+        cls,
+        execution_engine: PandasExecutionEngine,
+        metric_domain_kwargs: dict[str, Any],
+        metric_value_kwargs: dict[str, Any],
+        metrics: dict[str, Any],
+        runtime_configuration: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        frame, _, _ = execution_engine.get_compute_domain(metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
+        return finding_rows(frame, metric_value_kwargs["source_table"], metric_value_kwargs["unexpected_rows_query"])
+
+
+class ExpectNoFailingRows(BatchExpectation):
     """A SQL check whose rows are what it measured; it fails when a row is flagged failing.
 
     Rows with a boolean `failed` column report the measurement on a pass too (a coverage ratio, the
-    per-system counts, staging tables in flight). Rows without one are all failures, like GX's
-    UnexpectedRowsExpectation (duplicated keys).
+    per-system counts, staging tables in flight). Rows without one are all failures (duplicated keys).
+    GX does not run the query: it is one part of its table's findings statement (`findings_sql`), so a
+    table costs one statement whatever its number of checks, and the expectation reads its rows back.
     """
+
+    unexpected_rows_query: str  # SQL over {batch}, the date's partition of the table
+    # The batch's table: two tables' checks may share SQL (a key's duplicates). Not `table`: GX's domain key.
+    source_table: str = ""
+
+    metric_dependencies: ClassVar[tuple[str, ...]] = (FindingRows.metric_name,)
+    success_keys: ClassVar[tuple[str, ...]] = ("unexpected_rows_query", "source_table")
 
     def _validate(
         self,
@@ -35,15 +70,47 @@ class ExpectNoFailingRows(UnexpectedRowsExpectation):
         runtime_configuration: dict[str, Any] | None = None,
         execution_engine: Any = None,
     ) -> dict[str, Any]:
-        rows: list[dict[str, Any]] = list(metrics["unexpected_rows_query.table"] or [])
+        rows: list[dict[str, Any]] = metrics[FindingRows.metric_name]
         if rows and FAILED_COLUMN in rows[0]:
             failing = sum(1 for row in rows if row[FAILED_COLUMN])
         else:
-            failing = int(metrics["unexpected_rows_query.row_count"])
+            failing = len(rows)
         return {
             "success": failing == 0,
             "result": {"observed_value": describe_rows(rows, failing), "details": {"unexpected_rows": rows}},
         }
+
+
+def findings_sql(batch: CheckedBatch, engine: str) -> str:
+    """One statement for all of a table's checks: the partition once (CTE `batch`), each check's
+    query over it, and their rows as (finding_key, finding_row): the check's key and its row as JSON."""
+    queries = list(dict.fromkeys(check.unexpected_rows_query for check in batch.expectations))
+    ctes = "".join(f",\nfinding_{n} AS ({query.replace('{batch}', 'batch')})" for n, query in enumerate(queries))
+    rows = "\nUNION ALL\n".join(
+        f"SELECT '{finding_key(batch.asset_name, query)}' AS {FINDING_KEY},"
+        f" {row_json(engine, f'finding_{n}')} AS {FINDING_ROW} FROM finding_{n}"
+        for n, query in enumerate(queries)
+    )
+    return f"WITH batch AS ({batch.query}){ctes}\n{rows}"
+
+
+def finding_key(table: str, query: str) -> str:
+    return hashlib.sha256(f"{table}\n{query}".encode()).hexdigest()[:16]
+
+
+def finding_rows(findings: pd.DataFrame, table: str, query: str) -> list[dict[str, Any]]:
+    """A check's rows, sorted by their columns in order (a CTE's ORDER BY does not survive UNION ALL)."""
+    found = findings.loc[findings[FINDING_KEY] == finding_key(table, query), FINDING_ROW]
+    rows = [json.loads(text) for text in found]
+    return sorted(rows, key=lambda row: tuple(_sort_key(value) for value in row.values()))
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (2, "")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value)
+    return (1, str(value))
 
 
 def describe_rows(rows: list[dict[str, Any]], failing: int, shown: int = 20) -> str:
@@ -79,14 +146,24 @@ class PhaseRequest:
 class CheckedBatch:
     """One GX batch and the expectations validated against it.
 
-    A warehouse batch is a partition-pruned query; a batch of facts read elsewhere (Phase 6's files)
-    is a DataFrame in `frame`, with `query` empty.
+    A warehouse batch is a partition-pruned query with ExpectNoFailingRows checks over it, all read by
+    one findings statement; a batch of facts read elsewhere (Phase 6's files) is a DataFrame in
+    `frame`, with `query` empty.
     """
 
     asset_name: str
     query: str
     expectations: tuple[Expectation, ...]
     frame: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        """A warehouse batch's checks are all ExpectNoFailingRows, and each learns its table here."""
+        if self.frame is not None:
+            return
+        for check in self.expectations:
+            if not isinstance(check, ExpectNoFailingRows):
+                raise TypeError(f"{self.asset_name}: a warehouse batch declares ExpectNoFailingRows checks only")
+            check.source_table = self.asset_name
 
 
 def checker(thresholds: Thresholds) -> Callable[..., Expectation]:
@@ -114,6 +191,32 @@ def duplicate_keys_sql(key: Iterable[str], where: str = "TRUE") -> str:
         f"SELECT {columns}, COUNT(*) AS row_count FROM {{batch}} WHERE {where}"
         f" GROUP BY {columns} HAVING COUNT(*) > 1 ORDER BY {columns}"
     )
+
+
+def rows_outside_sql(column: str, low: float, high: float, identity: Iterable[str], where: str = "TRUE") -> str:
+    """Rows whose value lies outside low..high, named by `identity` (a NULL is another check's)."""
+    return _failing_rows_sql(column, identity, f"{where} AND ({column} < {low} OR {column} > {high})")
+
+
+def rows_not_in_sql(column: str, values: Iterable[str], identity: Iterable[str], where: str = "TRUE") -> str:
+    """Rows whose value is not one of `values`, named by `identity` (a NULL is another check's)."""
+    return _failing_rows_sql(column, identity, f"{where} AND {column} NOT IN {sql_strings(values)}")
+
+
+def null_rows_sql(column: str, identity: Iterable[str]) -> str:
+    """Rows where a column is NULL, named by `identity`."""
+    return _failing_rows_sql(column, identity, f"{column} IS NULL")
+
+
+def _failing_rows_sql(column: str, identity: Iterable[str], where: str) -> str:
+    columns = ", ".join(dict.fromkeys((*identity, column)))
+    return f"SELECT {columns} FROM {{batch}} WHERE {where} ORDER BY {columns}"
+
+
+def count_between_sql(name: str, counted: str, low: int, high: int | None = None, where: str = "TRUE") -> str:
+    """One row: `counted` (an aggregate, e.g. COUNT(*)) as `name`, failed outside low..high (no high: at least low)."""
+    outside = f"{counted} < {low}" + ("" if high is None else f" OR {counted} > {high}")
+    return f"SELECT {counted} AS {name}, ({outside}) AS {FAILED_COLUMN} FROM {{batch}} WHERE {where}"
 
 
 def first_values_sql(column: str, source: str, limit: int) -> str:

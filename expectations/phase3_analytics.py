@@ -6,9 +6,14 @@ ratios) takes the context as its truth, so a thin context hides its own loss.
 
 from __future__ import annotations
 
-from great_expectations import expectations as gxe
-
-from expectations.declare import CheckedBatch, ExpectNoFailingRows, PhaseRequest, checker, duplicate_keys_sql
+from expectations.declare import (
+    CheckedBatch,
+    ExpectNoFailingRows,
+    PhaseRequest,
+    checker,
+    duplicate_keys_sql,
+    rows_outside_sql,
+)
 from expectations.ranges import (
     FINAL_STATUS,
     Part,
@@ -29,6 +34,7 @@ from warehouse.settings import Phase3Thresholds
 CTX = UPCOMING_CONTEXT.c
 BOX = PLAYER_GAME_SUMMARY.c
 S = SCHEDULE.c
+BOX_IDENTITY = (BOX.player_lookup, BOX.game_id)  # what names a failing box-score row
 SCHEDULE_TEAMS = (S.game_date, S.game_id, S.home_team_tricode, S.away_team_tricode, S.game_status)
 
 
@@ -88,12 +94,14 @@ def build_batches(request: PhaseRequest, thresholds: Phase3Thresholds) -> list[C
         named(
             "box_score_minutes_range",
             f"minutes_played between 0 and {t.minutes_played_max}",
-            gxe.ExpectColumnValuesToBeBetween(column=BOX.minutes_played, min_value=0, max_value=t.minutes_played_max),
+            ExpectNoFailingRows(
+                unexpected_rows_query=rows_outside_sql(BOX.minutes_played, 0, t.minutes_played_max, BOX_IDENTITY)
+            ),
         ),
         named(
             "box_score_points_range",
             f"points between 0 and {t.points_max}",
-            gxe.ExpectColumnValuesToBeBetween(column=BOX.points, min_value=0, max_value=t.points_max),
+            ExpectNoFailingRows(unexpected_rows_query=rows_outside_sql(BOX.points, 0, t.points_max, BOX_IDENTITY)),
         ),
     )
     return [

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from great_expectations import expectations as gxe
-
 from expectations.declare import (
     CheckedBatch,
     ExpectNoFailingRows,
@@ -18,6 +16,8 @@ from expectations.declare import (
     checker,
     duplicate_keys_sql,
     first_values_sql,
+    rows_not_in_sql,
+    rows_outside_sql,
     sql_strings,
 )
 from expectations.ranges import (
@@ -41,6 +41,7 @@ from warehouse.settings import Phase4Thresholds
 F = FEATURE_STORE.c
 CTX = UPCOMING_CONTEXT.c
 KEY = (F.player_lookup, F.game_id, F.feature_version)
+IDENTITY = (F.player_lookup, F.game_id)  # what names a failing row
 
 
 def build_batches(request: PhaseRequest, thresholds: Phase4Thresholds) -> list[CheckedBatch]:
@@ -62,16 +63,16 @@ def build_batches(request: PhaseRequest, thresholds: Phase4Thresholds) -> list[C
         named(
             "feature_quality_score_range",
             expected["feature_quality_score_range"],
-            gxe.ExpectColumnValuesToBeBetween(
-                column=F.feature_quality_score,
-                min_value=t.feature_quality_score_min,
-                max_value=t.feature_quality_score_max,
+            ExpectNoFailingRows(
+                unexpected_rows_query=rows_outside_sql(
+                    F.feature_quality_score, t.feature_quality_score_min, t.feature_quality_score_max, IDENTITY
+                )
             ),
         ),
         named(
             "quality_tier_values",
             expected["quality_tier_values"],
-            gxe.ExpectColumnValuesToBeInSet(column=F.quality_tier, value_set=list(t.quality_tiers)),
+            ExpectNoFailingRows(unexpected_rows_query=rows_not_in_sql(F.quality_tier, t.quality_tiers, IDENTITY)),
         ),
         named(
             "feature_columns_not_constant_zero",

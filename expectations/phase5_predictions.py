@@ -16,17 +16,19 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from great_expectations import expectations as gxe
 from great_expectations.expectations import Expectation
-from great_expectations.expectations.row_conditions import Column
 
 from expectations.declare import (
     CheckedBatch,
     ExpectNoFailingRows,
     PhaseRequest,
     checker,
+    count_between_sql,
     duplicate_keys_sql,
     first_values_sql,
+    null_rows_sql,
+    rows_not_in_sql,
+    rows_outside_sql,
     sql_strings,
     sql_values_table,
 )
@@ -54,8 +56,9 @@ from warehouse.settings import Era, Phase5Thresholds, Settings
 P = PREDICTIONS.c
 S = SCHEDULE.c
 CTX = UPCOMING_CONTEXT.c
-ACTIVE = Column(P.is_active) == True  # noqa: E712 (GX builds the condition from ==)
+IDENTITY = (P.player_lookup, P.system_id)  # what names a failing row
 ACTIVE_SQL = f"{P.is_active} = TRUE"
+STAGING_TABLES = "staging_tables"  # the asset of the predictions dataset's _staging_* tables
 
 
 @dataclass(frozen=True)
@@ -128,15 +131,21 @@ def build_batches(
         named(
             "active_prediction_count",
             expected["active_prediction_count"],
-            gxe.ExpectTableRowCountToBeBetween(min_value=t.min_active_predictions, row_condition=ACTIVE),
+            ExpectNoFailingRows(
+                unexpected_rows_query=count_between_sql(
+                    "active_predictions", "COUNT(*)", t.min_active_predictions, where=ACTIVE_SQL
+                )
+            ),
             "An empty partition fails: on 2026-02-07/08 schema drift failed every write and nothing alerted.",
         ),
         _volume_check(named, t, volume),
         named(
             "predicted_player_count",
             expected["predicted_player_count"],
-            gxe.ExpectColumnUniqueValueCountToBeBetween(
-                column=P.player_lookup, min_value=t.min_predicted_players, row_condition=ACTIVE
+            ExpectNoFailingRows(
+                unexpected_rows_query=count_between_sql(
+                    "predicted_players", f"COUNT(DISTINCT {P.player_lookup})", t.min_predicted_players, where=ACTIVE_SQL
+                )
             ),
         ),
         named(
@@ -171,45 +180,51 @@ def build_batches(
             "The MERGE key; an integer cast of the line once made 22.5 and 23.0 collide. A NULL line is one value.",
         ),
         named(
-            "no_orphaned_staging_tables",
-            expected["no_orphaned_staging_tables"],
-            ExpectNoFailingRows(unexpected_rows_query=_staging_sql(request, t)),
-            "Staging tables are deleted after a successful MERGE and kept when it fails: an old one is "
-            "a failed MERGE. Younger ones are batches in flight; an unknown age counts as orphaned.",
-        ),
-        named(
             "predicted_points_range",
             expected["predicted_points_range"],
-            gxe.ExpectColumnValuesToBeBetween(
-                column=P.predicted_points,
-                min_value=t.predicted_points_min,
-                max_value=t.predicted_points_max,
-                row_condition=ACTIVE,
+            ExpectNoFailingRows(
+                unexpected_rows_query=rows_outside_sql(
+                    P.predicted_points, t.predicted_points_min, t.predicted_points_max, IDENTITY, ACTIVE_SQL
+                )
             ),
         ),
         named(
             "confidence_score_range",
             expected["confidence_score_range"],
-            gxe.ExpectColumnValuesToBeBetween(
-                column=P.confidence_score,
-                min_value=t.confidence_score_min,
-                max_value=t.confidence_score_max,
-                row_condition=ACTIVE,
+            ExpectNoFailingRows(
+                unexpected_rows_query=rows_outside_sql(
+                    P.confidence_score, t.confidence_score_min, t.confidence_score_max, IDENTITY, ACTIVE_SQL
+                )
             ),
         ),
         named(
             "recommendation_values",
             expected["recommendation_values"],
-            gxe.ExpectColumnValuesToBeInSet(
-                column=P.recommendation, value_set=list(t.recommendations), row_condition=ACTIVE
+            ExpectNoFailingRows(
+                unexpected_rows_query=rows_not_in_sql(P.recommendation, t.recommendations, IDENTITY, ACTIVE_SQL)
             ),
         ),
     ]
     checks += [
-        named(f"{column}_not_null", f"{column} is never NULL", gxe.ExpectColumnValuesToNotBeNull(column=column))
+        named(
+            f"{column}_not_null",
+            f"{column} is never NULL",
+            ExpectNoFailingRows(unexpected_rows_query=null_rows_sql(column, IDENTITY)),
+        )
         for column in (P.prediction_id, P.player_lookup, P.game_id, P.system_id)
     ]
-    return [CheckedBatch("player_prop_predictions", request.partition(PREDICTIONS), tuple(checks))]
+    staging_check = named(
+        "no_orphaned_staging_tables",
+        expected["no_orphaned_staging_tables"],
+        ExpectNoFailingRows(unexpected_rows_query=_staging_sql(t)),
+        "Staging tables are deleted after a successful MERGE and kept when it fails: an old one is "
+        "a failed MERGE. Younger ones are batches in flight; an unknown age counts as orphaned.",
+    )
+    return [
+        CheckedBatch(PREDICTIONS.name, request.partition(PREDICTIONS), tuple(checks)),
+        # The dataset's table list is another source, with a statement of its own.
+        CheckedBatch(STAGING_TABLES, _staging_tables(request), (staging_check,)),
+    ]
 
 
 def _expected(t: Phase5Thresholds) -> dict[str, str]:
@@ -235,9 +250,7 @@ def _volume_check(named: Callable[..., Expectation], t: Phase5Thresholds, volume
     history = f"the last {len(volume.per_game)} game dates with predictions"
     if bounds is None:
         expected = f"not judged: {history}, fewer than {t.volume_min_history}"
-        return named(
-            "active_prediction_volume", expected, gxe.ExpectTableRowCountToBeBetween(min_value=0, row_condition=ACTIVE)
-        )
+        return named("active_prediction_volume", expected, _active_rows_between(0))
     low, high = bounds
     expected = (
         f"{low}..{high} active predictions for {volume.games} games"
@@ -246,8 +259,14 @@ def _volume_check(named: Callable[..., Expectation], t: Phase5Thresholds, volume
     return named(
         "active_prediction_volume",
         expected,
-        gxe.ExpectTableRowCountToBeBetween(min_value=low, max_value=high, row_condition=ACTIVE),
+        _active_rows_between(low, high),
         "A slow decline or a sudden spike can stay above the fixed floors.",
+    )
+
+
+def _active_rows_between(low: int, high: int | None = None) -> ExpectNoFailingRows:
+    return ExpectNoFailingRows(
+        unexpected_rows_query=count_between_sql("active_predictions", "COUNT(*)", low, high, ACTIVE_SQL)
     )
 
 
@@ -304,10 +323,13 @@ ORDER BY e.system_id
 """
 
 
-def _staging_sql(request: PhaseRequest, t: Phase5Thresholds) -> str:
-    staging = staging_tables_query(
-        request.engine, request.datasets[PREDICTIONS.dataset_role], request.game_date, request.now
-    )
+def _staging_tables(request: PhaseRequest) -> str:
+    """The date's staging tables (table_name, batch_date, age_minutes), from the dataset's table list."""
+    dataset = request.datasets[PREDICTIONS.dataset_role]
+    return staging_tables_query(request.engine, dataset, request.game_date, request.now)
+
+
+def _staging_sql(t: Phase5Thresholds) -> str:
     old = f"(age_minutes IS NULL OR age_minutes >= {t.staging_grace_minutes})"
     return f"""
 SELECT table_name, batch_date, age_minutes,
@@ -315,7 +337,7 @@ SELECT table_name, batch_date, age_minutes,
        WHEN age_minutes >= {t.staging_grace_minutes} THEN 'orphaned'
        ELSE 'in flight' END AS status,
   {old} AS failed
-FROM ({staging}) AS staging
+FROM {{batch}} AS staging
 ORDER BY table_name
 """
 

@@ -5,8 +5,6 @@ Grading once inflated predicted_points 2-4x, wrote NaN, and was silently down fo
 
 from __future__ import annotations
 
-from great_expectations import expectations as gxe
-
 from expectations.declare import (
     CheckedBatch,
     ExpectNoFailingRows,
@@ -14,6 +12,7 @@ from expectations.declare import (
     checker,
     duplicate_keys_sql,
     first_values_sql,
+    rows_outside_sql,
     sql_strings,
 )
 from expectations.definitions import ACTIVE_COLUMNS, active_predictions, gradable_predictions
@@ -84,8 +83,10 @@ def build_batches(request: PhaseRequest, thresholds: Phase5BThresholds) -> list[
         named(
             "grading_confidence_range",
             expected["grading_confidence_range"],
-            gxe.ExpectColumnValuesToBeBetween(
-                column=G.confidence_score, min_value=t.confidence_score_min, max_value=t.confidence_score_max
+            ExpectNoFailingRows(
+                unexpected_rows_query=rows_outside_sql(
+                    G.confidence_score, t.confidence_score_min, t.confidence_score_max, (G.player_lookup, G.system_id)
+                )
             ),
         ),
         named(

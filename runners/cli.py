@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         " (default: the clock; for a past date, its daily run at [run] replay_hour_utc)",
     )
     run.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the statements the run would issue, with job labels and (BigQuery) bytes; run no check",
+    )
 
     seed = commands.add_parser(
         "seed", parents=[debug], help="build the embedded DuckDB warehouse with a synthetic season"
@@ -139,10 +144,6 @@ def _configure_logging(stream: TextIO, debug: bool) -> None:
         logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
     # slack_sdk logs request URLs at debug level, and a webhook URL is a secret.
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
-    if not debug:
-        # Runs close every DB-API connection they opened (checkpoints/run.py); a pool closing one of them
-        # again logs a traceback at ERROR that says nothing about the data or the run.
-        logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
 
 
 def entry() -> NoReturn:

@@ -14,6 +14,7 @@ from checkpoints.charts import Point, coverage_chart
 from checkpoints.data_docs import rebuild_site, site_folder, site_index
 from checkpoints.doctor import doctor, doctor_json, render_doctor
 from checkpoints.doctor import exit_code as doctor_exit_code
+from checkpoints.dry_run import plan, plan_json, render_plan
 from checkpoints.health import health_json, health_report, render_health
 from checkpoints.history import recorder
 from checkpoints.phases import ALL_PHASES, AUDITED, PHASES
@@ -36,8 +37,10 @@ def dispatch(
     args: argparse.Namespace, settings: Settings, env: Mapping[str, str], out: TextIO, err: TextIO
 ) -> ExitCode:
     if args.command == "run":
-        reporting = build_reporting(settings, env, err)  # before any check: production needs a destination
         now = args.now or settings.run_time(args.game_date, datetime.now(timezone.utc))
+        if args.dry_run:
+            return dry_run(settings, args.phase, args.game_date, now, args.json, out)
+        reporting = build_reporting(settings, env, err)  # before any check: production needs a destination
         return run(settings, args.phase, args.game_date, now, args.json, out, reporting)
     if args.command == "seed":
         return seed(settings, args, out)
@@ -74,6 +77,13 @@ def run(
     print(dumps(combined_json(summaries)) if as_json else render_combined(summaries), file=out)
     _print_published_site(settings, as_json, out)
     return worst_exit_code(summaries)
+
+
+def dry_run(settings: Settings, phase: str, game_date: date, now: datetime, as_json: bool, out: TextIO) -> ExitCode:
+    """The statements a run would issue, without running its checks, writing results or alerting."""
+    planned = plan(settings, list(PHASES) if phase == ALL_PHASES else [phase], game_date, now)
+    print(dumps(plan_json(planned, game_date)) if as_json else render_plan(planned, game_date), file=out)
+    return ExitCode.PASSED
 
 
 def _print_published_site(settings: Settings, as_json: bool, out: TextIO) -> None:

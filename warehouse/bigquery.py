@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from warehouse.dialect import bigquery_project
+from warehouse.errors import CouldNotRun
 from warehouse.settings import Settings
 
 APP_LABEL = {"app": "nba-dq"}
@@ -24,7 +25,7 @@ def bigquery_client(settings: Settings, labels: Mapping[str, str] | None = None)
 
     job_config = bigquery.QueryJobConfig(
         maximum_bytes_billed=settings.maximum_bytes_billed,
-        labels={**APP_LABEL, **{key: label_value(value) for key, value in (labels or {}).items()}},
+        labels=job_labels(labels),
         priority=bigquery.QueryPriority.INTERACTIVE,
     )
     options: dict[str, Any] = {}
@@ -42,6 +43,26 @@ def bigquery_client(settings: Settings, labels: Mapping[str, str] | None = None)
         default_query_job_config=job_config,
         **options,
     )
+
+
+def job_labels(labels: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The labels a job carries: app=nba-dq and `labels` (command, phase, table), as BigQuery takes them."""
+    return {**APP_LABEL, **{key: label_value(value) for key, value in (labels or {}).items()}}
+
+
+def dry_run_bytes(settings: Settings, labels: Mapping[str, str], sql: str) -> int:
+    """The bytes a query would process, from a BigQuery dry-run job (free; nothing is read or billed)."""
+    from google.api_core.exceptions import GoogleAPICallError
+    from google.cloud import bigquery
+
+    from warehouse.connection import first_line
+
+    config = bigquery.QueryJobConfig(dry_run=True, use_query_cache=False)
+    try:
+        job = bigquery_client(settings, labels).query(sql, job_config=config)
+    except GoogleAPICallError as error:
+        raise CouldNotRun(f"BigQuery dry run failed: {first_line(error)}") from error
+    return int(job.total_bytes_processed or 0)
 
 
 def label_value(value: str) -> str:

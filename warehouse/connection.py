@@ -75,15 +75,17 @@ def check_schema(warehouse: Warehouse, tables: Iterable[Table]) -> None:
 
 def schema_problems(warehouse: Warehouse, tables: Iterable[Table]) -> dict[str, list[str]]:
     """Per table (qualified name), how it differs from the catalog: missing, a column missing or of
-    another type. One INFORMATION_SCHEMA.COLUMNS query per dataset."""
+    another type. One INFORMATION_SCHEMA.COLUMNS statement."""
     tables = list(tables)
     found: dict[tuple[str, str], dict[str, str]] = {}
+    by_dataset: dict[str, list[str]] = {}
+    for table in tables:
+        by_dataset.setdefault(warehouse.datasets[table.dataset_role], []).append(table.name)
     with warehouse.connect() as connection:
-        for dataset in sorted({warehouse.datasets[table.dataset_role] for table in tables}):
-            names = [table.name for table in tables if warehouse.datasets[table.dataset_role] == dataset]
-            sql = columns_query(warehouse.engine_name, dataset, names)
-            for table_name, column, kind in connection.execute(sa.text(sql)):
-                found.setdefault((dataset, table_name), {})[column] = kind
+        for dataset, table_name, column, kind in connection.execute(
+            sa.text(columns_query(warehouse.engine_name, by_dataset))
+        ):
+            found.setdefault((dataset, table_name), {})[column] = kind
     problems: dict[str, list[str]] = {}
     for table in tables:
         dataset = warehouse.datasets[table.dataset_role]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, timezone
 
 from warehouse.catalog import STAGING_TABLE_PREFIX, Table
@@ -40,18 +41,29 @@ def column_type_matches(bigquery_type: str, found: str, engine: str) -> bool:
     return normalise(found).split("(")[0] == normalise(expected).split("(")[0]
 
 
-def columns_query(engine: str, dataset: str, table_names: list[str]) -> str:
-    """(table_name, column_name, data_type) of some tables of one dataset, from INFORMATION_SCHEMA."""
-    names = ", ".join(f"'{name}'" for name in table_names)
+def columns_query(engine: str, tables: Mapping[str, list[str]]) -> str:
+    """(dataset, table_name, column_name, data_type) of some tables (names by dataset) from
+    INFORMATION_SCHEMA, in one statement: BigQuery has a COLUMNS view per dataset, so one part each."""
+
+    def names(dataset: str) -> str:
+        return ", ".join(f"'{name}'" for name in tables[dataset])
+
     if engine == BIGQUERY:
-        return (
-            f"SELECT table_name, column_name, data_type FROM `{dataset}`.INFORMATION_SCHEMA.COLUMNS"
-            f" WHERE table_name IN ({names})"
+        return " UNION ALL ".join(
+            f"SELECT '{dataset}' AS dataset, table_name, column_name, data_type"
+            f" FROM `{dataset}`.INFORMATION_SCHEMA.COLUMNS WHERE table_name IN ({names(dataset)})"
+            for dataset in tables
         )
+    wanted = " OR ".join(f"(table_schema = '{dataset}' AND table_name IN ({names(dataset)}))" for dataset in tables)
     return (
-        "SELECT table_name, column_name, data_type FROM information_schema.columns"
-        f" WHERE table_schema = '{dataset}' AND table_name IN ({names})"
+        "SELECT table_schema AS dataset, table_name, column_name, data_type"
+        f" FROM information_schema.columns WHERE {wanted}"
     )
+
+
+def row_json(engine: str, alias: str) -> str:
+    """A table alias's row as a JSON object (a string), so checks of any shape share one UNION ALL."""
+    return f"TO_JSON_STRING({alias})" if engine == BIGQUERY else f"CAST(to_json({alias}) AS VARCHAR)"
 
 
 def create_table_ddl(table: Table, dataset: str, name: str | None = None) -> str:
