@@ -1,6 +1,7 @@
 """The phases nba-dq checks: one checkpoint each, the tables it reads, and its suite builder.
 
-Builders take the warehouse too: most declare queries GX runs, Phase 6 reads facts to compare first.
+Builders take the warehouse too: most declare SQL checks (run as one statement per table), Phase 6
+reads facts to compare first.
 """
 
 from __future__ import annotations

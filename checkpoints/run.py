@@ -1,4 +1,4 @@
-"""Running one phase's checkpoint for one game date: preflight, GX, summary."""
+"""Running one phase's checkpoint for one game date: preflight, one statement per table, GX, summary."""
 
 from __future__ import annotations
 
@@ -40,12 +40,12 @@ def run_phase(
     """
     phase = PHASES[phase_key]
     labels = {"command": "run", "phase": phase.checkpoint}
+    # GX prints to stdout (e.g. a custom expectation's registration notice): keep it out of our output.
     with redirect_stdout(io.StringIO()) as chatter:
         batches = declare_phase(settings, phase, game_date, now, labels)
         frame = checked_frame(settings, labels, batches)
     context = build_context(settings.gx_root)
     started = time.time()
-    # GX prints to stdout (e.g. a custom expectation's registration notice): keep it out of our output.
     with redirect_stdout(chatter):
         declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
         report = ReportAction(name="report", phase=phase.checkpoint, game_date=str(game_date), declared_checks=declared)
