@@ -57,7 +57,7 @@ def render_plan(planned: list[PlannedStatement], game_date: date) -> str:
     for number, statement in enumerate(planned, 1):
         what = "ran (to declare the checks)" if statement.ran else "not run (the checks)"
         size = "" if statement.bytes_processed is None else f", {statement.bytes_processed:,} bytes processed"
-        labels = ", ".join(f"{key}={value}" for key, value in statement.labels.items())
+        labels = ", ".join(f"{key}={value}" if value else key for key, value in statement.labels.items())
         lines += [
             "",
             f"-- {number}. {statement.phase}: {what}{size}",

@@ -27,6 +27,7 @@ from warehouse.errors import CouldNotRun
 from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
+CHECK_LABEL_PREFIX = "check_"
 FRAMES = "findings"  # GX validates frames: the tables' findings, Phase 6's facts, an audit's dates
 
 
@@ -99,10 +100,13 @@ class TableStatement:
 def table_statements(
     settings: Settings, labels: Mapping[str, str], batches: list[CheckedBatch]
 ) -> list[TableStatement]:
+    """Each warehouse batch's statement. Its job is labelled with the table and, as one key each
+    (`check_<name>`, empty value), the checks it runs: a job carries up to 64 labels, a value one name."""
     statements = []
     for batch in batches:
         if batch.frame is None:
-            table_labels = {**labels, "table": batch.asset_name}
+            checks = {f"{CHECK_LABEL_PREFIX}{check_name(check.meta)}": "" for check in batch.expectations}
+            table_labels = {**labels, "table": batch.asset_name, **checks}
             warehouse = open_warehouse(settings, table_labels)
             statements.append(TableStatement(table_labels, warehouse, findings_sql(batch, warehouse.engine_name)))
     return statements

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from checkpoints.audit import audit
 from checkpoints.phases import AUDITED
+from expectations.phase5_predictions import STAGING_TABLES
 from tests.bigquery_emulator import PROJECT, bigquery_emulator
 from tests.conftest import Workspace, make_workspace
 from tests.test_statements import unpruned_reads
@@ -132,6 +133,30 @@ def test_history_is_appended_with_load_jobs_and_jobs_carry_the_cost_guards(emula
     config = client._default_query_job_config
     assert config.maximum_bytes_billed == 10 * 10**9 and config.labels["app"] == "nba-dq"
     assert config.priority == "INTERACTIVE"
+
+
+def test_every_query_job_sent_carries_the_labels(emulated: EmulatorWorkspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What goes over the wire: the emulator echoes a job's labels but does not keep them for get_job."""
+    from google.cloud.bigquery import _http
+
+    sent: list[dict[str, str]] = []
+    original = _http.Connection.api_request
+
+    def recording(self: object, *args: object, **kwargs: object) -> object:
+        body = kwargs.get("data")
+        if isinstance(body, dict) and "query" in body.get("configuration", body):  # jobs.insert or jobs.query
+            sent.append(dict(body.get("labels") or body.get("configuration", {}).get("labels") or {}))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(_http.Connection, "api_request", recording)
+    assert emulated.cli("run", "--phase", "5", "--date", "2025-12-02").code == 0
+    assert len(sent) == 5
+    assert all(
+        labels["app"] == "nba-dq" and labels["command"] == "run" and labels["phase"] == "phase5" for labels in sent
+    )
+    checks = {labels.get("table"): {key for key in labels if key.startswith("check_")} for labels in sent}
+    assert checks[STAGING_TABLES] == {"check_no_orphaned_staging_tables"}
+    assert {"check_player_coverage", "check_active_key_unique"} <= checks["player_prop_predictions"]
 
 
 def test_every_emulator_statement_filters_game_date(emulated: EmulatorWorkspace) -> None:

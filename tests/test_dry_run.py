@@ -33,11 +33,15 @@ def test_dry_run_lists_the_checks_statements_a_run_issues_and_runs_none(seeded_f
         assert statement["labels"]["phase"] == statement["phase"]
         assert statement["bytes_processed"] is None  # DuckDB bills nothing
     assert {s["sql"] for s in planned if s["ran"]} == {text.strip() for text in issued_by_dry_run.texts}
+    labelled_checks = {key.removeprefix("check_") for s in not_run for key in s["labels"] if key.startswith("check_")}
     assert not (seeded.root / "gx" / "uncommitted" / "validations").exists()  # no results, no Data Docs
 
     with capturing_statements() as issued_by_run:
-        assert seeded.cli("run", "--phase", "all", "--date", str(DAY), "--now", NOW).code == 1
+        run = seeded.cli("run", "--phase", "all", "--date", str(DAY), "--now", NOW, "--json")
+    assert run.code == 1
     assert [s["sql"] for s in planned] == [text.strip() for text in issued_by_run.texts]
+    warehouse_checks = {c["name"] for p in run.json()["phases"] if p["phase"] != "phase6" for c in p["checks"]}
+    assert labelled_checks == warehouse_checks  # every check is named on the job that runs it
 
 
 def test_the_listed_statements_are_runnable_sql(seeded: Workspace) -> None:
