@@ -71,6 +71,7 @@ _REMOTE_CSS_URL = re.compile(r"""url\(\s*['"]?((?:https?:)?//[^'")\s]*)['"]?\s*\
 
 PUBLISHED = ".published.json"  # beside the site: what was last uploaded to the bucket, by size and time
 
+TEMPORARY_SUFFIX = ".tmp"  # a page being rewritten (never published)
 
 def site_folder(gx_root: Path) -> Path:
     return gx_root / SITE_FOLDER
@@ -119,9 +120,13 @@ def publish(site: Path, bucket_url: str) -> int:
     published: dict[str, list[int]] = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     bucket = gcs_client().bucket(bucket_name)
     uploaded = 0
-    for path in sorted(p for p in site.rglob("*") if p.is_file()):
+    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.suffix != TEMPORARY_SUFFIX):
         relative = path.relative_to(site).as_posix()
-        signature = [path.stat().st_size, path.stat().st_mtime_ns]
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # replaced by a concurrent run meanwhile: that run publishes it
+            continue
+        signature = [stat.st_size, stat.st_mtime_ns]
         if published.get(relative) == signature:
             continue
         blob = bucket.blob(f"{prefix.strip('/')}/{relative}" if prefix.strip("/") else relative)
@@ -148,14 +153,26 @@ def make_offline(site: Path, since: float | None = None) -> int:
     _copy_vendor(site / SITE_VENDOR)
     rewritten = 0
     for page in [*site.rglob("*.html"), *site.rglob("*.css")]:
-        if SITE_VENDOR in page.relative_to(site).parents or (since is not None and page.stat().st_mtime < since):
+        if SITE_VENDOR in page.relative_to(site).parents:
             continue
-        text = page.read_text(encoding="utf-8")
+        try:
+            if since is not None and page.stat().st_mtime < since:
+                continue
+            text = page.read_text(encoding="utf-8")
+        except FileNotFoundError:  # a concurrent run's GX replaced the page meanwhile: that run rewrites it
+            continue
         offline = offline_html(text, page.parent, site)
         if offline != text:
-            page.write_text(offline, encoding="utf-8")
+            _write_atomically(page, offline)
             rewritten += 1
     return rewritten
+
+
+def _write_atomically(page: Path, text: str) -> None:
+    """Readers (a browser, a concurrent run) see the old page or the new one, never half of one."""
+    temporary = page.with_name(f".{page.name}.{os.getpid()}{TEMPORARY_SUFFIX}")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, page)
 
 
 def offline_html(html: str, folder: Path, site: Path) -> str:

@@ -49,6 +49,26 @@ def test_make_offline_rewrites_pages_and_stylesheets_and_copies_the_vendor(tmp_p
     assert make_offline(tmp_path) == 0  # nothing left to rewrite
 
 
+def test_a_page_another_run_replaced_meanwhile_is_skipped_and_writes_are_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cdn = f'<link href="{next(iter(CDN_FILES))}"/>'
+    (tmp_path / "gone.html").write_text(cdn)
+    (tmp_path / "kept.html").write_text(cdn)
+    read_text = Path.read_text
+
+    def vanishing(self: Path, *args: object, **kwargs: object) -> str:
+        if self.name == "gone.html":  # listed, then replaced by a concurrent run's GX before it is read
+            raise FileNotFoundError(self)
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", vanishing)
+    assert make_offline(tmp_path) == 1
+    monkeypatch.undo()
+    assert "vendor/" in (tmp_path / "kept.html").read_text()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
 class FakeBlob:
     def __init__(self, bucket: FakeBucket, name: str) -> None:
         self.bucket, self.name = bucket, name
