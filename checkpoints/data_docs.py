@@ -73,6 +73,7 @@ PUBLISHED = ".published.json"  # beside the site: what was last uploaded to the 
 
 TEMPORARY_SUFFIX = ".tmp"  # a page being rewritten (never published)
 
+
 def site_folder(gx_root: Path) -> Path:
     return gx_root / SITE_FOLDER
 

@@ -21,7 +21,6 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from checkpoints.audit import audit
 from checkpoints.phases import AUDITED
@@ -31,6 +30,7 @@ from tests.conftest import Workspace, make_workspace
 from tests.test_statements import unpruned_reads
 from warehouse.seed import DEFAULT_END, DEFAULT_START, simulated_run_time
 from warehouse.seed.bigquery import load_into_bigquery
+from warehouse.statements import capturing_statements
 
 pytestmark = pytest.mark.acceptance
 # (checkpoint, check) -> why the emulator cannot agree with BigQuery there.
@@ -160,18 +160,11 @@ def test_every_query_job_sent_carries_the_labels(emulated: EmulatorWorkspace, mo
 
 
 def test_every_emulator_statement_filters_game_date(emulated: EmulatorWorkspace) -> None:
-    captured: list[str] = []
-
-    def capture(conn: object, cursor: object, statement: str, *args: object) -> None:
-        captured.append(statement)
-
-    sa.event.listen(sa.engine.Engine, "before_cursor_execute", capture)
-    try:
+    with capturing_statements() as statements:
         for argv in (("run", "--phase", "all", "--date", "2025-12-05"), ("audit", "--start", "2025-12-01",
                      "--end", "2025-12-31"), ("health", "--end", "2025-12-09")):  # fmt: skip
             assert emulated.cli(*argv).code in (0, 1)
-    finally:
-        sa.event.remove(sa.engine.Engine, "before_cursor_execute", capture)
+    captured = statements.texts
     assert len([s for s in captured if s.startswith("WITH batch AS")]) == 6  # one per table checked
     assert {s: unpruned_reads(s, "bigquery") for s in captured if unpruned_reads(s, "bigquery")} == {}
 

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-import sqlalchemy as sa
 import sqlglot
 from sqlglot import exp
 
@@ -19,6 +18,7 @@ from checkpoints.phases import PHASES
 from tests.conftest import Workspace
 from warehouse.catalog import ALL_TABLES, PARTITION_COLUMN
 from warehouse.seed import FAULTS, simulated_run_time
+from warehouse.statements import capturing_statements
 
 pytestmark = pytest.mark.acceptance
 PARTITIONED = {table.name for table in ALL_TABLES if table.partitioned}
@@ -26,14 +26,8 @@ PARTITIONED = {table.name for table in ALL_TABLES if table.partitioned}
 
 @pytest.fixture
 def statements() -> Iterator[list[str]]:
-    captured: list[str] = []
-
-    def capture(conn: object, cursor: object, statement: str, *args: object) -> None:
-        captured.append(statement)
-
-    sa.event.listen(sa.engine.Engine, "before_cursor_execute", capture)
-    yield captured
-    sa.event.remove(sa.engine.Engine, "before_cursor_execute", capture)
+    with capturing_statements() as captured:
+        yield captured.texts
 
 
 def constant(node: exp.Expression) -> bool:
