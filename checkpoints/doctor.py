@@ -21,6 +21,7 @@ from checkpoints.data_docs import site_folder
 from checkpoints.history import History, warehouse_label
 from checkpoints.phases import PHASES
 from checkpoints.slack import check_destination
+from checkpoints.state_files import quarantined
 from warehouse.catalog import PARTITION_COLUMN, Table
 from warehouse.connection import Warehouse, first_line, open_warehouse, schema_problems
 from warehouse.dialect import date_literal
@@ -52,6 +53,7 @@ def doctor(settings: Settings, env: Mapping[str, str], today: date | None = None
     findings.append(_probe("slack", lambda: check_destination(env, settings.alerts)))
     findings.append(_probe("data docs", lambda: _data_docs_writable(settings)))
     findings.append(_probe("exports", lambda: _exports_readable(settings.export_root)))
+    findings.append(_probe("state files", lambda: _no_quarantined_state(settings)))
     return findings
 
 
@@ -130,6 +132,19 @@ def _data_docs_writable(settings: Settings) -> str:
     if missing:
         raise CouldNotRun(f"{settings.data_docs.bucket}: these credentials lack {', '.join(missing)}")
     return f"{site} writable; {settings.data_docs.bucket} accepts uploads"
+
+
+def _no_quarantined_state(settings: Settings) -> str:
+    """A corrupt ledger, outbox message or pending history file was moved aside: someone must look at it."""
+    found = quarantined(settings.gx_root)
+    if found:
+        shown = "; ".join(f"{path.name} ({reason})" for path, reason in found[:5])
+        more = f"; +{len(found) - 5} more" if len(found) > 5 else ""
+        raise CouldNotRun(
+            f"{len(found)} corrupt state file(s) quarantined in {found[0][0].parent}: {shown}{more}"
+            " (inspect, re-queue or delete them)"
+        )
+    return "no corrupt state file quarantined"
 
 
 def _exports_readable(root: str) -> str:

@@ -90,3 +90,16 @@ def test_a_missing_warehouse_and_export_root_are_reported_not_raised(scratch: Wo
     assert not any(subject.startswith("table ") for subject in lines)
     assert lines["exports"].startswith("FAIL export root")
     assert lines["history"].startswith("ok") and lines["data docs"].startswith("ok")
+
+
+def test_a_quarantined_state_file_is_a_fail_line(scratch: Workspace) -> None:
+    from checkpoints.state_files import read_json
+
+    ledger = scratch.root / "gx" / "uncommitted" / "alerts" / "ledger.json"
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text('{"phase5|2025-12-12|player_cov')  # cut short by a full disk
+    assert read_json(ledger, scratch.root / "gx") is None
+    result = scratch.cli("doctor", env=WEBHOOK)
+    assert result.code == 1
+    line = _lines(result.out)["state files"]
+    assert line.startswith("FAIL 1 corrupt state file(s) quarantined") and "ledger.json" in line
