@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--start", type=_game_date, default=None, help="first game date (default 2025-12-01)")
     seed.add_argument("--end", type=_game_date, default=None, help="last game date (default 2025-12-31)")
     seed.add_argument("--list-faults", action="store_true", help="print the seeded fault catalogue and exit")
+    seed.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a warehouse file seed did not make, and write the exports beside files it did not write"
+        " (those are never deleted)",
+    )
 
     commands.add_parser("demo", parents=[debug], help="seed if needed, then check a clean and a faulty date")
     commands.add_parser("docs", parents=[debug], help="rebuild the Data Docs site and print its index")

@@ -22,6 +22,7 @@ from checkpoints.reporting import NO_REPORTING, Reporting, alerter_from_env
 from checkpoints.run import run_phases
 from checkpoints.slack import BOT_TOKEN, WEBHOOK_DEFAULT, WEBHOOK_ERROR
 from checkpoints.summary import combined_json, dumps, render_combined, render_text, to_json, worst_exit_code
+from checkpoints.terminal import printable
 from warehouse import seed as seeding
 from warehouse.connection import DUCKDB_PREFIX
 from warehouse.errors import CouldNotRun, ExitCode
@@ -173,12 +174,11 @@ def seed(settings: Settings, args: argparse.Namespace, out: TextIO) -> ExitCode:
     end = args.end or seeding.DEFAULT_END
     if start > end:
         raise CouldNotRun(f"--start {start} is after --end {end}")
-    report = seeding.seed_duckdb(
-        duckdb_path(settings), settings, start, end, seeding.DEFAULT_SEED if args.seed is None else args.seed
-    )
+    seed_number = seeding.DEFAULT_SEED if args.seed is None else args.seed
+    report = seeding.seed_duckdb(duckdb_path(settings), settings, start, end, seed_number, force=args.force)
     rows = ", ".join(f"{table} {count}" for table, count in report.rows.items())
-    print(f"seeded {report.path} with {report.start}..{report.end} (seed {report.seed}): {rows}", file=out)
-    print(f"exports: {report.export_files} files under {report.export_root}", file=out)
+    print(f"seeded {printable(report.path)} with {report.start}..{report.end} (seed {report.seed}): {rows}", file=out)
+    print(f"exports: {report.export_files} files under {printable(report.export_root)}", file=out)
     print(f"faults seeded: {', '.join(f'{f.name} ({f.game_date})' for f in report.faults) or 'none'}", file=out)
     gaps = ", ".join(f"{gap.name} ({gap.start}..{gap.end}: {', '.join(gap.lost_phases)})" for gap in report.gaps)
     print(f"gaps seeded: {gaps or 'none'}", file=out)
@@ -189,7 +189,7 @@ def demo(settings: Settings, out: TextIO, reporting: Reporting = NO_REPORTING) -
     """Seed if needed, then one clean and one faulty date: what nba-dq shows a data engineer."""
     path = duckdb_path(settings)
     if not path.is_file():
-        print(f"no warehouse at {path}: seeding the default month ...", file=out)
+        print(f"no warehouse at {printable(path)}: seeding the default month ...", file=out)
         seeding.seed_duckdb(path, settings)
     fault = next(f for f in seeding.FAULTS if f.name == DEMO_FAULT)
     clock = datetime.now(timezone.utc)

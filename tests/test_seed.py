@@ -940,8 +940,9 @@ def test_reseeding_replaces_the_file_and_leaves_nothing_behind(tmp_path: Path) -
     target = tmp_path / "warehouse.duckdb"
     seed_duckdb(target, settings, SHORT_START, SHORT_END)
     report = seed_duckdb(target, settings, SHORT_END, SHORT_END)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["exports", "warehouse.duckdb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exports", "warehouse.duckdb", "warehouse.duckdb.nba-dq-seed"]
     assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == ["v1"]
+    assert sorted(p.name for p in report.export_root.iterdir()) == [".nba-dq-seed", "predictions", "tonight"]
     assert sorted(export_texts(report.export_root)) == [f"predictions/{SHORT_END}.json", f"tonight/{SHORT_END}.json"]
     with duckdb.connect(str(target), read_only=True) as connection:
         dates = connection.execute(f"SELECT DISTINCT {P.game_date} FROM {qualified(settings, PREDICTIONS)}").fetchall()

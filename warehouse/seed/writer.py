@@ -1,4 +1,4 @@
-"""Write the generated seed into a DuckDB file and an export folder: each is either all there or untouched."""
+"""Write the generated seed into a DuckDB file and an export folder, replacing only what an earlier seed wrote."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from checkpoints.terminal import printable
 from warehouse.catalog import ALL_TABLES, PREDICTIONS, Table
 from warehouse.dialect import create_table_ddl, duckdb_type
 from warehouse.errors import CouldNotRun
@@ -22,6 +23,7 @@ from warehouse.seed.exports import Document
 from warehouse.seed.faults import Fault, StagingTable
 from warehouse.seed.gaps import Gap
 from warehouse.seed.generator import DEFAULT_END, DEFAULT_SEED, DEFAULT_START, generate
+from warehouse.seed.ownership import check_exports, check_warehouse, mark_warehouse, replace_exports
 from warehouse.settings import Settings
 
 _FRAME_VIEW = "seed_frame"
@@ -50,39 +52,41 @@ def seed_duckdb(
     start: date = DEFAULT_START,
     end: date = DEFAULT_END,
     seed: int = DEFAULT_SEED,
+    force: bool = False,
 ) -> SeedReport:
     """Build the embedded warehouse from scratch at `path`, and its exports under the export root.
 
-    Both are written as drafts beside their targets and moved over them only once complete, so a crash
-    or a bad date range leaves the old warehouse and exports (or nothing) rather than half-written ones.
+    Only what an earlier seed wrote is replaced (warehouse.seed.ownership; `force` replaces a warehouse
+    file it did not make, and writes the exports beside files it did not write, never deleting them).
+    The warehouse is written as a draft beside its target and moved over it only once complete, and the
+    exports are all written before any is moved into place, so a bad date range or a failed write
+    leaves the old warehouse and exports (or nothing) rather than half-written ones.
     """
     path = Path(path)
     if settings.export_root.startswith(GCS_SCHEME):
         raise CouldNotRun(
             f"seed writes local exports; the export root is {settings.export_root} (set NBA_DQ_EXPORT_ROOT to a folder)"
         )
-    export_root = Path(settings.export_root)
+    check_warehouse(path, settings.gx_root, force)
+    owned = check_exports(Path(settings.export_root), settings.gx_root, force)
     data = generate(settings, start, end, seed)  # raises CouldNotRun before any file is touched
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        export_root.parent.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        export_draft = Path(tempfile.mkdtemp(prefix=f".{export_root.name}.", dir=export_root.parent))
     except OSError as error:
-        raise CouldNotRun(f"could not seed {path}: {error}") from error
+        raise CouldNotRun(f"could not seed {printable(path)}: {error}") from error
     try:
         draft = workdir / path.name
         rows, staging = _write(draft, settings, data.frames, data.staging)
-        _write_exports(export_draft, data.exports)
         stale_wal = path.with_name(path.name + ".wal")  # an old file's WAL would be replayed onto the new one
         stale_wal.unlink(missing_ok=True)
+        mark_warehouse(path)
         os.replace(draft, path)
-        _swap_folder(export_draft, export_root)
+        replace_exports(owned, data.exports, _export_text)
     except (duckdb.Error, OSError) as error:
-        raise CouldNotRun(f"could not seed {path}: {error}".replace("\n", " ")) from error
+        raise CouldNotRun(f"could not seed {printable(path)}: {printable(error)}") from error
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        shutil.rmtree(export_draft, ignore_errors=True)
     return SeedReport(
         path=path,
         start=start,
@@ -93,27 +97,13 @@ def seed_duckdb(
         faults=data.faults,
         gaps=data.gaps,
         staging_tables=staging,
-        export_root=export_root,
+        export_root=owned.root,
         export_files=len(data.exports),
     )
 
 
-def _write_exports(folder: Path, documents: Mapping[str, Document]) -> None:
-    for relative, document in documents.items():
-        target = folder / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-
-
-def _swap_folder(draft: Path, target: Path) -> None:
-    """Put a complete draft folder in place of `target`; the old one is removed only once replaced."""
-    retired = None
-    if target.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent)) / target.name
-        os.replace(target, retired)
-    os.replace(draft, target)
-    if retired is not None:
-        shutil.rmtree(retired.parent, ignore_errors=True)
+def _export_text(document: Document) -> str:
+    return json.dumps(document, indent=1) + "\n"
 
 
 def _write(
