@@ -23,6 +23,7 @@ from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
 from checkpoints.run import build_checkpoint, identifier_pages
 from checkpoints.summary import CRITICAL
+from checkpoints.terminal import printable
 from expectations.ranges import Failure, RangeAudit, RangeRequest
 from warehouse.catalog import PARTITION_COLUMN, SCHEDULE
 from warehouse.connection import Warehouse, check_schema, open_warehouse
@@ -199,14 +200,14 @@ def render_audit(report: AuditReport) -> str:
     lines = [f"audit {report.start}..{report.end}: {verdict[report.exit_code]}", ""]
     for phase in report.phases:
         if phase.error:
-            lines.append(f"{phase.checkpoint:<8} could not run: {phase.error}")
+            lines.append(f"{phase.checkpoint:<8} could not run: {printable(phase.error)}")
             continue
         failing = len(phase.failing_dates)
         lines.append(
             f"{phase.checkpoint:<8} {len(phase.checks)} checks over {len(phase.game_dates)} game dates:"
             f" {failing} failing ({phase.seconds:.1f} s)"
         )
-        lines += [f"         Data Docs: {page}" for page in phase.data_docs]
+        lines += [f"         Data Docs: {printable(page)}" for page in phase.data_docs]
     rows = [row for phase in report.phases for row in _failing_rows(phase)]
     lines += ["", "failing game dates (consecutive dates failing the same checks share a row):"]
     if not rows:
@@ -215,7 +216,7 @@ def render_audit(report: AuditReport) -> str:
     widths = [10, 10, 5, 8, 8]
     for row in [header, *sorted(rows)]:
         cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
-        lines.append("  " + "  ".join([*cells, str(row[-1])]))
+        lines.append("  " + "  ".join([*cells, printable(row[-1])]))
     return "\n".join(lines)
 
 

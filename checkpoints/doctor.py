@@ -22,6 +22,7 @@ from checkpoints.history import History, warehouse_label
 from checkpoints.phases import PHASES
 from checkpoints.slack import check_destination
 from checkpoints.state_files import quarantined
+from checkpoints.terminal import printable
 from warehouse.catalog import PARTITION_COLUMN, Table
 from warehouse.connection import Warehouse, first_line, open_warehouse, schema_problems
 from warehouse.dialect import date_literal
@@ -63,9 +64,11 @@ def exit_code(findings: list[Finding]) -> ExitCode:
 
 def render_doctor(findings: list[Finding]) -> str:
     problems = sum(not finding.ok for finding in findings)
-    width = max(len(finding.subject) for finding in findings)
+    width = max(len(printable(finding.subject)) for finding in findings)
     lines = [f"nba-dq doctor: {'ok' if not problems else f'{problems} problem(s)'}"]
-    lines += [f"{'ok  ' if f.ok else 'FAIL'}  {f.subject.ljust(width)}  {f.detail}" for f in findings]
+    lines += [
+        f"{'ok  ' if f.ok else 'FAIL'}  {printable(f.subject).ljust(width)}  {printable(f.detail)}" for f in findings
+    ]
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from checkpoints.phases import PHASES
 from checkpoints.run import declare_phase, table_statements
+from checkpoints.terminal import printable
 from warehouse.bigquery import dry_run_bytes, job_labels
 from warehouse.dialect import BIGQUERY
 from warehouse.settings import Settings
@@ -58,11 +59,12 @@ def render_plan(planned: list[PlannedStatement], game_date: date) -> str:
         what = "ran (to declare the checks)" if statement.ran else "not run (the checks)"
         size = "" if statement.bytes_processed is None else f", {statement.bytes_processed:,} bytes processed"
         labels = ", ".join(f"{key}={value}" if value else key for key, value in statement.labels.items())
+        sql = "\n".join(printable(line) for line in statement.sql.strip().split("\n"))  # its own newlines stay
         lines += [
             "",
             f"-- {number}. {statement.phase}: {what}{size}",
-            f"-- labels: {labels}",
-            f"{statement.sql.strip()};",
+            f"-- labels: {printable(labels)}",
+            f"{sql};",
         ]
     return "\n".join(lines)
 

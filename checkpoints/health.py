@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from checkpoints.history import History
 from checkpoints.phases import PHASES
 from checkpoints.summary import CRITICAL, ERROR, FAIL, PASS
+from checkpoints.terminal import printable
 from expectations.ranges import RangeRequest, as_date
 from warehouse.catalog import (
     DQ_CHECK_RESULTS,
@@ -199,7 +200,7 @@ def render_health(report: HealthReport) -> str:
             str(day.duplicate_keys),
             _percent(day.graded_share),
             *(day.statuses[phase] for phase in phases),
-            "; ".join(day.problems) or "ok",
+            printable("; ".join(day.problems) or "ok"),
         )  # fmt: skip
         for day in report.dates
     ]
@@ -210,7 +211,8 @@ def render_health(report: HealthReport) -> str:
     tables = report.orphaned_staging_tables
     lines.append(f"\norphaned staging tables in the predictions dataset ({len(tables)}, any date):")
     lines += [
-        f"  {table.name}  age {table.age_minutes if table.age_minutes is not None else '?'} min" for table in tables
+        f"  {printable(table.name)}  age {table.age_minutes if table.age_minutes is not None else '?'} min"
+        for table in tables
     ]
     if not tables:
         lines.append("  none")

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from checkpoints.terminal import printable
 from expectations.declare import FAILED_COLUMN
 from warehouse.errors import ExitCode
 
@@ -201,14 +202,14 @@ def render_text(summary: RunSummary, width: int = 60) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     line = lambda cells: "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(cells))  # noqa: E731
     if summary.error:
-        return f"{summary.phase} {summary.game_date}: ERROR: could not run: {summary.error}"
+        return f"{summary.phase} {summary.game_date}: ERROR: could not run: {printable(summary.error)}"
     out = [f"{summary.phase} {summary.game_date}: {summary.status.upper()}", line(header)]
     out += [line(row) for row in rows]
     for check in summary.failed():
         out.append(f"\n{check.name} ({_status_label(check)}):")
         out += [f"  {detail}" for detail in _details(check)]
-    out += [f"\nData Docs: {page}" for page in summary.data_docs[:1]]
-    out += [f"           {page}" for page in summary.data_docs[1:]]
+    out += [f"\nData Docs: {printable(page)}" for page in summary.data_docs[:1]]
+    out += [f"           {printable(page)}" for page in summary.data_docs[1:]]
     return "\n".join(out)
 
 
@@ -226,19 +227,19 @@ def _status_label(check: CheckOutcome) -> str:
 
 
 def brief(check: CheckOutcome) -> str:
-    """The observed value in one line."""
+    """The observed value in one line (control characters from the data escaped)."""
     if check.error:
-        return f"error: {check.error}"
+        return f"error: {printable(check.error)}"
     observed = check.observed
     if isinstance(observed, list):
         if len(observed) == 1:
             return _pairs(observed[0])
         return f"{len(observed)} rows" + (f": {_pairs(observed[0])}; ..." if observed else "")
     if isinstance(observed, dict) and "unexpected" in observed:
-        samples = [_pairs(item) if isinstance(item, Mapping) else str(item) for item in observed["sample"]]
+        samples = [_pairs(item) if isinstance(item, Mapping) else printable(item) for item in observed["sample"]]
         sample = f": {'; '.join(samples)}" if samples else ""
         return f"{observed['unexpected']} of {observed['rows']} rows unexpected{sample}"
-    return str(observed)
+    return printable(observed)
 
 
 def detail_rows(check: CheckOutcome) -> list[Mapping[str, Any]]:
@@ -253,7 +254,7 @@ def detail_rows(check: CheckOutcome) -> list[Mapping[str, Any]]:
 
 def _details(check: CheckOutcome, limit: int = 10) -> list[str]:
     if check.error:
-        return [check.error]
+        return [printable(check.error)]
     rows = detail_rows(check)
     if not rows:
         return [brief(check)]
@@ -265,7 +266,7 @@ def _details(check: CheckOutcome, limit: int = 10) -> list[str]:
 
 
 def _pairs(row: Mapping[str, Any]) -> str:
-    return ", ".join(f"{key}={value}" for key, value in row.items())
+    return ", ".join(f"{printable(key)}={printable(value)}" for key, value in row.items())
 
 
 def _clip(text: str, width: int) -> str:
