@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
@@ -38,6 +38,11 @@ READABLE = "ok"
 # What each row of the facts frame describes, in its `record` column.
 FILE, GAME, PLAYER = "file", "game", "player"
 BOTH, NOT_EXPORTED, NOT_PREDICTED = "exported and predicted", "predicted, not in export", "exported, not predicted"
+# How a player missing from one side is shown, per file: the value Data Docs lists for a failing row.
+MISMATCH_LABELS = {
+    PREDICTIONS_EXPORT.folder: (NOT_EXPORTED, NOT_PREDICTED),
+    TONIGHT_EXPORT.folder: ("predicted, not in tonight export", "in tonight export, not predicted"),
+}
 IDENTITY = "subject"  # the file, game or player a row is about: what Data Docs lists for a failing value
 
 P = PREDICTIONS.c
@@ -106,7 +111,8 @@ def build_batches(request: PhaseRequest, thresholds: Phase6Thresholds, facts: Ex
         ),
         named(
             "export_players_match_predictions",
-            f"the players in {predictions_file} are exactly the players with an active prediction",
+            f"the players in {predictions_file}, and in {TONIGHT_EXPORT.path(request.game_date)} unless a halt is"
+            " active, are exactly the players with an active prediction",
             gxe.ExpectColumnValuesToBeInSet(
                 column="presence", value_set=[BOTH], row_condition=Column("record") == PLAYER
             ),
@@ -147,8 +153,10 @@ def read_export(store: ExportStore, relative: str) -> ExportRead:
         return ExportRead(relative, f"missing: {store.location(relative)} does not exist")
     try:
         document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except ValueError as error:  # not UTF-8, not JSON, or a number too long to convert
         return ExportRead(relative, f"not JSON: {error}")
+    except RecursionError:  # json.loads recurses once per level: "[" * 100000 would end the run
+        return ExportRead(relative, "not JSON: nested too deeply to parse")
     problem = _shape_problem(document)
     return ExportRead(relative, problem, None) if problem else ExportRead(relative, READABLE, document)
 
@@ -161,21 +169,31 @@ def _shape_problem(document: Any) -> str | None:
     games = document.get(EXPORT.games)
     if not isinstance(games, list) or not all(isinstance(game, dict) for game in games):
         return f"{EXPORT.games} is missing or not a list of objects"
+    game_ids: set[str] = set()
+    player_lookups: set[str] = set()
     for number, game in enumerate(games, start=1):
         players = game.get(EXPORT.players)
         if not isinstance(game.get(EXPORT.game_id), str) or not isinstance(players, list):
-            return f"game #{number} has no {EXPORT.game_id} or no {EXPORT.players} list"
+            return f"game #{number} has no {EXPORT.game_id} (a string) or no {EXPORT.players} list"
+        game_id = game[EXPORT.game_id]
+        if game_id in game_ids:  # a reader would show the game twice; facts keyed by game_id would hide one
+            return f"game {game_id} is listed twice"
+        game_ids.add(game_id)
         if not all(isinstance(p, dict) and isinstance(p.get(EXPORT.player_lookup), str) for p in players):
-            return f"game {game[EXPORT.game_id]} has a player without {EXPORT.player_lookup}"
+            return f"game {game_id} has a player without {EXPORT.player_lookup} (a string)"
+        for player in players:
+            if player[EXPORT.player_lookup] in player_lookups:
+                return f"player {player[EXPORT.player_lookup]} is listed twice"
+            player_lookups.add(player[EXPORT.player_lookup])
     return None
 
 
 def _generated_at(document: Mapping[str, Any]) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(document.get(EXPORT.generated_at)))
-    except ValueError:
+        return moment.astimezone(timezone.utc) if moment.tzinfo else None
+    except (ValueError, OverflowError):  # 0001-01-01T00:00:00+05:00 parses, but is before the first UTC moment
         return None
-    return moment if moment.tzinfo else None
 
 
 def facts_frame(now: datetime, facts: ExportFacts) -> pd.DataFrame:
@@ -185,13 +203,9 @@ def facts_frame(now: datetime, facts: ExportFacts) -> pd.DataFrame:
         rows.append(_file_row(folder, read, now))
         if read.document is not None:
             rows += _game_rows(folder, read.relative, read.document, facts.games)
-    exported = _players_in(facts.files[PREDICTIONS_EXPORT.folder])
-    for player in sorted(exported | facts.predicted_players):
-        if player in exported and player in facts.predicted_players:
-            presence = BOTH
-        else:  # the name is part of the value: Data Docs lists failing values, not the rows' identity
-            presence = f"{NOT_EXPORTED if player in facts.predicted_players else NOT_PREDICTED}: {player}"
-        rows.append({"record": PLAYER, IDENTITY: player, "presence": presence})
+    for folder, read in facts.files.items():
+        if _compared_with_predictions(folder, read):
+            rows += _player_rows(folder, _players_in(read), facts.predicted_players)
     columns = ("record", IDENTITY, "export", "read_status", "missing_halt_fields", "hours_since_generated",
                "players", "halted", "presence")  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(columns))
@@ -223,6 +237,27 @@ def _game_rows(
         label = names.get(game_id, "not scheduled")
         subject = f"{relative} game {game_id} ({label})" + ("" if game_id in listed else ", not listed")
         rows.append({"record": GAME, IDENTITY: subject, "export": folder, "players": len(players), "halted": halted})
+    return rows
+
+
+def _compared_with_predictions(folder: str, read: ExportRead) -> bool:
+    """The predictions file always (unreadable: every predicted player is missing from it); the tonight
+    file when it was read and no halt is active (a halt may hold players back; unreadable, its players are
+    unknown, and export_files_readable fails)."""
+    if folder == PREDICTIONS_EXPORT.folder:
+        return True
+    return folder in MISMATCH_LABELS and read.document is not None and read.document.get(EXPORT.halt_active) is not True
+
+
+def _player_rows(folder: str, exported: frozenset[str], predicted: frozenset[str]) -> list[dict[str, Any]]:
+    not_exported, not_predicted = MISMATCH_LABELS[folder]
+    rows = []
+    for player in sorted(exported | predicted):
+        if player in exported and player in predicted:
+            presence = BOTH
+        else:  # the name is part of the value: Data Docs lists failing values, not the rows' identity
+            presence = f"{not_exported if player in predicted else not_predicted}: {player}"
+        rows.append({"record": PLAYER, IDENTITY: player, "export": folder, "presence": presence})
     return rows
 
 

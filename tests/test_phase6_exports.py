@@ -108,13 +108,16 @@ HAND_FAULTS: dict[str, tuple[Edit, set[str]]] = {
     ),
     "a scheduled game left out of the tonight file": (
         edit("tonight", lambda d: d["games"].pop(0)),
-        {"export_no_empty_games", "export_players_per_game"},
+        {"export_no_empty_games", "export_players_per_game", "export_players_match_predictions"},
     ),
     "a game emptied in the predictions file": (
         edit("predictions", lambda d: d["games"][0].update(players=[])),
         {"export_no_empty_games", "export_players_match_predictions"},
     ),
-    "a game with 7 players, no halt": (edit("tonight", keep_players(7)), {"export_players_per_game"}),
+    "a game with 7 players, no halt": (
+        edit("tonight", keep_players(7)),
+        {"export_players_per_game", "export_players_match_predictions"},
+    ),
     "a game with 7 players while halted": (edit("tonight", both(halt, keep_players(7))), set()),
     "a game emptied while halted": (edit("tonight", both(halt, keep_players(0))), {"export_no_empty_games"}),
     "a predicted player missing": (edit("predictions", drop_first_player), {"export_players_match_predictions"}),
@@ -129,6 +132,112 @@ HAND_FAULTS: dict[str, tuple[Edit, set[str]]] = {
         set(),
     ),
 }
+
+
+# Malformed files used to end Phase 6 with exit 2 (RecursionError, a ValueError json did not wrap) or be
+# read as if well formed (duplicate games and players merged); each is now a failing check with its reason.
+UNREADABLE_TONIGHT = {"export_files_readable"}
+UNREADABLE_PREDICTIONS = {"export_files_readable", "export_players_match_predictions"}
+MALFORMED: dict[str, tuple[Edit, set[str], str]] = {
+    "tonight file nested 100,000 deep": (
+        replace_file("tonight", b"[" * 100_000),
+        UNREADABLE_TONIGHT,
+        "not JSON: nested too deeply to parse",
+    ),
+    "predictions file nested 100,000 deep": (
+        replace_file("predictions", b'{"games": ' + b"[" * 100_000),
+        UNREADABLE_PREDICTIONS,
+        "not JSON: nested too deeply to parse",
+    ),
+    "a number too long to convert": (
+        replace_file("tonight", b'{"games": ' + b"1" * 5000 + b"}"),
+        UNREADABLE_TONIGHT,
+        "not JSON: Exceeds the limit",
+    ),
+    "a non-UTF-8 byte in a player name": (
+        replace_file("tonight", b'{"games": [{"game_id": "1", "players": [{"player_lookup": "jok\xe9"}]}]}'),
+        UNREADABLE_TONIGHT,
+        "not JSON: 'utf-8' codec can't decode byte 0xe9",
+    ),
+    "a game_id that is a number": (
+        edit("tonight", lambda d: d["games"][0].update(game_id=22500123)),
+        UNREADABLE_TONIGHT,
+        "game #1 has no game_id (a string)",
+    ),
+    "players that are not a list": (
+        edit("tonight", lambda d: d["games"][0].update(players="all of them")),
+        UNREADABLE_TONIGHT,
+        "game #1 has no game_id (a string) or no players list",
+    ),
+    "a player_lookup that is a number": (
+        edit("tonight", lambda d: d["games"][0]["players"][0].update(player_lookup=7)),
+        UNREADABLE_TONIGHT,
+        "has a player without player_lookup (a string)",
+    ),
+    "a game listed twice": (
+        edit("tonight", lambda d: d["games"].append(d["games"][0])),
+        UNREADABLE_TONIGHT,
+        "is listed twice",
+    ),
+    "a player listed twice": (
+        edit("predictions", lambda d: d["games"][1]["players"].append(d["games"][0]["players"][0])),
+        UNREADABLE_PREDICTIONS,
+        "is listed twice",
+    ),
+    "generated_at before the first UTC moment": (
+        edit("tonight", lambda d: d.update(generated_at="0001-01-01T00:00:00+05:00")),
+        UNREADABLE_TONIGHT,
+        "generated_at is missing or not an ISO 8601 time with a UTC offset",
+    ),
+    "generated_at a number": (
+        edit("tonight", lambda d: d.update(generated_at=1764780000)),
+        UNREADABLE_TONIGHT,
+        "generated_at is missing or not an ISO 8601 time with a UTC offset",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", MALFORMED, ids=str)
+def test_a_malformed_file_fails_export_files_readable_with_its_reason(scratch: Workspace, fault: str) -> None:
+    change, expected, reason = MALFORMED[fault]
+    change(scratch.exports)
+    result = scratch.cli("run", "--phase", "6", "--date", str(DAY), "--json")
+    assert result.code == 1, result.err
+    assert result.failing() == expected, result.out
+    check = next(c for c in result.json()["checks"] if c["name"] == "export_files_readable")
+    assert any(reason in row["read_status"] for row in check["observed"]["sample"]), check["observed"]
+
+
+TONIGHT_MISMATCHES: dict[str, tuple[Edit, set[str]]] = {
+    "a predicted player left out of the tonight file": (
+        edit("tonight", drop_first_player),
+        {"export_players_match_predictions"},
+    ),
+    "an unpredicted player in the tonight file": (
+        edit("tonight", add_player("ghostplayer")),
+        {"export_players_match_predictions"},
+    ),
+    "a predicted player left out of the tonight file while halted": (
+        edit("tonight", both(halt, drop_first_player)),
+        set(),
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", TONIGHT_MISMATCHES, ids=str)
+def test_the_tonight_files_players_are_checked_against_predictions(scratch: Workspace, fault: str) -> None:
+    change, expected = TONIGHT_MISMATCHES[fault]
+    change(scratch.exports)
+    result = scratch.cli("run", "--phase", "6", "--date", str(DAY), "--json")
+    assert result.failing() == expected, result.out
+    assert result.code == (1 if expected else 0), result.err
+    if expected:
+        check = next(c for c in result.json()["checks"] if c["name"] == "export_players_match_predictions")
+        presence = [row["presence"] for row in check["observed"]["sample"]]
+        assert len(presence) == 1 and presence[0].split(": ")[0] in (
+            "predicted, not in tonight export",
+            "in tonight export, not predicted",
+        ), presence
 
 
 @pytest.mark.parametrize("fault", HAND_FAULTS, ids=str)

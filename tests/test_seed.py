@@ -395,7 +395,12 @@ def phase6_checks(con: duckdb.DuckDBPyConnection, settings: Settings, day: date)
         or tonight["halt_active"]
         or min(players_per_game(tonight)) >= th.min_players_per_game,
         "export_players_match_predictions": predicted
-        == {p["player_lookup"] for game in (exported or {"games": []})["games"] for p in game["players"]},
+        == {p["player_lookup"] for game in (exported or {"games": []})["games"] for p in game["players"]}
+        and (
+            tonight is None
+            or tonight["halt_active"]
+            or predicted == {p["player_lookup"] for game in tonight["games"] for p in game["players"]}
+        ),
         "export_fresh": all(0 <= age <= th.max_export_age_hours for age in hours),
     }
 

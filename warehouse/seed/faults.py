@@ -127,8 +127,8 @@ FAULTS: tuple[Fault, ...] = (
         "export_game_without_players",
         date(2025, 12, 11),
         "the tonight file lists one game with no players (mirrors the tonight export published with games"
-        " but no players)",
-        {"phase6": frozenset({"export_no_empty_games", "export_players_per_game"})},
+        " but no players); its predicted players are missing from the tonight file",
+        {"phase6": frozenset({"export_no_empty_games", "export_players_per_game", "export_players_match_predictions"})},
     ),
     Fault(
         "orphaned_staging_table",
