@@ -1,7 +1,7 @@
 """The emulator tier: the same seeded data, loaded with load jobs into a local BigQuery emulator and
 checked through google-cloud-bigquery and sqlalchemy-bigquery, agrees with DuckDB check for check.
 
-Known emulator gaps (DESIGN.md section 5, and measured here) are listed, never skipped silently:
+Known emulator gaps (README, "the emulator tier", and measured here) are listed, never skipped silently:
 - KNOWN_GAPS: a staging table's INFORMATION_SCHEMA creation_time is the real clock (it cannot be
   backdated), so a replayed 2025 date sees the orphaned table as created in its future; the check is
   proven on the emulator by judging as of the clock instead.
