@@ -64,7 +64,9 @@ def test_seed_refuses_an_export_root_holding_files_it_did_not_write(workspace: W
     root = foreign_export_root(workspace)
     result = workspace.cli("seed", *ONE_DAY)
     assert result.code == 2
-    assert_one_line_refusal(result.err, str(root), "2 file(s)", "notes.txt", "--force")
+    assert_one_line_refusal(
+        result.err, str(root), "did not write", "notes.txt", "predictions/2025-12-02.json", "--force"
+    )
     assert (root / "notes.txt").read_text() == FOREIGN_TEXT
     assert (root / "predictions" / "2025-12-02.json").read_text() == '{"mine": true}'
     assert mode(root) == 0o751
@@ -152,3 +154,13 @@ def test_demo_with_no_warehouse_does_not_destroy_foreign_exports(workspace: Work
     assert (root / "predictions" / "2025-12-02.json").read_text() == '{"mine": true}'
     assert mode(root) == 0o751
     assert not workspace.warehouse.exists()
+
+
+def test_a_folder_full_of_other_files_is_refused_naming_a_few(workspace: Workspace) -> None:
+    workspace.exports.mkdir(parents=True)
+    for number in range(6):
+        (workspace.exports / f"photo-{number}.jpg").write_bytes(b"\xff\xd8")
+    result = workspace.cli("seed", *ONE_DAY)
+    assert result.code == 2
+    assert_one_line_refusal(result.err, "photo-", ", ...); move it away, or pass `nba-dq seed --force`")
+    assert len(list(workspace.exports.iterdir())) == 6

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,12 +66,17 @@ def check_exports(root: Path, gx_root: Path, force: bool) -> ExportsOwned:
     marker = read_json(root / MARKER, gx_root, _check_export_marker) if root.is_dir() else None
     written = frozenset(marker["files"]) if marker else frozenset()
     kept = frozenset(marker["kept"]) if marker else frozenset()
-    foreign = sorted(set(_files_under(root)) - written - kept)
+    foreign: list[str] = []
+    for name in _files_under(root):
+        if name not in written and name not in kept:
+            foreign.append(name)
+            if not force and len(foreign) > 3:
+                break  # enough to refuse: a wrong root (a home folder, say) is not walked to the end
     if foreign and not force:
-        shown = ", ".join(printable(name) for name in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        shown = ", ".join(printable(name) for name in sorted(foreign)[:3]) + (", ..." if len(foreign) > 3 else "")
         raise CouldNotRun(
-            f"refusing to seed: the export root {printable(root)} holds {len(foreign)} file(s) {WRITER} did not"
-            f" write ({shown}); {FORCE_HINT} to write its files beside them (they are never deleted)"
+            f"refusing to seed: the export root {printable(root)} holds files {WRITER} did not write ({shown});"
+            f" {FORCE_HINT} to write its files beside them (they are never deleted)"
         )
     return ExportsOwned(root, written, kept | frozenset(foreign))
 
@@ -111,18 +116,16 @@ def _write_marker(root: Path, files: Iterable[str], kept: Iterable[str]) -> None
     write_json(root / MARKER, {"written_by": WRITER, "files": sorted(files), "kept": sorted(kept)})
 
 
-def _files_under(root: Path) -> list[str]:
+def _files_under(root: Path) -> Iterator[str]:
     """Every file (or link, or anything not a folder) under the root but the seed's marker and drafts."""
     if not root.is_dir():
-        return []
-    found = []
+        return
     for path in root.rglob("*"):
         relative = path.relative_to(root).as_posix()
         own = relative.split("/")[0].lstrip(".").startswith(MARKER.lstrip("."))  # the marker, its drafts
         if own or (path.is_dir() and not path.is_symlink()):
             continue
-        found.append(relative)
-    return found
+        yield relative
 
 
 def _check_warehouse_marker(document: Any) -> None:
