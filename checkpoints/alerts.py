@@ -32,7 +32,7 @@ from checkpoints.state_files import CorruptStateFile, quarantine, read_json, wri
 from checkpoints.summary import COULD_NOT_RUN, ERROR, PASS, CheckOutcome, RunSummary, outcomes
 from checkpoints.summary import CRITICAL as CRITICAL_SEVERITY
 
-__all__ = ["Alerter", "RunLinks", "alert_state_folder", "failing_checks"]
+__all__ = ["Alerter", "RunLinks", "alert_state_folder", "failing_checks", "waiting_messages"]
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +118,8 @@ class Alerter:
 
     def _deliver_outbox(self, ledger: Ledger) -> None:
         """Send every kept message, oldest first; a destination that fails keeps its later ones in order."""
-        entries = sorted(self._outbox.glob("*.json")) if self._outbox.is_dir() else []
         waiting: set[str] = set()
-        for path in entries:
+        for path in waiting_messages(self._gx_root):
             entry = read_json(path, self._gx_root, _check_entry)
             if entry is None:  # quarantined (or delivered by another run meanwhile)
                 continue
@@ -220,7 +219,7 @@ class Alerter:
 
     @property
     def _outbox(self) -> Path:
-        return self._folder / "outbox"
+        return self._folder / "outbox"  # see waiting_messages
 
     def _read_ledger(self) -> Ledger:
         document = read_json(self._ledger_path, self._gx_root, _check_ledger)
@@ -280,3 +279,9 @@ def _is_critical(check: CheckOutcome) -> bool:
 
 def alert_state_folder(gx_root: Path) -> Path:
     return gx_root / ALERTS_FOLDER
+
+
+def waiting_messages(gx_root: Path) -> list[Path]:
+    """The outbox's entries, oldest first: messages Slack has not confirmed yet (what doctor reports)."""
+    outbox = alert_state_folder(gx_root) / "outbox"
+    return sorted(outbox.glob("*.json")) if outbox.is_dir() else []

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from checkpoints.alerts import waiting_messages
 from checkpoints.data_docs import site_folder
 from checkpoints.history import History, warehouse_label
 from checkpoints.phases import PHASES
@@ -85,10 +86,15 @@ def _label(finding: Finding) -> str:
 
 
 def _slack(settings: Settings, env: Mapping[str, str]) -> Finding:
-    """No destination is what `run` says about it: a warning in development, a FAIL in production."""
+    """No destination is what `run` says about it: a warning in development, a FAIL in production.
+    Messages waiting in the outbox (Slack did not take them) make an ok line a warning."""
+    waiting = waiting_messages(settings.gx_root)
+    backlog = f"; {len(waiting)} message(s) waiting in {waiting[0].parent} since {waiting[0].name}" if waiting else ""
     if routing_from_env(env, settings.alerts) is None and not is_production(env):
-        return Finding("slack", True, f"{NO_DESTINATION}; an error with {ENVIRONMENT}={PRODUCTION}", warning=True)
-    return _probe("slack", lambda: check_destination(env, settings.alerts))
+        detail = f"{NO_DESTINATION}; an error with {ENVIRONMENT}={PRODUCTION}{backlog}"
+        return Finding("slack", True, detail, warning=True)
+    finding = _probe("slack", lambda: check_destination(env, settings.alerts))
+    return Finding("slack", finding.ok, finding.detail + backlog, warning=bool(waiting))
 
 
 def _probe(subject: str, probe: Callable[[], str]) -> Finding:

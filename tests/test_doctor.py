@@ -163,3 +163,15 @@ def test_a_quarantined_state_file_is_a_fail_line(scratch: Workspace) -> None:
     assert result.code == 1
     line = _lines(result.out)["state files"]
     assert line.startswith("FAIL 1 corrupt state file(s) quarantined") and "ledger.json" in line
+
+
+def test_messages_waiting_in_the_outbox_make_the_slack_line_a_warning(scratch: Workspace) -> None:
+    """Slack did not take them (down, not_in_channel, a webhook variable since unset): someone should know."""
+    entry = scratch.root / "gx/uncommitted/alerts/outbox/20251205T180000000000-00.json"
+    entry.parent.mkdir(parents=True)
+    entry.write_text('{"key": "k", "destination": {"kind": "webhook", "name": "SLACK_WEBHOOK_URL"}, "payload": {}}')
+    result = scratch.cli("doctor", env=WEBHOOK)
+    assert result.code == 0 and result.out.startswith("nba-dq doctor: ok, 1 warning(s)")
+    line = _lines(result.out)["slack"]
+    assert line.startswith("warn critical -> webhook SLACK_WEBHOOK_URL")
+    assert line.endswith(f"1 message(s) waiting in {entry.parent} since {entry.name}")
