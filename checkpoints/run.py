@@ -120,11 +120,8 @@ def run_phases(
     for key in phase_keys:
         try:
             summaries.append(run_phase(settings, key, game_date, now, reporting))
-        except (CouldNotRun, OSError) as error:
-            # An OSError: GX could not write its results or Data Docs (a read-only or full gx/ folder). The
-            # phase has no verdict; that is reported and alerted like any could-not-run, never a silent crash.
-            reason = str(error) if isinstance(error, CouldNotRun) else f"{type(error).__name__}: {error}"
-            failed = RunSummary(PHASES[key].checkpoint, game_date, checks=(), data_docs=(), error=reason)
+        except CouldNotRun as error:
+            failed = RunSummary(PHASES[key].checkpoint, game_date, checks=(), data_docs=(), error=str(error))
             reporting.report(failed)
             summaries.append(failed)
     return summaries

@@ -153,16 +153,3 @@ def test_a_corrupt_ledger_is_quarantined_the_alert_goes_and_doctor_fails(
     assert "ledger.json is corrupt" in result.err and "quarantine" in result.err
     doctor = scratch.cli("doctor", env=env)
     assert doctor.code == 1 and "FAIL  state files" in doctor.out and "ledger.json" in doctor.out
-
-
-@pytest.mark.parametrize("blocked", ["validations", "data_docs"])
-def test_results_that_cannot_be_stored_still_alert_that_the_phase_could_not_run(
-    scratch: Workspace, slack: SlackServer, blocked: str
-) -> None:
-    """GX cannot write under gx/ (read-only, full; here a file stands where its folder should be)."""
-    (scratch.root / "gx/uncommitted").mkdir(parents=True, exist_ok=True)
-    (scratch.root / "gx/uncommitted" / blocked).write_text("")
-    result = run(scratch, {"SLACK_WEBHOOK_URL": slack.url()}, "5", COVERAGE_DROP)
-    assert result.code == 2 and result.err.startswith("nba-dq: error: ")
-    [message] = slack.messages()
-    assert text_of(message).startswith(f"nba-dq phase5 {COVERAGE_DROP}: ERROR") and blocked in text_of(message)
