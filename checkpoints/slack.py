@@ -122,9 +122,10 @@ class SlackSender:
     def send(self, destination: Destination, payload: Mapping[str, Any]) -> Answer:
         if self._deadline is None:
             self._deadline = self._clock() + self._settings.total_timeout_seconds
+        answer = Answer(False, problem="not tried: [alerts] max_tries is below 1")
         for attempt in range(1, self._settings.max_tries + 1):
             remaining = self._deadline - self._clock()
-            if remaining <= 0:
+            if remaining < 1:  # a try gets at least 1 s (slack_sdk's timeout is whole seconds): none left
                 spent = f"not tried: this run's {self._settings.total_timeout_seconds:g} s for Slack are spent"
                 log.warning("Slack %s: %s", destination.describe(), spent)
                 return Answer(False, problem=spent)

@@ -179,3 +179,31 @@ def test_a_full_disk_sends_the_alert_and_leaves_no_half_outbox(tmp_path: Path, m
     alerter(tmp_path, sender).notify(FAILING)
     assert titles(sender) == ["nba-dq phase5 2025-12-05: FAIL"] and NOT_DEDUPLICATED in sender.sent[0]["text"]
     assert outbox(tmp_path) == []
+
+
+def test_one_slack_budget_for_the_whole_command_run() -> None:
+    """Every send of a run shares total_timeout_seconds: a second message to another destination after
+    the first spent the budget is not tried (it waits in the outbox), instead of 15 s more per phase."""
+    from checkpoints.slack import SlackSender
+    from warehouse.settings import load_settings
+
+    class HungSlack(SlackSender):
+        """Every try times out after its full timeout, on a clock that only the tries and waits move."""
+
+        def __init__(self) -> None:
+            self.now, self.tries = 0.0, 0
+            super().__init__({}, load_settings({}).alerts, clock=lambda: self.now, sleep=self.wait)
+
+        def wait(self, seconds: float) -> None:
+            self.now += seconds
+
+        def _try(self, destination: Destination, payload: Any, timeout: int) -> Answer:
+            self.now += timeout
+            self.tries += 1
+            return Answer(False, retryable=True, problem="ReadTimeout")
+
+    sender = HungSlack()  # 5 s a try, 3 tries, 15 s in all (dq.toml)
+    assert not sender.send(DESTINATION, {"text": "phase5"}).delivered
+    first_tries = sender.tries
+    second = sender.send(Destination("webhook", "SLACK_WEBHOOK_URL_ERROR"), {"text": "phase5b"})
+    assert first_tries == 3 and sender.tries == 3 and "spent" in second.problem
