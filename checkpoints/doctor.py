@@ -2,8 +2,8 @@
 
 The warehouse answers; every table and column the suites read exists with the catalog's type (schema
 drift once failed every write for days); those tables can be read; the history can be written; Slack
-has a destination (a bot token is checked with auth.test); the Data Docs site and the exports can be
-reached. Each probe is independent: one failing does not hide the others.
+has a destination (a bot token is checked with auth.test and the bot's access to each channel); the
+Data Docs site and the exports can be reached. Each probe is independent: one failing does not hide the others.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from checkpoints.alerts import waiting_messages
 from checkpoints.data_docs import site_folder
 from checkpoints.history import History, warehouse_label
 from checkpoints.phases import PHASES
-from checkpoints.slack import check_destination
+from checkpoints.slack import ENVIRONMENT, NO_DESTINATION, PRODUCTION, is_production, routing_from_env
+from checkpoints.slack_check import check_destination
 from checkpoints.state_files import quarantined
 from checkpoints.terminal import printable
 from warehouse.catalog import PARTITION_COLUMN, Table
@@ -41,6 +43,7 @@ class Finding:
     subject: str
     ok: bool
     detail: str
+    warning: bool = False  # ok, but worth a look: shown as "warn", exit 0
 
 
 def doctor(settings: Settings, env: Mapping[str, str], today: date | None = None) -> list[Finding]:
@@ -51,7 +54,7 @@ def doctor(settings: Settings, env: Mapping[str, str], today: date | None = None
         warehouse = opened[0]
         findings += _tables(warehouse, today or datetime.now(timezone.utc).date())
     findings.append(_probe("history", History(settings).check_writable))
-    findings.append(_probe("slack", lambda: check_destination(env, settings.alerts)))
+    findings.append(_slack(settings, env))
     findings.append(_probe("data docs", lambda: _data_docs_writable(settings)))
     findings.append(_probe("exports", lambda: _exports_readable(settings.export_root)))
     findings.append(_probe("state files", lambda: _no_quarantined_state(settings)))
@@ -64,19 +67,35 @@ def exit_code(findings: list[Finding]) -> ExitCode:
 
 def render_doctor(findings: list[Finding]) -> str:
     problems = sum(not finding.ok for finding in findings)
+    warnings = sum(finding.ok and finding.warning for finding in findings)
     width = max(len(printable(finding.subject)) for finding in findings)
-    lines = [f"nba-dq doctor: {'ok' if not problems else f'{problems} problem(s)'}"]
-    lines += [
-        f"{'ok  ' if f.ok else 'FAIL'}  {printable(f.subject).ljust(width)}  {printable(f.detail)}" for f in findings
-    ]
+    verdict = f"{problems} problem(s)" if problems else "ok" + (f", {warnings} warning(s)" if warnings else "")
+    lines = [f"nba-dq doctor: {verdict}"]
+    lines += [f"{_label(f)}  {printable(f.subject).ljust(width)}  {printable(f.detail)}" for f in findings]
     return "\n".join(lines)
 
 
 def doctor_json(findings: list[Finding]) -> dict[str, Any]:
     return {
         "status": "pass" if exit_code(findings) == ExitCode.PASSED else "fail",
-        "checks": [{"subject": f.subject, "ok": f.ok, "detail": f.detail} for f in findings],
+        "checks": [{"subject": f.subject, "ok": f.ok, "warning": f.warning, "detail": f.detail} for f in findings],
     }
+
+
+def _label(finding: Finding) -> str:
+    return "FAIL" if not finding.ok else "warn" if finding.warning else "ok  "
+
+
+def _slack(settings: Settings, env: Mapping[str, str]) -> Finding:
+    """No destination is what `run` says about it: a warning in development, a FAIL in production.
+    Messages waiting in the outbox (Slack did not take them) make an ok line a warning."""
+    waiting = waiting_messages(settings.gx_root)
+    backlog = f"; {len(waiting)} message(s) waiting in {waiting[0].parent} since {waiting[0].name}" if waiting else ""
+    if routing_from_env(env, settings.alerts) is None and not is_production(env):
+        detail = f"{NO_DESTINATION}; an error with {ENVIRONMENT}={PRODUCTION}{backlog}"
+        return Finding("slack", True, detail, warning=True)
+    finding = _probe("slack", lambda: check_destination(env, settings.alerts))
+    return Finding("slack", finding.ok, finding.detail + backlog, warning=bool(waiting))
 
 
 def _probe(subject: str, probe: Callable[[], str]) -> Finding:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from checkpoints.actions import Handler
-from checkpoints.alerts import Alerter, RunLinks, alert_state_folder
+from checkpoints.alerts import Alerter, RunLinks
 from checkpoints.data_docs import docs_url
 from checkpoints.phases import phase_key
 from checkpoints.slack import SlackSender, routing_from_env
@@ -43,21 +44,24 @@ NO_REPORTING = Reporting()  # print only: nothing recorded, nothing alerted
 
 
 def alerter_from_env(settings: Settings, env: Mapping[str, str]) -> Alerter | None:
-    """The Alerter for the destinations the environment names, or None when it names none."""
+    """The Alerter for the destinations the environment names, or None when it names none. One per
+    command run: its sender's time budget and its memory of failed destinations cover the whole run."""
     routing = routing_from_env(env, settings.alerts)
     if routing is None:
         return None
     links = RunLinks(
         data_docs_url=lambda page: docs_url(settings, Path(page)),
-        rerun_command=lambda summary: f"nba-dq run --phase {phase_key(summary.phase)} --date {summary.game_date}",
+        rerun_command=lambda summary: shlex.join(
+            ["nba-dq", "run", "--phase", phase_key(summary.phase), "--date", str(summary.game_date)]
+        ),
         inspect_command=lambda table: inspect_table_command(
-            settings.warehouse_url, f"{settings.datasets[PREDICTIONS.dataset_role]}.{table}"
+            settings.warehouse_url, settings.datasets[PREDICTIONS.dataset_role], table
         ),
     )
     return Alerter(
         routing,
         SlackSender(env, settings.alerts),
-        alert_state_folder(settings.gx_root),
+        settings.gx_root,
         links,
         repeat_after=timedelta(hours=settings.alerts.repeat_after_hours),
     )

@@ -1,18 +1,21 @@
-"""Where Slack alerts go, and delivering one message with slack_sdk within a fixed time budget.
+"""Where Slack alerts go, and delivering messages with slack_sdk within one time budget per command run.
 
 Secrets (webhook URLs, the bot token) are read from the environment when a message is sent and are
 never stored, logged or put in a message: a destination is known by its variable or channel name.
+A delivery counts only when Slack says so: HTTP 2xx *and* a webhook's `ok` body or the Web API's
+`"ok": true`. Slack's Web API answers most refusals (`not_in_channel`, `channel_not_found`) with HTTP
+200 and `"ok": false`; those are failed deliveries, named in the log, and the message is kept.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from warehouse.errors import CouldNotRun
 from warehouse.settings import AlertSettings
 
 log = logging.getLogger(__name__)
@@ -23,6 +26,13 @@ WEBHOOK_ERROR = "SLACK_WEBHOOK_URL_ERROR"
 BOT_TOKEN = "SLACK_BOT_TOKEN"
 WEBHOOK, CHANNEL = "webhook", "channel"
 CRITICAL, WARNING, RESOLVED = "critical", "warning", "resolved"  # what a message is about: picks its route
+ENVIRONMENT, PRODUCTION = "NBA_DQ_ENV", "production"  # production: alerts going nowhere is an error
+NO_DESTINATION = f"no Slack destination: alerts go nowhere (set {WEBHOOK_DEFAULT}, {WEBHOOK_ERROR} or {BOT_TOKEN})"
+
+
+def is_production(env: Mapping[str, str]) -> bool:
+    """The one definition of production, shared by `run` (exit 2 without a destination) and `doctor` (FAIL)."""
+    return env.get(ENVIRONMENT, "").strip() == PRODUCTION
 
 
 @dataclass(frozen=True)
@@ -67,11 +77,36 @@ def routing_from_env(env: Mapping[str, str], settings: AlertSettings) -> Routing
     return None
 
 
-class SlackSender:
-    """Sends one message: at most `max_tries` tries within `total_timeout_seconds`, never raising.
+# Slack's answers that refuse the message itself, not the destination: sending it again cannot help.
+MESSAGE_REFUSED = frozenset(
+    {"invalid_payload", "invalid_blocks", "invalid_blocks_format", "no_text", "msg_too_long",
+     "too_many_attachments", "invalid_attachments", "invalid_arguments"}
+)  # fmt: skip
 
+
+@dataclass(frozen=True)
+class Answer:
+    """What a send came to: delivered, or why not, whether another try could help, and whether Slack
+    refused the message itself (then no try ever will: the outbox moves it aside)."""
+
+    delivered: bool
+    retryable: bool = False
+    retry_after: float | None = None
+    problem: str = ""
+    refused: bool = False
+
+
+DELIVERED = Answer(True)
+
+
+class SlackSender:
+    """Sends messages for one command run, never raising: at most `max_tries` tries per message, and
+    all of the run's tries within one `total_timeout_seconds` budget, started by the first send.
+
+    The budget is per run, not per message or phase: `--phase all` against a Slack that hangs used to
+    spend it once per phase (62 s); now the run spends it once and later messages wait in the outbox.
     Retries on 429 (waiting Retry-After when it fits the budget), 5xx and network errors, with
-    backoff; any other answer (a revoked webhook, a bad channel) is final.
+    backoff; any other answer (a revoked webhook, `not_in_channel`) is final.
     """
 
     def __init__(
@@ -82,55 +117,86 @@ class SlackSender:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._env, self._settings, self._clock, self._sleep = env, settings, clock, sleep
+        self._deadline: float | None = None
 
-    def send(self, destination: Destination, payload: Mapping[str, Any]) -> bool:
-        deadline = self._clock() + self._settings.total_timeout_seconds
+    def send(self, destination: Destination, payload: Mapping[str, Any]) -> Answer:
+        if self._deadline is None:
+            self._deadline = self._clock() + self._settings.total_timeout_seconds
+        answer = Answer(False, problem="not tried: [alerts] max_tries is below 1")
         for attempt in range(1, self._settings.max_tries + 1):
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                break
+            remaining = self._deadline - self._clock()
+            if remaining < 1:  # a try gets at least 1 s (slack_sdk's timeout is whole seconds): none left
+                spent = f"not tried: this run's {self._settings.total_timeout_seconds:g} s for Slack are spent"
+                log.warning("Slack %s: %s", destination.describe(), spent)
+                return Answer(False, problem=spent)
             timeout = max(1, int(min(self._settings.connect_timeout_seconds, remaining)))
-            status, retry_after, problem = self._try(destination, payload, timeout)
-            if status is not None and 200 <= status < 300:
-                return True
-            retryable = status is None or status == 429 or status >= 500
-            log.warning("Slack %s: try %d failed (%s)", destination.describe(), attempt, problem)
-            if not retryable or attempt == self._settings.max_tries:
+            answer = self._try(destination, payload, timeout)
+            if answer.delivered:
+                return answer
+            log.warning("Slack %s: try %d failed (%s)", destination.describe(), attempt, answer.problem)
+            if not answer.retryable or attempt == self._settings.max_tries:
                 break
-            wait = retry_after if retry_after is not None else 0.5 * 2 ** (attempt - 1)
-            if self._clock() + wait >= deadline:
+            wait = answer.retry_after if answer.retry_after is not None else 0.5 * 2 ** (attempt - 1)
+            if self._clock() + wait >= self._deadline:
                 break
             self._sleep(wait)
-        return False
+        return answer
 
-    def _try(
-        self, destination: Destination, payload: Mapping[str, Any], timeout: int
-    ) -> tuple[int | None, float | None, str]:
-        """(HTTP status or None for a network error, Retry-After seconds, what went wrong)."""
+    def _try(self, destination: Destination, payload: Mapping[str, Any], timeout: int) -> Answer:
         try:
             if destination.kind == WEBHOOK:
-                from slack_sdk.webhook import WebhookClient
-
-                client = WebhookClient(self._env.get(destination.name, ""), timeout=timeout, retry_handlers=[])
-                response = client.send_dict(dict(payload))
-                return response.status_code, _retry_after(response.headers), f"HTTP {response.status_code}"
-            from slack_sdk import WebClient
-            from slack_sdk.errors import SlackApiError
-
-            web = WebClient(
-                token=self._env.get(BOT_TOKEN, ""),
-                base_url=self._settings.slack_api_url,
-                timeout=timeout,
-                retry_handlers=[],
-            )
-            try:
-                web.chat_postMessage(channel=destination.name, **payload)
-            except SlackApiError as error:
-                status = error.response.status_code
-                return status, _retry_after(error.response.headers), f"HTTP {status} {error.response.get('error')}"
-            return 200, None, "ok"
+                return self._post_webhook(destination, payload, timeout)
+            return self._post_message(destination, payload, timeout)
         except Exception as error:  # network errors and timeouts: the message is kept, never the run broken
-            return None, None, type(error).__name__
+            return Answer(False, retryable=True, problem=type(error).__name__)
+
+    def _post_webhook(self, destination: Destination, payload: Mapping[str, Any], timeout: int) -> Answer:
+        from slack_sdk.webhook import WebhookClient
+
+        url = self._env.get(destination.name, "").strip()
+        if not url:
+            return Answer(False, problem=f"{destination.name} is not set")
+        response = WebhookClient(url, timeout=timeout, retry_handlers=[]).send_dict(dict(payload))
+        status, body = response.status_code, (response.body or "").strip()
+        if 200 <= status < 300 and _webhook_accepted(body):
+            return DELIVERED
+        # A 2xx with another body is not Slack's "ok" (a proxy, a captive portal): not delivered, not retried.
+        retryable = status == 429 or status >= 500
+        problem = f"HTTP {status} {body[:80]!r}"
+        return Answer(False, retryable, _retry_after(response.headers), problem, refused=body in MESSAGE_REFUSED)
+
+    def _post_message(self, destination: Destination, payload: Mapping[str, Any], timeout: int) -> Answer:
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            response = web_client(self._env, self._settings, timeout).chat_postMessage(
+                channel=destination.name, **payload
+            )
+        except SlackApiError as error:  # raised for HTTP errors and for HTTP 200 with "ok": false
+            status, reason = error.response.status_code, error.response.get("error")
+            retryable = status == 429 or status >= 500
+            problem = f"HTTP {status} {reason}"
+            return Answer(False, retryable, _retry_after(error.response.headers), problem, reason in MESSAGE_REFUSED)
+        if isinstance(response.data, dict) and response.data.get("ok") is True:
+            return DELIVERED
+        return Answer(False, problem=f'HTTP {response.status_code} without "ok": true')
+
+
+def _webhook_accepted(body: str) -> bool:
+    """Incoming webhooks answer `ok`; workflow webhooks answer `{"ok": true}`."""
+    if body == "ok":
+        return True
+    try:
+        return json.loads(body).get("ok") is True
+    except (ValueError, AttributeError):
+        return False
+
+
+def web_client(env: Mapping[str, str], settings: AlertSettings, timeout: int) -> Any:
+    """slack_sdk's Web API client with the bot token, no retries of its own (the sender retries)."""
+    from slack_sdk import WebClient
+
+    return WebClient(token=env.get(BOT_TOKEN, ""), base_url=settings.slack_api_url, timeout=timeout, retry_handlers=[])
 
 
 def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
@@ -141,28 +207,3 @@ def _retry_after(headers: Mapping[str, Any] | None) -> float | None:
             except (TypeError, ValueError):
                 return None
     return None
-
-
-def check_destination(env: Mapping[str, str], settings: AlertSettings) -> str:
-    """What `nba-dq doctor` reports for Slack: where alerts go, the bot token checked with auth.test;
-    CouldNotRun when alerts would go nowhere or the token is refused. Webhooks are not posted to."""
-    routing = routing_from_env(env, settings)
-    if routing is None:
-        raise CouldNotRun(f"no destination: alerts go nowhere (set {WEBHOOK_DEFAULT}, {WEBHOOK_ERROR} or {BOT_TOKEN})")
-    routes = f"critical -> {routing.critical.describe()}, warning -> {routing.warning.describe()}"
-    if routing.critical.kind == WEBHOOK:
-        return f"{routes} (a webhook cannot be tested without posting)"
-    from slack_sdk import WebClient
-
-    web = WebClient(
-        token=env.get(BOT_TOKEN, ""),
-        base_url=settings.slack_api_url,
-        timeout=max(1, int(settings.connect_timeout_seconds)),
-        retry_handlers=[],
-    )
-    try:
-        identity = web.auth_test()
-    except Exception as error:  # SlackApiError carries Slack's reason; anything else is the network
-        reason = getattr(getattr(error, "response", None), "get", lambda _key: None)("error") or type(error).__name__
-        raise CouldNotRun(f"{BOT_TOKEN} refused by auth.test: {reason}") from error
-    return f"{routes}; bot token valid (team {identity.get('team')}, user {identity.get('user')})"

@@ -20,15 +20,13 @@ from checkpoints.history import recorder
 from checkpoints.phases import ALL_PHASES, AUDITED, PHASES
 from checkpoints.reporting import NO_REPORTING, Reporting, alerter_from_env
 from checkpoints.run import run_phases
-from checkpoints.slack import BOT_TOKEN, WEBHOOK_DEFAULT, WEBHOOK_ERROR
+from checkpoints.slack import BOT_TOKEN, ENVIRONMENT, PRODUCTION, WEBHOOK_DEFAULT, WEBHOOK_ERROR, is_production
 from checkpoints.summary import combined_json, dumps, render_combined, render_text, to_json, worst_exit_code
 from checkpoints.terminal import printable
 from warehouse import seed as seeding
 from warehouse.connection import DUCKDB_PREFIX
 from warehouse.errors import CouldNotRun, ExitCode
 from warehouse.settings import Settings
-
-ENVIRONMENT, PRODUCTION = "NBA_DQ_ENV", "production"
 
 DEMO_CLEAN_DATE = date(2025, 12, 2)
 DEMO_FAULT = "coverage_drop"
@@ -96,7 +94,7 @@ def build_reporting(settings: Settings, env: Mapping[str, str], err: TextIO) -> 
     """History always; Slack when the environment names a destination (else a warning, or exit 2 in production)."""
     alerter = alerter_from_env(settings, env)
     if alerter is None:
-        if env.get(ENVIRONMENT) == PRODUCTION:
+        if is_production(env):
             raise CouldNotRun(
                 f"{ENVIRONMENT}={PRODUCTION} but no Slack destination is set: alerts would go nowhere"
                 f" (set {WEBHOOK_DEFAULT}, {WEBHOOK_ERROR} or {BOT_TOKEN})"

@@ -1,5 +1,7 @@
 """A real HTTP server on 127.0.0.1 standing in for Slack: it records what slack_sdk sends and answers
-as scripted (status, Retry-After, a delay). It stops itself when the test's `with` block ends."""
+as scripted (status, body, Retry-After, a delay: a hung POST), per Web API method when `routes` names
+it. It records a request before answering, so a client killed while it waits has been "seen" by Slack.
+It stops itself when the test's `with` block ends."""
 
 from __future__ import annotations
 
@@ -20,6 +22,18 @@ class Reply:
     body: str = "ok"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (a server that never answers: longer than the timeout)
+    answer_lost: bool = False  # Slack posts the message, but its answer never reaches the client
+
+    @property
+    def accepted(self) -> bool:
+        """Whether Slack took the message: 2xx in time, and not a Web API `"ok": false`."""
+        refused = self.body.startswith("{") and json.loads(self.body).get("ok") is False
+        return self.answer_lost or (200 <= self.status < 300 and self.delay == 0 and not refused)
+
+
+NOT_IN_CHANNEL = Reply(200, '{"ok": false, "error": "not_in_channel"}')
+HANGS = Reply(delay=300)  # until the test ends: the server stops waiting when it stops
+POSTED_ANSWER_LOST = Reply(answer_lost=True)  # posted to the channel; the client is killed waiting for the answer
 
 
 @dataclass(frozen=True)
@@ -36,10 +50,12 @@ class Received:
 class SlackServer:
     def __init__(self) -> None:
         self.received: list[Received] = []
-        self._outcomes: list[bool] = []  # per request: answered 2xx in time
+        self._outcomes: list[bool] = []  # per request: the reply was accepted (Reply.accepted)
         self.replies: deque[Reply] = deque()
         self.default = Reply()
+        self.routes: dict[str, Reply] = {}  # request path (without the query) -> its reply, before `replies`
         self.on_request: Callable[[], None] | None = None  # runs as each request arrives (to look at state)
+        self._arrived = threading.Condition()
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -48,8 +64,15 @@ class SlackServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
 
     def messages(self) -> list[dict[str, Any]]:
-        """The JSON bodies of every request answered 2xx: what reached Slack."""
+        """The JSON bodies of every message Slack accepted: what reached the channel."""
         return [request.json() for request, ok in zip(self.received, self._outcomes, strict=True) if ok]
+
+    def wait_for_requests(self, count: int, timeout: float = 120) -> list[Received]:
+        """Block until `count` requests have arrived (a subprocess's POST, say); fail after `timeout`."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: len(self.received) >= count, timeout):
+                raise AssertionError(f"{len(self.received)} of {count} requests arrived within {timeout} s")
+        return list(self.received)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -59,10 +82,13 @@ class SlackServer:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if server.on_request is not None:
                     server.on_request()
-                reply = server.replies.popleft() if server.replies else server.default
-                server.received.append(Received(time.monotonic(), self.path, dict(self.headers), body))
-                server._outcomes.append(200 <= reply.status < 300 and reply.delay == 0)
-                if reply.delay and server._stopping.wait(reply.delay):
+                route = server.routes.get(self.path.split("?")[0])
+                reply = route or (server.replies.popleft() if server.replies else server.default)
+                with server._arrived:
+                    server.received.append(Received(time.monotonic(), self.path, dict(self.headers), body))
+                    server._outcomes.append(reply.accepted)
+                    server._arrived.notify_all()
+                if (reply.delay or reply.answer_lost) and server._stopping.wait(reply.delay or 300):
                     return
                 try:
                     self.send_response(reply.status)
@@ -74,6 +100,8 @@ class SlackServer:
                     self.wfile.write(reply.body.encode())
                 except OSError:  # the client gave up waiting
                     pass
+
+            do_GET = do_POST  # noqa: N815 (slack_sdk reads conversations.* with GET)
 
             def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
                 return

@@ -103,7 +103,7 @@ def test_a_fault_still_failing_after_the_window_is_posted_again(
     ledger_path = scratch.root / "gx/uncommitted/alerts/ledger.json"
     ledger = json.loads(ledger_path.read_text())
     key = f"phase5|{DAY}|active_key_unique"
-    ledger[key] = (datetime.fromisoformat(ledger[key]) - timedelta(hours=7)).isoformat()  # as if 7 h ago
+    ledger["open"][key] = (datetime.fromisoformat(ledger["open"][key]) - timedelta(hours=7)).isoformat()  # 7 h ago
     ledger_path.write_text(json.dumps(ledger))
     run(scratch, env, "5", DAY)
     assert len(slack.messages()) == 2
@@ -181,8 +181,10 @@ def test_an_orphaned_staging_table_comes_with_its_age_and_how_to_inspect_it(
     (tmp_path / "gx/great_expectations.yml").write_text((PROJECT_ROOT / "gx/great_expectations.yml").read_text())
     assert run(seeded, env, "5", "2025-12-12").code == 1
     text = text_of(slack.messages()[0])
-    assert "orphaned table _staging_batch_2025_12_12_" in text and "age 180" in text
-    inspect = f'inspect: `duckdb -readonly {seeded.warehouse} "SELECT * FROM nba_predictions._staging_batch_2025_12_12_'
+    assert "orphaned table `_staging_batch_2025_12_12_" in text and "age 180" in text  # in code: `_` as typed
+    inspect = (
+        f'inspect: `duckdb -readonly {seeded.warehouse} \'SELECT * FROM "nba_predictions"."_staging_batch_2025_12_12_'
+    )
     assert inspect in text
 
 

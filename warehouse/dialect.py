@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
 
@@ -116,9 +117,15 @@ def bigquery_project(warehouse_url: str) -> str:
     return warehouse_url.partition("://")[2].split("/")[0].split("?")[0]
 
 
-def inspect_table_command(warehouse_url: str, qualified_table: str) -> str:
-    """A shell command a data engineer can paste to look at a table (an orphaned staging table, say)."""
+def inspect_table_command(warehouse_url: str, dataset: str, table: str) -> str:
+    """A shell command a data engineer can paste to look at a table (an orphaned staging table, say).
+
+    Table names come from the warehouse, and whoever can create a table can name it
+    `x"; rm -rf ~; echo "` or `$(...)`: the SQL quotes each identifier (doubling embedded quotes) and the
+    shell gets every argument quoted (shlex), so pasting the command runs that program and nothing else.
+    """
     scheme, _, rest = warehouse_url.partition("://")
-    if scheme.split("+")[0] == BIGQUERY:
-        return f"bq head -n 20 {bigquery_project(warehouse_url)}:{qualified_table}"
-    return f'duckdb -readonly {rest.removeprefix("/")} "SELECT * FROM {qualified_table} LIMIT 20"'
+    if scheme.split("+")[0] == BIGQUERY:  # bq head reads rows for free (no query job); its argument is not SQL
+        return shlex.join(["bq", "head", "-n", "20", f"{bigquery_project(warehouse_url)}:{dataset}.{table}"])
+    quoted = ".".join('"' + name.replace('"', '""') + '"' for name in (dataset, table))
+    return shlex.join(["duckdb", "-readonly", rest.removeprefix("/"), f"SELECT * FROM {quoted} LIMIT 20"])
