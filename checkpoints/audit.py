@@ -9,6 +9,7 @@ failed there. Never one checkpoint per date: a season would be hundreds of them.
 from __future__ import annotations
 
 import io
+import logging
 import time
 from collections.abc import Callable, Sequence
 from contextlib import redirect_stdout
@@ -31,6 +32,7 @@ from warehouse.errors import CouldNotRun, ExitCode
 from warehouse.settings import Settings
 
 Progress = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,13 +59,20 @@ class PhaseFindings:
 
     @property
     def failing_dates(self) -> list[date]:
-        return sorted({day for check in self.checks for day in check.failures})
+        """Dates where a critical check failed: what `run` fails (exit 1) on the date."""
+        return sorted({day for check in self.checks if check.severity == CRITICAL for day in check.failures})
+
+    @property
+    def warning_dates(self) -> list[date]:
+        """Dates where only warning checks failed: `run` passes them with warnings (exit 0)."""
+        failing = set(self.failing_dates)
+        return sorted({day for check in self.checks for day in check.failures} - failing)
 
     @property
     def exit_code(self) -> ExitCode:
         if self.error:
             return ExitCode.COULD_NOT_RUN
-        if any(check.failures and check.severity == CRITICAL for check in self.checks):
+        if self.failing_dates:
             return ExitCode.CHECK_FAILED
         return ExitCode.PASSED
 
@@ -109,10 +118,16 @@ def audit(
             findings, results[phase.checkpoint] = _audit_phase(settings, phase, request, labelled)
         except CouldNotRun as error:
             findings = PhaseFindings(phase.checkpoint, (), error=str(error))
+        except Exception as error:  # a phase that raised could not be audited: reported, never a pass
+            logger.debug("audit of %s raised", phase.checkpoint, exc_info=True)
+            findings = PhaseFindings(phase.checkpoint, (), error=f"{type(error).__name__}: {error}")
         findings = replace(findings, seconds=time.perf_counter() - started)
         report.phases.append(findings)
         if progress:
-            outcome = findings.error or f"{len(findings.failing_dates)} of {len(findings.game_dates)} dates failing"
+            outcome = findings.error or (
+                f"{len(findings.failing_dates)} of {len(findings.game_dates)} dates failing,"
+                f" {len(findings.warning_dates)} with warnings only"
+            )
             progress(f"audit {start}..{end}: {phase.checkpoint} done in {findings.seconds:.1f} s: {outcome}")
     if not any(phase.game_dates for phase in report.phases) and not any(phase.error for phase in report.phases):
         raise CouldNotRun(f"no games scheduled from {start} to {end} in {warehouse.table(SCHEDULE)}: nothing to audit")
@@ -195,41 +210,53 @@ def _validate(
 
 
 def render_audit(report: AuditReport) -> str:
-    """Per phase a line, then the failing dates: consecutive game dates failing the same checks are one row."""
+    """Per phase a line, then the failing dates and the dates passing with warnings (as `run` passes
+    them): consecutive game dates failing the same checks are one row."""
     verdict = {ExitCode.PASSED: "PASS", ExitCode.CHECK_FAILED: "FAIL", ExitCode.COULD_NOT_RUN: "ERROR"}
     lines = [f"audit {report.start}..{report.end}: {verdict[report.exit_code]}", ""]
     for phase in report.phases:
         if phase.error:
             lines.append(f"{phase.checkpoint:<8} could not run: {printable(phase.error)}")
             continue
-        failing = len(phase.failing_dates)
         lines.append(
             f"{phase.checkpoint:<8} {len(phase.checks)} checks over {len(phase.game_dates)} game dates:"
-            f" {failing} failing ({phase.seconds:.1f} s)"
+            f" {len(phase.failing_dates)} failing, {len(phase.warning_dates)} with warnings only"
+            f" ({phase.seconds:.1f} s)"
         )
         lines += [f"         Data Docs: {printable(page)}" for page in phase.data_docs]
-    rows = [row for phase in report.phases for row in _failing_rows(phase)]
-    lines += ["", "failing game dates (consecutive dates failing the same checks share a row):"]
-    if not rows:
-        lines.append("  none")
-    header = ("from", "to", "dates", "phase", "severity", "failing checks: first date's findings")
-    widths = [10, 10, 5, 8, 8]
-    for row in [header, *sorted(rows)]:
-        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
-        lines.append("  " + "  ".join([*cells, printable(row[-1])]))
+    sections = (
+        ("failing game dates (consecutive dates failing the same checks share a row):", "failing_dates"),
+        ("game dates passing with warnings (as run: exit 0):", "warning_dates"),
+    )
+    for title, which in sections:
+        rows = [row for phase in report.phases for row in _date_rows(phase, getattr(phase, which))]
+        lines += ["", title]
+        if not rows:
+            lines.append("  none")
+            continue
+        header = ("from", "to", "dates", "phase", "severity", "failing checks: first date's findings")
+        widths = [10, 10, 5, 8, 8]
+        for row in [header, *sorted(rows)]:
+            cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
+            lines.append("  " + "  ".join([*cells, printable(row[-1])]))
     return "\n".join(lines)
 
 
-def _failing_rows(phase: PhaseFindings) -> list[tuple[str, str, str, str, str, str]]:
+def _date_rows(phase: PhaseFindings, dates: list[date]) -> list[tuple[str, str, str, str, str, str]]:
+    """Rows of consecutive game dates (among `dates`) failing the same checks."""
+    chosen = set(dates)
     runs: list[list[date]] = []
     signature_of: dict[date, tuple[str, ...]] = {}
     for day in phase.game_dates:
         signature_of[day] = tuple(check.name for check in phase.checks if day in check.failures)
     previous: date | None = None
     for day in phase.game_dates:
-        if signature_of[day] and previous is not None and signature_of[day] == signature_of[previous]:
+        if day not in chosen:
+            previous = None
+            continue
+        if previous is not None and signature_of[day] == signature_of[previous]:
             runs[-1].append(day)
-        elif signature_of[day]:
+        else:
             runs.append([day])
         previous = day
     rows = []
@@ -252,12 +279,13 @@ def audit_json(report: AuditReport) -> dict[str, Any]:
                 "error": phase.error,
                 "game_dates": len(phase.game_dates),
                 "failing_dates": [day.isoformat() for day in phase.failing_dates],
+                "warning_dates": [day.isoformat() for day in phase.warning_dates],
                 "checks": [
                     {
                         "check": check.name,
                         "severity": check.severity,
                         "expected": check.expected,
-                        "status": "pass" if check.passed else "fail",
+                        "status": _check_status(check),
                         "failures": {day.isoformat(): text for day, text in sorted(check.failures.items())},
                     }
                     for check in phase.checks
@@ -268,3 +296,10 @@ def audit_json(report: AuditReport) -> dict[str, Any]:
             for phase in report.phases
         ],
     }
+
+
+def _check_status(check: CheckFindings) -> str:
+    """As `run` shows a check: a failed warning is "warn" (its dates still pass)."""
+    if check.passed:
+        return "pass"
+    return "fail" if check.severity == CRITICAL else "warn"

@@ -1,8 +1,9 @@
 """`nba-dq health`: the daily health check the platform lacked, one row per game date of a window.
 
 The window's per-date figures of Phases 5 and 5B as the season audit computes them (a few set-based
-game_date BETWEEN statements), the latest checkpoint status per phase from the results history, and
-every orphaned staging table of the predictions dataset.
+game_date BETWEEN statements), the latest checkpoint status per phase from the results history (a
+latest run that failed or errored makes its date unhealthy), and every staging table of the predictions
+dataset that the staging rule fails (warehouse.dialect, the rule `run` and `audit` apply).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from warehouse.settings import Settings
 P = PREDICTIONS.c
 G = PREDICTION_ACCURACY.c
 H = DQ_CHECK_RESULTS.c
-NOT_RUN = "-"
+NOT_RUN = "-"  # no recorded run: shown, not a problem in itself (a new install, or a date run elsewhere)
+WARN = "warn"  # the latest run passed with failed warnings: still ok
 
 
 @dataclass
@@ -45,6 +47,7 @@ class DateHealth:
     expected_predictions: int = 0  # expected players x the era's systems
     covered_predictions: int = 0  # of those, with an active prediction
     duplicate_keys: int = 0  # (game_id, player_lookup, system_id) with more than one active row
+    systems_short: str = ""  # the era's systems under min_system_coverage, in words (as the audit says it)
     gradable: int = 0
     graded: int = 0
     statuses: dict[str, str] = field(default_factory=dict)  # checkpoint -> latest status in the history
@@ -73,8 +76,9 @@ class DateHealth:
 @dataclass(frozen=True)
 class StagingTable:
     name: str
-    batch_date: str | None
-    age_minutes: int | None
+    batch_date: date | None
+    age_minutes: float | None
+    status: str  # the staging rule's verdict: orphaned, unknown age, created after the run time
 
 
 @dataclass(frozen=True)
@@ -107,19 +111,25 @@ def health_report(settings: Settings, end: date, days: int, now: datetime) -> He
         row.game_date: DateHealth(
             row.game_date, int(row.games), int(row.expected_players), int(row.predicted_players),
             int(row.covered_players), int(row.expected_predictions), int(row.covered_predictions),
-            int(row.active_duplicate_keys),
+            int(row.active_duplicate_keys), str(row.systems_short),
         )
         for row in predictions.itertuples()
     }  # fmt: skip
     for row in grading.itertuples():
         dates[row.game_date].gradable, dates[row.game_date].graded = int(row.gradable), int(row.graded)
-    staging = staging_tables_query(warehouse.engine_name, warehouse.datasets[PREDICTIONS.dataset_role], None, now)
-    grace = settings.phase5.staging_grace_minutes
+    # Batches after --end are not the window's: replaying a past window, they would look created after --now.
+    staging = staging_tables_query(
+        warehouse.engine_name,
+        warehouse.datasets[PREDICTIONS.dataset_role],
+        settings.phase5.staging_grace_minutes,
+        now,
+        through=end,
+    )
     with warehouse.connect() as connection:
         orphaned = [
-            StagingTable(name, batch, None if age is None else int(age))
-            for name, batch, age in connection.execute(sa.text(f"{staging} ORDER BY table_name"))
-            if age is None or age >= grace
+            StagingTable(name, as_date(batch) if batch is not None else None, age, status)
+            for name, batch, age, status, failed in connection.execute(sa.text(f"{staging} ORDER BY table_name"))
+            if failed
         ]
     _latest_statuses(settings, warehouse, dates, start, end)
     for day in dates.values():
@@ -136,6 +146,11 @@ def _problems(day: DateHealth, settings: Settings) -> list[str]:
         problems.append(f"graded {day.graded_share:.0%} < {settings.phase5b.min_grading_coverage:.0%}")
     if day.duplicate_keys:
         problems.append(f"{day.duplicate_keys} duplicated active keys")
+    if day.systems_short:
+        problems.append(day.systems_short)
+    for checkpoint in (phase.checkpoint for phase in PHASES.values()):  # pipeline order
+        if day.statuses.get(checkpoint) in (FAIL, ERROR):
+            problems.append(f"{checkpoint} {day.statuses[checkpoint]} in its latest run")
     return problems
 
 
@@ -173,10 +188,13 @@ def _latest_statuses(
 
 
 def _run_status(checks: list[tuple[str, str]]) -> str:
+    """A run's verdict as `run` gives it: error, fail (a critical check), warn (warnings only) or pass."""
     if any(status == ERROR for status, _ in checks):
         return ERROR
     if any(status == FAIL and severity == CRITICAL for status, severity in checks):
         return FAIL
+    if any(status == FAIL for status, _ in checks):
+        return WARN
     return PASS
 
 
@@ -209,9 +227,9 @@ def render_health(report: HealthReport) -> str:
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
               for row in [header, *rows]]  # fmt: skip
     tables = report.orphaned_staging_tables
-    lines.append(f"\norphaned staging tables in the predictions dataset ({len(tables)}, any date):")
+    lines.append(f"\nstaging tables failing in the predictions dataset ({len(tables)}, batches up to {report.end}):")
     lines += [
-        f"  {printable(table.name)}  age {table.age_minutes if table.age_minutes is not None else '?'} min"
+        f"  {printable(table.name)}  {table.status}, age {'?' if table.age_minutes is None else table.age_minutes} min"
         for table in tables
     ]
     if not tables:
@@ -244,7 +262,12 @@ def health_json(report: HealthReport) -> dict[str, Any]:
             for day in report.dates
         ],
         "orphaned_staging_tables": [
-            {"table": table.name, "batch_date": table.batch_date, "age_minutes": table.age_minutes}
+            {
+                "table": table.name,
+                "batch_date": table.batch_date.isoformat() if table.batch_date else None,
+                "age_minutes": table.age_minutes,
+                "status": table.status,
+            }
             for table in report.orphaned_staging_tables
         ],
     }

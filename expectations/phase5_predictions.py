@@ -50,7 +50,7 @@ from expectations.ranges import (
 )
 from warehouse.catalog import PARTITION_COLUMN, PREDICTIONS, SCHEDULE, UPCOMING_CONTEXT, Table
 from warehouse.connection import Warehouse
-from warehouse.dialect import date_literal, staging_tables_query
+from warehouse.dialect import date_literal, staging_tables_by_date_query, staging_tables_query
 from warehouse.settings import Era, Phase5Thresholds, Settings
 
 P = PREDICTIONS.c
@@ -212,14 +212,15 @@ def build_batches(
     staging_check = named(
         "no_orphaned_staging_tables",
         expected["no_orphaned_staging_tables"],
-        ExpectNoFailingRows(unexpected_rows_query=_staging_sql(t)),
-        "Staging tables are deleted after a successful MERGE and kept when it fails: an old one is "
-        "a failed MERGE. Younger ones are batches in flight; an unknown age counts as orphaned.",
+        ExpectNoFailingRows(unexpected_rows_query=STAGING_SQL),
+        "Staging tables are deleted after a successful MERGE and kept when it fails: an old one is a failed"
+        " MERGE. Younger ones are batches in flight; an unknown age, or a table created after the run time"
+        " (a clock problem or a wrong --now), fails.",
     )
     return [
         CheckedBatch(PREDICTIONS.name, request.partition(PREDICTIONS), tuple(checks)),
         # The dataset's table list is another source, with a statement of its own.
-        CheckedBatch(STAGING_TABLES, _staging_tables(request), (staging_check,)),
+        CheckedBatch(STAGING_TABLES, _staging_tables(request, t), (staging_check,)),
     ]
 
 
@@ -233,8 +234,8 @@ def _expected(t: Phase5Thresholds) -> dict[str, str]:
         "active_key_unique": "one active row per (game_id, player_lookup, system_id)",
         "consolidation_key_unique": "one row per (game_id, player_lookup, system_id, current_points_line),"
         " line compared exactly",
-        "no_orphaned_staging_tables": "no staging table of the date's batches older than"
-        f" {t.staging_grace_minutes} min",
+        "no_orphaned_staging_tables": "every staging table of the date's batches (or of no batch date)"
+        f" created 0 to {t.staging_grace_minutes} min before the run time",
         "predicted_points_range": f"predicted_points between {t.predicted_points_min} and {t.predicted_points_max}",
         "confidence_score_range": f"confidence_score between {t.confidence_score_min} and {t.confidence_score_max}",
         "recommendation_values": f"recommendation in {{{', '.join(t.recommendations)}}}",
@@ -319,23 +320,14 @@ ORDER BY e.system_id
 """
 
 
-def _staging_tables(request: PhaseRequest) -> str:
-    """The date's staging tables (table_name, batch_date, age_minutes), from the dataset's table list."""
+def _staging_tables(request: PhaseRequest, t: Phase5Thresholds) -> str:
+    """The date's staging tables from the dataset's table list, each already judged by the one staging rule
+    (warehouse.dialect), so the check only lists them."""
     dataset = request.datasets[PREDICTIONS.dataset_role]
-    return staging_tables_query(request.engine, dataset, request.game_date, request.now)
+    return staging_tables_query(request.engine, dataset, t.staging_grace_minutes, request.now, request.game_date)
 
 
-def _staging_sql(t: Phase5Thresholds) -> str:
-    old = f"(age_minutes IS NULL OR age_minutes >= {t.staging_grace_minutes})"
-    return f"""
-SELECT table_name, batch_date, age_minutes,
-  CASE WHEN age_minutes IS NULL THEN 'unknown age'
-       WHEN age_minutes >= {t.staging_grace_minutes} THEN 'orphaned'
-       ELSE 'in flight' END AS status,
-  {old} AS failed
-FROM {{batch}} AS staging
-ORDER BY table_name
-"""
+STAGING_SQL = "SELECT table_name, batch_date, age_minutes, status, failed FROM {batch} AS staging ORDER BY table_name"
 
 
 def audit(request: RangeRequest, settings: Settings, warehouse: Warehouse) -> RangeAudit:
@@ -489,18 +481,21 @@ def _systems_short(day: date, predicted: int, players: Mapping[str, int], settin
 
 
 def _orphaned_by_date(request: RangeRequest, warehouse: Warehouse, settings: Settings, days: Any) -> list[str]:
-    """Per date, its batches' staging tables that were orphaned at the date's daily run, in words."""
-    staging = staging_tables_query(request.engine, request.datasets[PREDICTIONS.dataset_role], None, request.clock)
-    tables = read_frame(warehouse, staging)
-    grace = settings.phase5.staging_grace_minutes
+    """Per date, what `run` would fail among its staging tables, judged as of the date's daily run (one
+    statement, the same rule as the check): its batches' tables and every one without a batch date."""
+    run_times = {day: settings.run_time(day, request.clock) for day in days}
+    if not run_times:
+        return []
+    dataset = request.datasets[PREDICTIONS.dataset_role]
+    staging = staging_tables_by_date_query(request.engine, dataset, settings.phase5.staging_grace_minutes, run_times)
     found: dict[date, list[str]] = {}
-    for name, batch, age in tables.itertuples(index=False, name=None):
-        if not batch:
-            continue  # no batch date: `nba-dq health` lists it, whatever its date
-        day = date.fromisoformat(str(batch).replace("_", "-"))
-        since_run = (request.clock - settings.run_time(day, request.clock)).total_seconds() / 60
-        age_at_run = None if pd.isna(age) else age - since_run  # as old as it was at the date's daily run
-        if age_at_run is None or age_at_run >= grace:
-            shown = "unknown age" if age_at_run is None else f"{age_at_run:.0f} min"
-            found.setdefault(day, []).append(f"{name} ({shown})")
+    for row in read_frame(warehouse, f"{staging} ORDER BY game_date, table_name").itertuples(index=False):
+        if row.failed:
+            shown = f"{row.table_name} ({staging_state(row.status, row.age_minutes)})"
+            found.setdefault(row.game_date, []).append(shown)
     return ["; ".join(found.get(day, [])) for day in days]
+
+
+def staging_state(status: str, age_minutes: float | None) -> str:
+    """A judged staging table's status and age, in words (what the audit and health print)."""
+    return status if age_minutes is None or pd.isna(age_minutes) else f"{status}, {age_minutes:g} min"

@@ -18,6 +18,7 @@ from checkpoints.audit import AuditReport, audit
 from checkpoints.phases import AUDITED, PHASES
 from runners.cli import main
 from tests.conftest import Workspace, make_workspace
+from tests.test_seeded_dates import WARNINGS
 from warehouse.catalog import PARTITION_COLUMN, SCHEDULE
 from warehouse.seed import DEFAULT_END, DEFAULT_START, FAULTS, GAPS, generate, seed_duckdb
 from warehouse.seed.gaps import WRITTEN_BY
@@ -69,9 +70,12 @@ def test_month_audit_finds_every_warehouse_fault_and_no_clean_date(month_report:
             mirrored = failing & audited_checks
             # Every warehouse check a fault trips has its range form, so the audit can see the fault.
             assert mirrored == failing, f"{fault.name}: no range form of {sorted(failing - mirrored)}"
-    faulty = {fault.game_date for fault in FAULTS if any(fault.failing_checks(PHASES[k].checkpoint) for k in AUDITED)}
-    flagged = {day for phase in month_report.phases for day in phase.failing_dates}
-    assert flagged == faulty
+    audited = lambda fault: {n for k in AUDITED for n in fault.failing_checks(PHASES[k].checkpoint)}  # noqa: E731
+    faulty = {fault.game_date for fault in FAULTS if audited(fault) - WARNINGS}
+    warned = {fault.game_date for fault in FAULTS if audited(fault)} - faulty
+    assert warned == {date(2025, 12, 27)}  # shadow_system_volume: a warning only, so `run` passes it
+    assert {day for phase in month_report.phases for day in phase.failing_dates} == faulty
+    assert {day for phase in month_report.phases for day in phase.warning_dates} == warned
     assert month_report.exit_code == 1
 
 
@@ -90,7 +94,9 @@ def test_each_phase_is_one_validation_whose_page_lists_the_failing_dates(month_r
         page = Path(phase.data_docs[0]).read_text(encoding="utf-8")
         for day in phase.failing_dates:
             assert f"{day}: " in page, f"{phase.checkpoint}: {day} not on its Data Docs page"
-        clean = set(phase.game_dates) - set(phase.failing_dates)
+        for day in phase.warning_dates:
+            assert f"{day}: " in page, f"{phase.checkpoint}: {day} (warnings) not on its Data Docs page"
+        clean = set(phase.game_dates) - set(phase.failing_dates) - set(phase.warning_dates)
         assert not any(f"{day}: " in page for day in clean)
 
 
@@ -99,6 +105,9 @@ def test_cli_prints_the_table_and_chart_and_exits_1(seeded: Workspace) -> None:
     assert result.code == 1, result.err
     assert "audit 2025-12-01..2025-12-31: FAIL" in result.out
     assert re.search(r"2025-12-05\s+2025-12-05\s+1\s+phase5\s+critical\s+player_coverage: coverage 60", result.out)
+    failing, warnings = result.out.split("game dates passing with warnings (as run: exit 0):")
+    assert "2025-12-27" not in failing  # warning-only: listed apart, as `run` passes it
+    assert re.search(r"2025-12-27\s+2025-12-27\s+1\s+phase5\s+warning\s+active_prediction_volume: ", warnings)
     chart = Path(result.out.split("Coverage chart: ")[1].split()[0])
     assert chart.is_file() and "2025-12-05" in chart.read_text(encoding="utf-8")
 
@@ -109,6 +118,7 @@ def test_clean_range_passes_and_json_lists_no_failure(seeded: Workspace) -> None
     document = result.json()
     assert document["status"] == "pass"
     assert [phase["failing_dates"] for phase in document["phases"]] == [[]]
+    assert [phase["warning_dates"] for phase in document["phases"]] == [[]]
     assert all(check["status"] == "pass" for check in document["phases"][0]["checks"])
 
 

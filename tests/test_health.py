@@ -59,14 +59,43 @@ def test_zero_predictions_and_silent_grading_fail_the_day(seeded: Workspace) -> 
 
 
 def test_every_orphaned_staging_table_is_listed_whatever_its_date(seeded: Workspace) -> None:
-    result = seeded.cli("health", "--end", "2025-12-20", "--days", "2", "--json")
+    result = seeded.cli("health", "--end", "2025-12-17", "--days", "1", "--json")
     document = result.json()
     assert result.code == 1 and all(day["problems"] == [] for day in document["dates"])
     tables = document["orphaned_staging_tables"]
-    assert [table["batch_date"] for table in tables] == ["2025_12_12", "2025_12_15"]
-    assert [table["age_minutes"] for table in tables] == [8 * 24 * 60 + 180, 5 * 24 * 60 + 10]
-    text = seeded.cli("health", "--end", "2025-12-20", "--days", "2").out
-    assert "orphaned staging tables in the predictions dataset (2, any date):" in text
+    assert [table["batch_date"] for table in tables] == ["2025-12-12", "2025-12-15"]
+    assert [table["age_minutes"] for table in tables] == [5 * 24 * 60 + 180, 2 * 24 * 60 + 10]
+    assert [table["status"] for table in tables] == ["orphaned", "orphaned"]
+    text = seeded.cli("health", "--end", "2025-12-17", "--days", "1").out
+    assert "staging tables failing in the predictions dataset (2, batches up to 2025-12-17):" in text
+    assert "orphaned, age 7380.0 min" in text
+
+
+def test_a_silent_era_system_makes_its_date_unhealthy(seeded: Workspace) -> None:
+    result = seeded.cli("health", "--end", "2025-12-20", "--days", "1", "--json")
+    (day,) = result.json()["dates"]
+    assert result.code == 1 and day["coverage"] == 1.0  # every player still has a prediction from some system
+    (problem,) = day["problems"]
+    assert "systems under 80%" in problem and "similarity_balanced_v1 0" in problem
+
+
+def test_a_date_whose_latest_runs_failed_is_unhealthy_and_warnings_alone_are_ok(scratch: Workspace) -> None:
+    day = "2025-12-04"  # the seeded context_team_missing fault fails Phase 3
+    (scratch.exports / "predictions" / f"{day}.json").unlink()  # and a missing file fails Phase 6
+    assert scratch.cli("run", "--phase", "3", "--date", day).code == 1
+    assert scratch.cli("run", "--phase", "6", "--date", day).code == 1
+    assert scratch.cli("run", "--phase", "5", "--date", day).code == 0
+    assert scratch.cli("run", "--phase", "5", "--date", "2025-12-27").code == 0  # shadow_system_volume: a warning
+    document = scratch.cli("health", "--end", "2025-12-27", "--days", "24", "--json").json()
+    days = by_date(document)
+    assert days[day]["latest_status"] == {
+        "phase3": "fail", "phase4": "-", "phase5": "pass", "phase5b": "-", "phase6": "fail"
+    }  # fmt: skip
+    assert days[day]["problems"] == ["phase3 fail in its latest run", "phase6 fail in its latest run"]
+    assert days["2025-12-27"]["latest_status"]["phase5"] == "warn" and days["2025-12-27"]["problems"] == []
+    text = scratch.cli("health", "--end", "2025-12-27", "--days", "24").out
+    row = next(line for line in text.splitlines() if line.startswith("2025-12-27"))
+    assert row.split()[9:15] == ["-", "-", "warn", "-", "-", "ok"]  # phase3..phase6, problems
 
 
 @pytest.mark.parametrize(

@@ -83,33 +83,106 @@ def timestamp_literal(engine: str, moment: datetime) -> str:
     return f"TIMESTAMP '{utc}'" if engine == BIGQUERY else f"TIMESTAMPTZ '{utc}'"
 
 
-def staging_tables_query(engine: str, dataset: str, game_date: date | None, now: datetime) -> str:
-    """Staging tables of the date's batches (or of no parseable batch; every one when game_date is
-    None), with their age in minutes.
+# The one rule for a staging table, shared by `run`, `audit` and `health` (they all read these columns).
+STAGING_IN_FLIGHT = "in flight"  # younger than the grace: a MERGE still running; passes
+STAGING_ORPHANED = "orphaned"  # at least the grace old: a failed MERGE left it behind
+STAGING_UNKNOWN_AGE = "unknown age"  # no time in its name and no creation_time
+STAGING_AFTER_RUN = "created after the run time (--now): a clock problem or a wrong --now"
+
+# Batch ids in names, without braces (GX formats check SQL with str.format): a date and 9-11 digit unix seconds.
+_BATCH_DATE, _BATCH_SECONDS = r"\d\d\d\d_\d\d_\d\d", r"\d\d\d\d\d\d\d\d\d\d?\d?"
+
+
+def staging_tables_query(
+    engine: str,
+    dataset: str,
+    grace_minutes: int,
+    now: datetime,
+    game_date: date | None = None,
+    through: date | None = None,
+) -> str:
+    """The staging tables a run of `game_date` judges (its batches' and every one without a parseable
+    batch date), or those of batches up to `through`, or all; each judged as of `now`.
+
+    Columns: table_name, batch_date (DATE or NULL), age_minutes, status, failed (see _judged).
+    """
+    if game_date is not None:
+        scope = f"batch_date = {date_literal(game_date)} OR batch_date IS NULL"
+    elif through is not None:
+        scope = f"batch_date <= {date_literal(through)} OR batch_date IS NULL"
+    else:
+        scope = "TRUE"
+    age = _age_ms(engine, "s.started_at", timestamp_literal(engine, now))
+    rows = _staging_rows(engine, dataset)
+    aged = f"SELECT s.table_name, s.batch_date, {age} AS age_ms FROM ({rows}) AS s WHERE {scope}"
+    return _judged(aged, grace_minutes, "")
+
+
+def staging_tables_by_date_query(
+    engine: str, dataset: str, grace_minutes: int, run_times: Mapping[date, datetime]
+) -> str:
+    """Per game date, the staging tables its run judges (as staging_tables_query with that game_date),
+    each judged as of the date's run time: what `run` says on every date, in one statement."""
+    if not run_times:
+        raise ValueError("staging_tables_by_date_query needs at least one game date")
+    dates = " UNION ALL ".join(
+        f"SELECT {date_literal(day)} AS game_date, {timestamp_literal(engine, moment)} AS run_at"
+        for day, moment in sorted(run_times.items())
+    )
+    age = _age_ms(engine, "s.started_at", "r.run_at")
+    aged = (
+        f"SELECT r.game_date, s.table_name, s.batch_date, {age} AS age_ms"
+        f" FROM ({_staging_rows(engine, dataset)}) AS s"
+        f" JOIN ({dates}) AS r ON s.batch_date = r.game_date OR s.batch_date IS NULL"
+    )
+    return _judged(aged, grace_minutes, "game_date, ")
+
+
+def _staging_rows(engine: str, dataset: str) -> str:
+    """(table_name, batch_date, started_at) of every `_staging_` table of a dataset.
 
     BigQuery knows each table's creation_time; DuckDB does not, so there the batch id's unix seconds
-    stand in. A name that gives no time yields a NULL age, which the check treats as orphaned.
+    stand in. A name without a valid batch date has a NULL batch_date; one giving no time, a NULL started_at.
     """
-    # No braces in these patterns: GX formats check SQL with str.format ({batch}).
+    kind = rf"^{STAGING_TABLE_PREFIX}[a-z]+_"
+    date_pattern = f"{kind}({_BATCH_DATE})_{_BATCH_SECONDS}_"
+    seconds_pattern = f"{kind}{_BATCH_DATE}_({_BATCH_SECONDS})_"
     if engine == BIGQUERY:
-        started = (
-            "COALESCE(creation_time, TIMESTAMP_SECONDS(SAFE_CAST("
-            r"REGEXP_EXTRACT(table_name, r'^_staging_[a-z]+_\d\d\d\d_\d\d_\d\d_(\d+)_') AS INT64)))"
-        )
-        batch = r"REGEXP_EXTRACT(table_name, r'^_staging_[a-z]+_(\d\d\d\d_\d\d_\d\d)_\d+_')"
-        age = f"TIMESTAMP_DIFF({timestamp_literal(engine, now)}, {started}, MINUTE)"
+        batch_date = f"SAFE_CAST(REPLACE(REGEXP_EXTRACT(table_name, r'{date_pattern}'), '_', '-') AS DATE)"
+        seconds = f"SAFE_CAST(REGEXP_EXTRACT(table_name, r'{seconds_pattern}') AS INT64)"
+        started = f"COALESCE(creation_time, TIMESTAMP_SECONDS({seconds}))"
         source = f"`{dataset}`.INFORMATION_SCHEMA.TABLES WHERE STARTS_WITH(table_name, '{STAGING_TABLE_PREFIX}')"
     else:
-        seconds = r"regexp_extract(table_name, '^_staging_[a-z]+_\d\d\d\d_\d\d_\d\d_(\d+)_', 1)"
-        started = f"to_timestamp(TRY_CAST(NULLIF({seconds}, '') AS BIGINT))"
-        batch = r"NULLIF(regexp_extract(table_name, '^_staging_[a-z]+_(\d\d\d\d_\d\d_\d\d)_\d+_', 1), '')"
-        age = f"date_diff('minute', {started}, {timestamp_literal(engine, now)})"
+        batch_date = f"TRY_CAST(replace(regexp_extract(table_name, '{date_pattern}', 1), '_', '-') AS DATE)"
+        seconds = f"TRY_CAST(NULLIF(regexp_extract(table_name, '{seconds_pattern}', 1), '') AS BIGINT)"
+        started = f"to_timestamp({seconds})"
         source = (
             f"information_schema.tables WHERE table_schema = '{dataset}'"
             f" AND starts_with(table_name, '{STAGING_TABLE_PREFIX}')"
         )
-    of_date = "" if game_date is None else f" AND ({batch} = '{game_date:%Y_%m_%d}' OR {batch} IS NULL)"
-    return f"SELECT table_name, {batch} AS batch_date, {age} AS age_minutes FROM {source}{of_date}"
+    return f"SELECT table_name, {batch_date} AS batch_date, {started} AS started_at FROM {source}"
+
+
+def _age_ms(engine: str, started: str, now: str) -> str:
+    """Milliseconds from started to now: exact, unlike a count of minute boundaries."""
+    if engine == BIGQUERY:
+        return f"TIMESTAMP_DIFF({now}, {started}, MILLISECOND)"
+    return f"date_diff('millisecond', {started}, {now})"
+
+
+def _judged(aged: str, grace_minutes: int, keys: str) -> str:
+    """The staging rule over rows with age_ms: in flight only when 0 <= age < grace; everything else fails."""
+    grace_ms = grace_minutes * 60_000
+    status = (
+        f"CASE WHEN age_ms IS NULL THEN '{STAGING_UNKNOWN_AGE}'"
+        f" WHEN age_ms < 0 THEN '{STAGING_AFTER_RUN}'"
+        f" WHEN age_ms < {grace_ms} THEN '{STAGING_IN_FLIGHT}'"
+        f" ELSE '{STAGING_ORPHANED}' END"
+    )
+    return (
+        f"SELECT {keys}table_name, batch_date, ROUND(age_ms / 60000.0, 1) AS age_minutes, {status} AS status,"
+        f" COALESCE(NOT (age_ms >= 0 AND age_ms < {grace_ms}), TRUE) AS failed FROM ({aged}) AS aged"
+    )
 
 
 def bigquery_project(warehouse_url: str) -> str:
