@@ -40,10 +40,14 @@ class Finding:
     subject: str
     ok: bool
     detail: str
+    skipped: bool = False  # not probed: it needs something another line reports as failing
+
+
+CONFIG = "config"
 
 
 def doctor(settings: Settings, env: Mapping[str, str], today: date | None = None) -> list[Finding]:
-    findings = [_probe("config", lambda: f"{settings.config_path} read")]
+    findings = [_probe(CONFIG, lambda: f"{settings.config_path} read and valid")]
     opened: list[Warehouse] = []
     findings.append(_probe("warehouse", lambda: _answers(opened, settings)))
     if findings[-1].ok:
@@ -57,22 +61,37 @@ def doctor(settings: Settings, env: Mapping[str, str], today: date | None = None
     return findings
 
 
+def config_findings(problems: list[str]) -> list[Finding]:
+    """A config that does not validate: a FAIL line per problem; every other probe needs the config."""
+    return [
+        *(Finding(CONFIG, False, problem) for problem in problems),
+        Finding("other probes", False, "skipped: they need a valid config (fix the config lines above)", skipped=True),
+    ]
+
+
 def exit_code(findings: list[Finding]) -> ExitCode:
     return ExitCode.PASSED if all(finding.ok for finding in findings) else ExitCode.CHECK_FAILED
 
 
 def render_doctor(findings: list[Finding]) -> str:
-    problems = sum(not finding.ok for finding in findings)
+    problems = sum(not finding.ok and not finding.skipped for finding in findings)
     width = max(len(finding.subject) for finding in findings)
     lines = [f"nba-dq doctor: {'ok' if not problems else f'{problems} problem(s)'}"]
-    lines += [f"{'ok  ' if f.ok else 'FAIL'}  {f.subject.ljust(width)}  {f.detail}" for f in findings]
+    lines += [f"{_label(f)}  {f.subject.ljust(width)}  {f.detail}" for f in findings]
     return "\n".join(lines)
+
+
+def _label(finding: Finding) -> str:
+    return "skip" if finding.skipped else "ok  " if finding.ok else "FAIL"
 
 
 def doctor_json(findings: list[Finding]) -> dict[str, Any]:
     return {
         "status": "pass" if exit_code(findings) == ExitCode.PASSED else "fail",
-        "checks": [{"subject": f.subject, "ok": f.ok, "detail": f.detail} for f in findings],
+        "checks": [
+            {"subject": f.subject, "ok": f.ok, "detail": f.detail, **({"skipped": True} if f.skipped else {})}
+            for f in findings
+        ],
     }
 
 

@@ -12,15 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from warehouse.environment import BOT_TOKEN, WEBHOOK_DEFAULT, WEBHOOK_ERROR, WEBHOOK_WARNING
 from warehouse.errors import CouldNotRun
 from warehouse.settings import AlertSettings
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_DEFAULT = "SLACK_WEBHOOK_URL"
-WEBHOOK_WARNING = "SLACK_WEBHOOK_URL_WARNING"
-WEBHOOK_ERROR = "SLACK_WEBHOOK_URL_ERROR"
-BOT_TOKEN = "SLACK_BOT_TOKEN"
 WEBHOOK, CHANNEL = "webhook", "channel"
 CRITICAL, WARNING, RESOLVED = "critical", "warning", "resolved"  # what a message is about: picks its route
 
