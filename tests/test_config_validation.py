@@ -166,6 +166,11 @@ BAD_VALUES = [
         "maximum_bytes_billed = 1e10",
         "[warehouse] maximum_bytes_billed = 10000000000.0: must be a whole number",
     ),
+    (
+        'root = "gx/uncommitted/exports/v1"',
+        'root = "s3://api/v1"',
+        "[exports] root = 's3://api/v1': must be a local folder or a gs://bucket/prefix URL",
+    ),
 ]
 
 BAD_ENVIRONMENT = [
@@ -174,8 +179,12 @@ BAD_ENVIRONMENT = [
     ({"SLACK_WEBHOOK_URL_ERROR": "hooks.slack.com/x"}, "environment: SLACK_WEBHOOK_URL_ERROR (value not shown"),
     ({"NBA_DQ_DOCS_BUCKET": "nba-dq-docs"}, "environment: NBA_DQ_DOCS_BUCKET = 'nba-dq-docs': must be a gs://"),
     (
-        {"NBA_DQ_WAREHOUSE": "postgresql://x/y"},
-        "environment: NBA_DQ_WAREHOUSE = 'postgresql://x/y': must be duckdb:///",
+        {"NBA_DQ_WAREHOUSE": "postgresql://u:pw@x/y"},
+        "environment: NBA_DQ_WAREHOUSE = 'postgresql://...': must be duckdb:///",
+    ),
+    (
+        {"NBA_DQ_EXPORT_ROOT": "s3://api/v1"},
+        "environment: NBA_DQ_EXPORT_ROOT = 's3://api/v1': must be a local folder or a gs://bucket/prefix URL",
     ),
     (
         {"NBA_DQ_BIGQUERY_ENDPOINT": "localhost:9050"},
@@ -212,8 +221,8 @@ def test_a_bad_environment_variable_is_one_line_naming_it(
 ) -> None:
     result = seeded.cli("run", "--phase", "5", "--date", COVERAGE_DROP, env={**no_warehouse(tmp_path), **variables})
     assert_one_line_exit_2(result, line)
-    secret = variables.get("SLACK_WEBHOOK_URL") or variables.get("SLACK_WEBHOOK_URL_ERROR")
-    assert not secret or secret not in result.err  # a webhook URL is a secret
+    for hidden in ("SLACK_WEBHOOK_URL", "SLACK_WEBHOOK_URL_ERROR", "NBA_DQ_WAREHOUSE"):  # secrets; a password in a URL
+        assert variables.get(hidden, "\0") not in result.err
 
 
 def test_a_negative_coverage_threshold_no_longer_passes_the_coverage_drop(seeded: Workspace, tmp_path: Path) -> None:

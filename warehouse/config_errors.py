@@ -8,7 +8,7 @@ variable) and, for a mistyped key or check, the likely intended one. A secret's 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -40,7 +40,6 @@ WORDS = {
     "literal_error": "must be {expected}",
 }
 HIDDEN_VALUE = ("missing", "unknown_check", "secret")  # absent, the key already shown, or not to be shown
-Locate = Callable[[tuple[Any, ...]], str]
 
 
 def config_problems(error: ValidationError) -> list[str]:
@@ -48,13 +47,17 @@ def config_problems(error: ValidationError) -> list[str]:
     return [_line(detail, _config_key(detail["loc"]), _config_suggestions(detail)) for detail in error.errors()]
 
 
-def env_problems(error: ValidationError, secrets: Iterable[str]) -> list[str]:
-    """One line per environment variable that is wrong; a secret's value stays out of the line."""
+def env_problems(error: ValidationError, secrets: Iterable[str], scheme_only: Iterable[str] = ()) -> list[str]:
+    """One line per environment variable that is wrong; a secret's value stays out of the line, and
+    of a URL that may hold credentials only the scheme is shown."""
     lines = []
     for detail in error.errors():
         name = str(detail["loc"][0])
         if name in secrets:
             line = _line({**detail, "type": "secret"}, f"environment: {name} (value not shown: a secret)", ())
+        elif name in scheme_only:
+            scheme = str(detail["input"]).split("://")[0] + "://..."
+            line = _line({**detail, "input": scheme}, f"environment: {name}", ())
         else:
             line = _line(detail, f"environment: {name}", ())
         lines.append(f"{line} (or unset it)")
@@ -72,6 +75,8 @@ def _line(detail: Any, where: str, suggestions: Iterable[str]) -> str:
         words = detail["msg"] + (f" (did you mean {close[0]}?)" if close else "")
     elif kind == "secret":
         words = PATTERNS.get(detail.get("ctx", {}).get("pattern"), "is not valid")
+    elif kind == "export_root":
+        words = detail["msg"]
     elif kind == "string_pattern_mismatch":
         words = PATTERNS.get(detail["ctx"]["pattern"], "must be a name of letters, digits and underscores")
     elif kind == "too_short":

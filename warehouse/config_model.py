@@ -10,6 +10,7 @@ coercion; an int is accepted where a float is expected (TOML writes `6` for 6.0)
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Annotated, Any, ClassVar, Literal
@@ -31,7 +32,7 @@ from expectations.check_names import CHECK_NAMES
 
 SEVERITIES = ("critical", "warning")
 WAREHOUSE_URL = r"^(duckdb:///.+|bigquery://[^/?#]+.*)$"  # what open_warehouse can open
-GCS_URL = r"^gs://[a-z0-9][a-z0-9._-]*[a-z0-9](/.*)?$"
+GCS_URL = r"^gs://[^/\s]+(/\S*)?$"
 HTTP_URL = r"^https?://[^/\s:]+(:\d+)?(/\S*)?$"
 
 
@@ -67,6 +68,17 @@ Count = Annotated[StrictInt, _bounded(0)]
 AtLeastOne = Annotated[StrictInt, _bounded(1)]
 Name = Annotated[StrictStr, Field(min_length=1)]
 DatasetName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]  # it goes into SQL unquoted
+
+
+def _folder_or_gcs(root: str) -> str:
+    """An export root is read as a local folder unless it is gs://: another scheme would be a folder named s3:."""
+    scheme = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", root)
+    if scheme and not re.fullmatch(GCS_URL, root):
+        raise PydanticCustomError("export_root", "must be a local folder or a gs://bucket/prefix URL")
+    return root
+
+
+ExportRoot = Annotated[Name, AfterValidator(_folder_or_gcs)]
 
 
 def _distinct(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -241,7 +253,7 @@ class RunSection(Section):
 
 
 class ExportsSection(Section):
-    root: Name | None = None  # or NBA_DQ_EXPORT_ROOT
+    root: ExportRoot | None = None  # or NBA_DQ_EXPORT_ROOT
 
 
 class Datasets(Section):

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from warehouse.config_errors import env_problems
-from warehouse.config_model import GCS_URL, HTTP_URL, WAREHOUSE_URL
+from warehouse.config_model import GCS_URL, HTTP_URL, WAREHOUSE_URL, ExportRoot
 
 CONFIG = "NBA_DQ_CONFIG"
 GX_ROOT = "NBA_DQ_GX_ROOT"
@@ -28,6 +28,7 @@ WEBHOOK_WARNING = "SLACK_WEBHOOK_URL_WARNING"
 WEBHOOK_ERROR = "SLACK_WEBHOOK_URL_ERROR"
 BOT_TOKEN = "SLACK_BOT_TOKEN"
 SECRETS = (WEBHOOK_DEFAULT, WEBHOOK_WARNING, WEBHOOK_ERROR, BOT_TOKEN)
+SCHEME_ONLY = (WAREHOUSE,)  # a wrong URL may carry a password (postgresql://user:pass@host): show its scheme
 
 HttpUrl = Annotated[StrictStr, Field(pattern=HTTP_URL)]
 
@@ -40,7 +41,7 @@ class Environment(BaseModel):
     config: StrictStr | None = Field(None, alias=CONFIG)
     gx_root: StrictStr | None = Field(None, alias=GX_ROOT)
     warehouse: Annotated[StrictStr, Field(pattern=WAREHOUSE_URL)] | None = Field(None, alias=WAREHOUSE)
-    export_root: StrictStr | None = Field(None, alias=EXPORT_ROOT)
+    export_root: ExportRoot | None = Field(None, alias=EXPORT_ROOT)
     docs_bucket: Annotated[StrictStr, Field(pattern=GCS_URL)] | None = Field(None, alias=DOCS_BUCKET)
     bigquery_endpoint: HttpUrl | None = Field(None, alias=BIGQUERY_ENDPOINT)
     mode: Literal[DEVELOPMENT, PRODUCTION] | None = Field(None, alias=ENVIRONMENT)
@@ -61,5 +62,5 @@ def read_environment(env: Mapping[str, str], problems: list[str]) -> Environment
     try:
         return Environment.model_validate(values)
     except ValidationError as error:
-        problems.extend(env_problems(error, SECRETS))
+        problems.extend(env_problems(error, SECRETS, SCHEME_ONLY))
         return None
