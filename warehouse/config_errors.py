@@ -33,10 +33,6 @@ WORDS = {
     "date_type": "must be a date (YYYY-MM-DD, unquoted)",
     "model_type": "must be a table",
     "dict_type": "must be a table",
-    "greater_than_equal": "must be at least {ge}",
-    "greater_than": "must be greater than {gt}",
-    "less_than_equal": "must be at most {le}",
-    "less_than": "must be below {lt}",
     "literal_error": "must be {expected}",
 }
 HIDDEN_VALUE = ("missing", "unknown_check", "secret")  # absent, the key already shown, or not to be shown
@@ -75,14 +71,12 @@ def _line(detail: Any, where: str, suggestions: Iterable[str]) -> str:
         words = detail["msg"] + (f" (did you mean {close[0]}?)" if close else "")
     elif kind == "secret":
         words = PATTERNS.get(detail.get("ctx", {}).get("pattern"), "is not valid")
-    elif kind == "export_root":
-        words = detail["msg"]
     elif kind == "string_pattern_mismatch":
         words = PATTERNS.get(detail["ctx"]["pattern"], "must be a name of letters, digits and underscores")
     elif kind == "too_short":
         words = "must not be empty"
     else:
-        words = WORDS.get(kind, detail["msg"]).format(**detail.get("ctx", {}))
+        words = WORDS[kind].format(**detail.get("ctx", {})) if kind in WORDS else detail["msg"]
     model_level = kind in ("order", "eras")
     if kind in HIDDEN_VALUE or model_level or isinstance(value, dict):
         return f"{where}: {words}"
@@ -111,6 +105,9 @@ def _config_key(loc: tuple[Any, ...]) -> str:
 
 
 def _config_suggestions(detail: Any) -> Iterable[str]:
+    """What a mistyped section, key or check name may have meant to be."""
+    if detail["type"] not in ("extra_forbidden", "unknown_check"):
+        return ()
     loc = [part for part in detail["loc"] if part != "[key]"]
     if len(loc) == 1:
         return ConfigFile.model_fields
