@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from expectations.check_names import CHECK_NAMES
-from warehouse.config_model import GCS_URL, HTTP_URL, WAREHOUSE_URL, ConfigFile, Era
+from warehouse.config_model import ConfigFile, Era
+from warehouse.config_types import GCS_URL, HTTP_URL, WAREHOUSE_URL
 
 PATTERNS = {
     WAREHOUSE_URL: "must be duckdb:///path/to/file.duckdb or bigquery://PROJECT",

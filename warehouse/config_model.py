@@ -9,8 +9,6 @@ coercion; an int is accepted where a float is expected (TOML writes `6` for 6.0)
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Annotated, Any, ClassVar, Literal
@@ -20,7 +18,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainValidator,
     StrictInt,
     StrictStr,
     field_validator,
@@ -29,66 +26,22 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from expectations.check_names import CHECK_NAMES
-
-SEVERITIES = ("critical", "warning")
-WAREHOUSE_URL = r"^(duckdb:///.+|bigquery://[^/?#]+.*)$"  # what open_warehouse can open
-GCS_URL = r"^gs://[^/\s]+(/\S*)?$"
-HTTP_URL = r"^https?://[^/\s:]+(:\d+)?(/\S*)?$"
-
-
-def _finite_number(value: Any) -> float:
-    """An int or a finite float, kept as given (`60` stays 60 in the checks' wording); never a bool or a string."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise PydanticCustomError("float_type", "must be a number")
-    if not math.isfinite(value):
-        raise PydanticCustomError("finite_number", "must be a finite number")
-    return value
-
-
-def _bounded(low: float, high: float | None = None, low_open: bool = False, high_open: bool = False) -> AfterValidator:
-    """A range, worded as one range (between 0 and 1) rather than as the bound it broke."""
-
-    def check(value: float) -> float:
-        above_low = value > low if low_open else value >= low
-        below_high = high is None or (value < high if high_open else value <= high)
-        if not (above_low and below_high):
-            words = f"{'greater than' if low_open else 'at least'} {low}"
-            if high is not None:
-                words = f"between {low} and {high}" if not (low_open or high_open) else f"{words} and below {high}"
-            raise PydanticCustomError("range", "must be {words}", {"words": words})
-        return value
-
-    return AfterValidator(check)
-
-
-Number = Annotated[float, PlainValidator(_finite_number)]
-Share = Annotated[Number, _bounded(0, 1)]
-Positive = Annotated[Number, _bounded(0, low_open=True)]
-Count = Annotated[StrictInt, _bounded(0)]
-AtLeastOne = Annotated[StrictInt, _bounded(1)]
-Name = Annotated[StrictStr, Field(min_length=1)]
-DatasetName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]  # it goes into SQL unquoted
-
-
-def _folder_or_gcs(root: str) -> str:
-    """An export root is read as a local folder unless it is gs://: another scheme would be a folder named s3:."""
-    scheme = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", root)
-    if scheme and not re.fullmatch(GCS_URL, root):
-        raise PydanticCustomError("export_root", "must be a local folder or a gs://bucket/prefix URL")
-    return root
-
-
-ExportRoot = Annotated[Name, AfterValidator(_folder_or_gcs)]
-
-
-def _distinct(values: tuple[str, ...]) -> tuple[str, ...]:
-    repeated = sorted({value for value in values if values.count(value) > 1})
-    if repeated:
-        raise PydanticCustomError("repeated", "lists {repeated} more than once", {"repeated": ", ".join(repeated)})
-    return values
-
-
-Names = Annotated[tuple[Name, ...], Field(min_length=1), AfterValidator(_distinct)]  # non-empty, no duplicates
+from warehouse.config_types import (
+    GCS_URL,
+    HTTP_URL,
+    SEVERITIES,
+    WAREHOUSE_URL,
+    AtLeastOne,
+    Count,
+    DatasetName,
+    ExportRoot,
+    Name,
+    Names,
+    Number,
+    Positive,
+    Share,
+    bounded,
+)
 
 
 class Section(BaseModel):
@@ -117,6 +70,14 @@ def _severity_table(checkpoint: str) -> Any:
     return Annotated[dict[Annotated[str, AfterValidator(known)], Literal[SEVERITIES]], Field(default_factory=dict)]
 
 
+# One type per phase: a severity table may name only that phase's checks.
+Phase3Severity = _severity_table("phase3")
+Phase4Severity = _severity_table("phase4")
+Phase5Severity = _severity_table("phase5")
+Phase5BSeverity = _severity_table("phase5b")
+Phase6Severity = _severity_table("phase6")
+
+
 class Thresholds(Section):
     """A phase's thresholds; `severity` maps check names to critical or warning (default critical)."""
 
@@ -129,7 +90,7 @@ class Thresholds(Section):
 
 class Phase3Thresholds(Thresholds):
     checkpoint: ClassVar[str] = "phase3"
-    severity: _severity_table("phase3")
+    severity: Phase3Severity
     min_players_per_team: AtLeastOne
     context_rows_per_game_min: Count
     context_rows_per_game_max: AtLeastOne
@@ -150,7 +111,7 @@ class Phase3Thresholds(Thresholds):
 
 class Phase4Thresholds(Thresholds):
     checkpoint: ClassVar[str] = "phase4"
-    severity: _severity_table("phase4")
+    severity: Phase4Severity
     min_feature_store_coverage: Share
     feature_quality_score_min: Number
     feature_quality_score_max: Number
@@ -164,7 +125,7 @@ class Phase4Thresholds(Thresholds):
 
 class Phase5Thresholds(Thresholds):
     checkpoint: ClassVar[str] = "phase5"
-    severity: _severity_table("phase5")
+    severity: Phase5Severity
     min_active_predictions: AtLeastOne
     min_predicted_players: AtLeastOne
     min_player_coverage: Share
@@ -180,7 +141,7 @@ class Phase5Thresholds(Thresholds):
     volume_min_history: AtLeastOne
     volume_lookback_days: AtLeastOne
     volume_mad_k: Positive
-    volume_min_mad_share: Annotated[Number, _bounded(0, 1, high_open=True)]
+    volume_min_mad_share: Annotated[Number, bounded(0, 1, high_open=True)]
 
     @model_validator(mode="after")
     def _pairs(self) -> Phase5Thresholds:
@@ -195,10 +156,10 @@ class Phase5Thresholds(Thresholds):
 
 class Phase5BThresholds(Thresholds):
     checkpoint: ClassVar[str] = "phase5b"
-    severity: _severity_table("phase5b")
+    severity: Phase5BSeverity
     min_grading_coverage: Share
     line_placeholder: Number
-    error_tolerance: Annotated[Number, _bounded(0)]
+    error_tolerance: Annotated[Number, bounded(0)]
     no_bet_recommendations: Names
     confidence_score_min: Number
     confidence_score_max: Number
@@ -211,7 +172,7 @@ class Phase5BThresholds(Thresholds):
 
 class Phase6Thresholds(Thresholds):
     checkpoint: ClassVar[str] = "phase6"
-    severity: _severity_table("phase6")
+    severity: Phase6Severity
     min_players_per_game: AtLeastOne
     max_export_age_hours: Positive
 
@@ -249,7 +210,7 @@ class WarehouseSection(Section):
 
 
 class RunSection(Section):
-    replay_hour_utc: Annotated[StrictInt, _bounded(0, 23)]
+    replay_hour_utc: Annotated[StrictInt, bounded(0, 23)]
 
 
 class ExportsSection(Section):

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from warehouse.config_errors import env_problems
-from warehouse.config_model import GCS_URL, HTTP_URL, WAREHOUSE_URL, ExportRoot
+from warehouse.config_types import GCS_URL, HTTP_URL, WAREHOUSE_URL, ExportRoot
 
 CONFIG = "NBA_DQ_CONFIG"
 GX_ROOT = "NBA_DQ_GX_ROOT"

@@ -17,7 +17,6 @@ from pydantic import ValidationError
 
 from warehouse.config_errors import config_problems
 from warehouse.config_model import (
-    SEVERITIES,
     AlertSettings,
     ConfigFile,
     DocsSettings,
@@ -30,6 +29,7 @@ from warehouse.config_model import (
     Phase6Thresholds,
     Thresholds,
 )
+from warehouse.config_types import SEVERITIES
 from warehouse.environment import CONFIG, EXPORT_ROOT, WAREHOUSE, Environment, read_environment
 from warehouse.errors import CouldNotRun
 from warehouse.exports import GCS_SCHEME
