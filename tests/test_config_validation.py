@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -203,6 +204,8 @@ def config_with(tmp_path: Path, old: str, new: str) -> Path:
 
 def no_warehouse(tmp_path: Path) -> dict[str, str]:
     """An environment whose warehouse does not exist: a config error must come first, before any query."""
+    (tmp_path / "gx").mkdir(exist_ok=True)
+    shutil.copy(PROJECT_ROOT / "gx" / "great_expectations.yml", tmp_path / "gx")
     return {"NBA_DQ_WAREHOUSE": f"duckdb:///{tmp_path / 'absent.duckdb'}", "NBA_DQ_GX_ROOT": str(tmp_path / "gx")}
 
 
@@ -212,7 +215,7 @@ def test_a_bad_value_is_one_line_naming_the_key(
 ) -> None:
     env = {**no_warehouse(tmp_path), "NBA_DQ_CONFIG": str(config_with(tmp_path, old, new))}
     assert_one_line_exit_2(seeded.cli("run", "--phase", "5", "--date", COVERAGE_DROP, env=env), f"dq.toml: {line}")
-    assert not (tmp_path / "gx").exists()  # nothing written
+    assert [path.name for path in (tmp_path / "gx").iterdir()] == ["great_expectations.yml"]  # nothing written
 
 
 @pytest.mark.parametrize("variables, line", BAD_ENVIRONMENT, ids=[next(iter(v)) for v, _ in BAD_ENVIRONMENT])
@@ -290,6 +293,18 @@ def test_a_config_elsewhere_keeps_the_project_gx_folder_and_paths(tmp_path: Path
     assert settings.history.duckdb_file == str(PROJECT_ROOT / "gx/uncommitted/monitoring.duckdb")
     assert settings.warehouse_url == f"duckdb:///{PROJECT_ROOT}/gx/uncommitted/warehouse.duckdb"
     assert settings.export_root == str(PROJECT_ROOT / "gx/uncommitted/exports/v1")
+    (tmp_path / "state").mkdir()
+    shutil.copy(PROJECT_ROOT / "gx" / "great_expectations.yml", tmp_path / "state")
     moved = load_settings({"NBA_DQ_CONFIG": str(config), "NBA_DQ_GX_ROOT": str(tmp_path / "state")})
     assert moved.gx_root == tmp_path / "state"
     assert moved.history.duckdb_file == str(tmp_path / "state/uncommitted/monitoring.duckdb")
+
+
+def test_a_gx_root_without_its_project_file_is_refused_before_anything_is_written(
+    seeded: Workspace, tmp_path: Path
+) -> None:
+    """A mistyped NBA_DQ_GX_ROOT used to collect a run's history and alert state before GX failed there."""
+    typo = tmp_path / "gx-typo"
+    result = seeded.cli("run", "--phase", "5", "--date", COVERAGE_DROP, env={"NBA_DQ_GX_ROOT": str(typo)})
+    assert_one_line_exit_2(result, f"environment: NBA_DQ_GX_ROOT = '{typo}': holds no great_expectations.yml")
+    assert not typo.exists()

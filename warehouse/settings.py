@@ -30,11 +30,12 @@ from warehouse.config_model import (
     Thresholds,
 )
 from warehouse.config_types import SEVERITIES
-from warehouse.environment import CONFIG, EXPORT_ROOT, WAREHOUSE, Environment, read_environment
+from warehouse.environment import CONFIG, EXPORT_ROOT, GX_ROOT, WAREHOUSE, Environment, read_environment
 from warehouse.errors import CouldNotRun
 from warehouse.exports import GCS_SCHEME
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GX_CONFIG_FILE = "great_expectations.yml"  # what makes a folder a GX folder (NBA_DQ_GX_ROOT)
 __all__ = [  # the config objects the rest of the code imports from here
     "SEVERITIES",
     "AlertSettings",
@@ -116,6 +117,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         problems[:0] = [f"{path.name}: {line}" for line in config_problems(error)]
         config = None
     problems += _missing_locations(path, raw, env)
+    if variables is not None and variables.gx_root and not (Path(variables.gx_root) / GX_CONFIG_FILE).is_file():
+        # Checked here: a run would write its history and alert state into a wrong folder before GX fails.
+        problems.append(
+            f"environment: {GX_ROOT} = {variables.gx_root!r}: holds no {GX_CONFIG_FILE}"
+            " (point it at a copy of the project's gx/ folder, or unset it)"
+        )
     if config is None or variables is None or problems:
         raise ConfigError(path, problems)
     return _settings(path, config, variables)
