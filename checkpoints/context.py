@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.errors import CouldNotRun
-
-CONFIG_FILE = "great_expectations.yml"
+from warehouse.settings import GX_CONFIG_FILE as CONFIG_FILE
 
 
 def build_context(gx_root: Path) -> Any:

@@ -21,13 +21,14 @@ from checkpoints.alerts import waiting_messages
 from checkpoints.data_docs import site_folder
 from checkpoints.history import History, warehouse_label
 from checkpoints.phases import PHASES
-from checkpoints.slack import ENVIRONMENT, NO_DESTINATION, PRODUCTION, is_production, routing_from_env
+from checkpoints.slack import NO_DESTINATION, routing_from_env
 from checkpoints.slack_check import check_destination
 from checkpoints.state_files import quarantined
 from checkpoints.terminal import printable
 from warehouse.catalog import PARTITION_COLUMN, Table
 from warehouse.connection import Warehouse, first_line, open_warehouse, schema_problems
 from warehouse.dialect import date_literal
+from warehouse.environment import ENVIRONMENT, PRODUCTION
 from warehouse.errors import CouldNotRun, ExitCode
 from warehouse.exports import GCS_SCHEME, gcs_client
 from warehouse.settings import Settings
@@ -44,10 +45,14 @@ class Finding:
     ok: bool
     detail: str
     warning: bool = False  # ok, but worth a look: shown as "warn", exit 0
+    skipped: bool = False  # not probed: it needs something another line reports as failing
+
+
+CONFIG = "config"
 
 
 def doctor(settings: Settings, env: Mapping[str, str], today: date | None = None) -> list[Finding]:
-    findings = [_probe("config", lambda: f"{settings.config_path} read")]
+    findings = [_probe(CONFIG, lambda: f"{settings.config_path} read and valid")]
     opened: list[Warehouse] = []
     findings.append(_probe("warehouse", lambda: _answers(opened, settings)))
     if findings[-1].ok:
@@ -61,12 +66,20 @@ def doctor(settings: Settings, env: Mapping[str, str], today: date | None = None
     return findings
 
 
+def config_findings(problems: list[str]) -> list[Finding]:
+    """A config that does not validate: a FAIL line per problem; every other probe needs the config."""
+    return [
+        *(Finding(CONFIG, False, problem) for problem in problems),
+        Finding("other probes", False, "skipped: they need a valid config (fix the config lines above)", skipped=True),
+    ]
+
+
 def exit_code(findings: list[Finding]) -> ExitCode:
     return ExitCode.PASSED if all(finding.ok for finding in findings) else ExitCode.CHECK_FAILED
 
 
 def render_doctor(findings: list[Finding]) -> str:
-    problems = sum(not finding.ok for finding in findings)
+    problems = sum(not finding.ok and not finding.skipped for finding in findings)
     warnings = sum(finding.ok and finding.warning for finding in findings)
     width = max(len(printable(finding.subject)) for finding in findings)
     verdict = f"{problems} problem(s)" if problems else "ok" + (f", {warnings} warning(s)" if warnings else "")
@@ -78,11 +91,22 @@ def render_doctor(findings: list[Finding]) -> str:
 def doctor_json(findings: list[Finding]) -> dict[str, Any]:
     return {
         "status": "pass" if exit_code(findings) == ExitCode.PASSED else "fail",
-        "checks": [{"subject": f.subject, "ok": f.ok, "warning": f.warning, "detail": f.detail} for f in findings],
+        "checks": [
+            {
+                "subject": f.subject,
+                "ok": f.ok,
+                "warning": f.warning,
+                "detail": f.detail,
+                **({"skipped": True} if f.skipped else {}),
+            }
+            for f in findings
+        ],
     }
 
 
 def _label(finding: Finding) -> str:
+    if finding.skipped:
+        return "skip"
     return "FAIL" if not finding.ok else "warn" if finding.warning else "ok  "
 
 
@@ -91,7 +115,7 @@ def _slack(settings: Settings, env: Mapping[str, str]) -> Finding:
     Messages waiting in the outbox (Slack did not take them) make an ok line a warning."""
     waiting = waiting_messages(settings.gx_root)
     backlog = f"; {len(waiting)} message(s) waiting in {waiting[0].parent} since {waiting[0].name}" if waiting else ""
-    if routing_from_env(env, settings.alerts) is None and not is_production(env):
+    if routing_from_env(env, settings.alerts) is None and not settings.production:
         detail = f"{NO_DESTINATION}; an error with {ENVIRONMENT}={PRODUCTION}{backlog}"
         return Finding("slack", True, detail, warning=True)
     finding = _probe("slack", lambda: check_destination(env, settings.alerts))

@@ -16,23 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from warehouse.environment import BOT_TOKEN, WEBHOOK_DEFAULT, WEBHOOK_ERROR, WEBHOOK_WARNING
 from warehouse.settings import AlertSettings
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_DEFAULT = "SLACK_WEBHOOK_URL"
-WEBHOOK_WARNING = "SLACK_WEBHOOK_URL_WARNING"
-WEBHOOK_ERROR = "SLACK_WEBHOOK_URL_ERROR"
-BOT_TOKEN = "SLACK_BOT_TOKEN"
 WEBHOOK, CHANNEL = "webhook", "channel"
 CRITICAL, WARNING, RESOLVED = "critical", "warning", "resolved"  # what a message is about: picks its route
-ENVIRONMENT, PRODUCTION = "NBA_DQ_ENV", "production"  # production: alerts going nowhere is an error
 NO_DESTINATION = f"no Slack destination: alerts go nowhere (set {WEBHOOK_DEFAULT}, {WEBHOOK_ERROR} or {BOT_TOKEN})"
-
-
-def is_production(env: Mapping[str, str]) -> bool:
-    """The one definition of production, shared by `run` (exit 2 without a destination) and `doctor` (FAIL)."""
-    return env.get(ENVIRONMENT, "").strip() == PRODUCTION
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -11,8 +12,8 @@ from datetime import date, datetime, timezone
 from typing import NoReturn, TextIO
 
 from checkpoints.phases import ALL_PHASES, AUDITED, PHASES
-from warehouse.errors import CouldNotRun, ExitCode
-from warehouse.settings import load_settings
+from warehouse.errors import CouldNotRun, ExitCode, one_line
+from warehouse.settings import ConfigError, load_settings
 
 PHASE_CHOICES = (*PHASES, ALL_PHASES)  # checkpoints.phases imports no GX: --help stays fast
 
@@ -21,7 +22,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit 2 through the same path as every other error."""
 
     def error(self, message: str) -> NoReturn:
-        raise CouldNotRun(f"{message} (see `nba-dq {self.prog.split()[-1]} --help`)")
+        raise CouldNotRun(f"{message} (see `{self.prog} --help`)")
 
 
 def _game_date(text: str) -> date:
@@ -32,10 +33,18 @@ def _game_date(text: str) -> date:
 
 
 def _moment(text: str) -> datetime:
+    """An ISO 8601 time; without an offset it is UTC. A bare date is refused: midnight is rarely meant."""
+    example = "e.g. 2025-12-15T18:00:00Z (a time without an offset is taken as UTC)"
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        raise argparse.ArgumentTypeError(f"invalid time {text!r}: give a time of day too, {example}")
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid time {text!r}: use ISO 8601, e.g. 2025-12-15T18:00:00Z") from None
+        raise argparse.ArgumentTypeError(f"invalid time {text!r}: use ISO 8601, {example}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -53,8 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--now",
         type=_moment,
-        help="the moment staging ages and export freshness are judged by"
-        " (default: the clock; for a past date, its daily run at [run] replay_hour_utc)",
+        help="the moment staging ages and export freshness are judged by, a date and a time, UTC unless an offset"
+        " is given (default: the clock; for a past date, its daily run at [run] replay_hour_utc)",
     )
     run.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     run.add_argument(
@@ -119,23 +128,46 @@ def main(
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     _configure_logging(err, debug)
+    command = next((word for word in argv if not word.startswith("-")), None)
     try:
         args = build_parser().parse_args(argv)
-        settings = load_settings(env)  # a config error is reported before the slow imports
+        command = args.command
+        try:
+            settings = load_settings(env)  # a config error is reported before the slow imports
+        except ConfigError as error:
+            if command != "doctor":
+                raise
+            return _doctor_without_config(error, args.json, out)
         from runners import commands  # GX loads only once a command runs
 
         return int(commands.dispatch(args, settings, env, out, err))
     except CouldNotRun as error:
         if debug:
             logging.getLogger("nba_dq").exception("could not run")
-        print(f"nba-dq: error: {error}", file=err)
-        return int(ExitCode.COULD_NOT_RUN)
+        return _could_not_run(one_line(str(error)), command, "--json" in argv, out, err)
     except Exception as error:  # any other failure is still "could not run", never a pass
         if debug:
             logging.getLogger("nba_dq").exception("unexpected error")
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        print(f"nba-dq: error: {type(error).__name__}: {first} (rerun with --debug for the traceback)", file=err)
-        return int(ExitCode.COULD_NOT_RUN)
+        line = f"{type(error).__name__}: {first} (rerun with --debug for the traceback)"
+        return _could_not_run(line, command, "--json" in argv, out, err)
+
+
+def _could_not_run(line: str, command: str | None, as_json: bool, out: TextIO, err: TextIO) -> int:
+    """Exit 2: one line on stderr, and with --json the one error object every command prints on stdout."""
+    print(f"nba-dq: error: {line}", file=err)
+    if as_json:
+        print(json.dumps({"status": "error", "command": command, "error": line}, indent=2), file=out)
+    return int(ExitCode.COULD_NOT_RUN)
+
+
+def _doctor_without_config(error: ConfigError, as_json: bool, out: TextIO) -> int:
+    """doctor reports a bad config like any other problem: a FAIL line each, the other probes skipped."""
+    from checkpoints.doctor import config_findings, doctor_json, exit_code, render_doctor
+
+    findings = config_findings(error.problems)
+    print(json.dumps(doctor_json(findings), indent=2) if as_json else render_doctor(findings), file=out)
+    return int(exit_code(findings))
 
 
 def _configure_logging(stream: TextIO, debug: bool) -> None:

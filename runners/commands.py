@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -20,12 +21,22 @@ from checkpoints.history import recorder
 from checkpoints.phases import ALL_PHASES, AUDITED, PHASES
 from checkpoints.reporting import NO_REPORTING, Reporting, alerter_from_env
 from checkpoints.run import run_phases
-from checkpoints.slack import BOT_TOKEN, ENVIRONMENT, PRODUCTION, WEBHOOK_DEFAULT, WEBHOOK_ERROR, is_production
-from checkpoints.summary import combined_json, dumps, render_combined, render_text, to_json, worst_exit_code
+from checkpoints.slack import BOT_TOKEN, WEBHOOK_DEFAULT, WEBHOOK_ERROR
+from checkpoints.summary import (
+    ERROR,
+    RunSummary,
+    combined_json,
+    dumps,
+    render_combined,
+    render_text,
+    to_json,
+    worst_exit_code,
+)
 from checkpoints.terminal import printable
 from warehouse import seed as seeding
 from warehouse.connection import DUCKDB_PREFIX
-from warehouse.errors import CouldNotRun, ExitCode
+from warehouse.environment import ENVIRONMENT, PRODUCTION
+from warehouse.errors import CouldNotRun, ExitCode, one_line
 from warehouse.settings import Settings
 
 DEMO_CLEAN_DATE = date(2025, 12, 2)
@@ -40,7 +51,7 @@ def dispatch(
         if args.dry_run:
             return dry_run(settings, args.phase, args.game_date, now, args.json, out)
         reporting = build_reporting(settings, env, err)  # before any check: production needs a destination
-        return run(settings, args.phase, args.game_date, now, args.json, out, reporting)
+        return run(settings, args.phase, args.game_date, now, args.json, out, reporting, err)
     if args.command == "seed":
         return seed(settings, args, out)
     if args.command == "docs":
@@ -64,6 +75,7 @@ def run(
     as_json: bool,
     out: TextIO,
     reporting: Reporting = NO_REPORTING,
+    err: TextIO | None = None,
 ) -> ExitCode:
     summaries = run_phases(settings, list(PHASES) if phase == ALL_PHASES else [phase], game_date, now, reporting)
     if phase != ALL_PHASES:
@@ -71,11 +83,25 @@ def run(
         if summary.error:
             raise CouldNotRun(summary.error)
         print(dumps(to_json(summary)) if as_json else render_text(summary), file=out)
-        _print_published_site(settings, as_json, out)
-        return summary.exit_code
-    print(dumps(combined_json(summaries)) if as_json else render_combined(summaries), file=out)
+    else:
+        print(dumps(combined_json(summaries)) if as_json else render_combined(summaries), file=out)
     _print_published_site(settings, as_json, out)
+    for line in _could_not_run_lines(summaries):
+        print(f"nba-dq: error: {line}", file=err or sys.stderr)
     return worst_exit_code(summaries)
+
+
+def _could_not_run_lines(summaries: list[RunSummary]) -> list[str]:
+    """One line per phase without a verdict (it could not run, or a check raised), as for any other error."""
+    lines = []
+    for summary in summaries:
+        raised = [check for check in summary.checks if check.status == ERROR]
+        if summary.error:
+            lines.append(f"{summary.phase} {summary.game_date}: could not run: {one_line(summary.error)}")
+        elif raised:
+            checks = ", ".join(f"{check.name} ({one_line(check.error or 'no message')})" for check in raised)
+            lines.append(f"{summary.phase} {summary.game_date}: a check raised: {checks}")
+    return lines
 
 
 def dry_run(settings: Settings, phase: str, game_date: date, now: datetime, as_json: bool, out: TextIO) -> ExitCode:
@@ -94,7 +120,7 @@ def build_reporting(settings: Settings, env: Mapping[str, str], err: TextIO) -> 
     """History always; Slack when the environment names a destination (else a warning, or exit 2 in production)."""
     alerter = alerter_from_env(settings, env)
     if alerter is None:
-        if is_production(env):
+        if settings.production:
             raise CouldNotRun(
                 f"{ENVIRONMENT}={PRODUCTION} but no Slack destination is set: alerts would go nowhere"
                 f" (set {WEBHOOK_DEFAULT}, {WEBHOOK_ERROR} or {BOT_TOKEN})"
@@ -137,6 +163,9 @@ def audit(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO
     else:
         shown = f"Coverage chart: {chart}" if chart else "No coverage chart: Phase 5 was not audited."
         print(f"{render_audit(report)}\n\n{shown}", file=out)
+    for phase in report.phases:
+        if phase.error:
+            print(f"nba-dq: error: audit {phase.checkpoint}: could not run: {one_line(phase.error)}", file=err)
     return report.exit_code
 
 

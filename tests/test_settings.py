@@ -41,9 +41,9 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(CouldNotRun) as raised:
         load_settings({"NBA_DQ_CONFIG": str(config)})
     message = str(raised.value)
-    assert "unknown key 'min_player_covrage'" in message
-    assert "missing key 'min_player_coverage'" in message
-    assert "player_coverage = 'loud'" in message
+    assert "[phase5] min_player_covrage = 0.9: unknown key (did you mean min_player_coverage?)" in message
+    assert "[phase5] min_player_coverage: missing" in message
+    assert "[phase5.severity] player_coverage = 'loud': must be 'critical' or 'warning'" in message
     assert "\n" not in message
 
 
@@ -80,5 +80,5 @@ def test_run_and_exports_sections_are_validated(tmp_path: Path) -> None:
     config.write_text(text)
     with pytest.raises(CouldNotRun) as raised:
         load_settings({"NBA_DQ_CONFIG": str(config)})
-    assert "[run] replay_hour_utc must be an hour from 0 to 23" in str(raised.value)
-    assert "[exports] root is missing (or set NBA_DQ_EXPORT_ROOT)" in str(raised.value)
+    assert "[run] replay_hour_utc = 25: must be between 0 and 23" in str(raised.value)
+    assert "[exports] root: missing (or set NBA_DQ_EXPORT_ROOT)" in str(raised.value)

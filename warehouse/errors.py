@@ -15,3 +15,8 @@ class ExitCode(IntEnum):
 
 class CouldNotRun(Exception):
     """A run cannot produce a verdict. The message is one line: what is wrong and what to do."""
+
+
+def one_line(text: str) -> str:
+    """A message as one line: stderr carries one line per error, whatever a library's message holds."""
+    return " ".join(line.strip() for line in text.strip().splitlines() if line.strip())

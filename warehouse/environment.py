@@ -1,0 +1,66 @@
+"""The environment variables nba-dq reads, and what each may hold, validated with dq.toml at load.
+
+A typo here is as silent as one in dq.toml: `NBA_DQ_ENV=Production` is not production, so an unset
+Slack destination would no longer be fatal; `SLACK_WEBHOOK_URL=not-a-url` fails only when the first
+alert is sent. An empty variable counts as unset. Webhook URLs and the bot token are secrets: a
+problem names the variable, never its value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+
+from warehouse.config_errors import env_problems
+from warehouse.config_types import GCS_URL, HTTP_URL, WAREHOUSE_URL, ExportRoot
+
+CONFIG = "NBA_DQ_CONFIG"
+GX_ROOT = "NBA_DQ_GX_ROOT"
+WAREHOUSE = "NBA_DQ_WAREHOUSE"
+EXPORT_ROOT = "NBA_DQ_EXPORT_ROOT"
+DOCS_BUCKET = "NBA_DQ_DOCS_BUCKET"
+BIGQUERY_ENDPOINT = "NBA_DQ_BIGQUERY_ENDPOINT"  # a local BigQuery emulator (tests), else Google
+ENVIRONMENT, DEVELOPMENT, PRODUCTION = "NBA_DQ_ENV", "development", "production"
+WEBHOOK_DEFAULT = "SLACK_WEBHOOK_URL"
+WEBHOOK_WARNING = "SLACK_WEBHOOK_URL_WARNING"
+WEBHOOK_ERROR = "SLACK_WEBHOOK_URL_ERROR"
+BOT_TOKEN = "SLACK_BOT_TOKEN"
+SECRETS = (WEBHOOK_DEFAULT, WEBHOOK_WARNING, WEBHOOK_ERROR, BOT_TOKEN)
+SCHEME_ONLY = (WAREHOUSE,)  # a wrong URL may carry a password (postgresql://user:pass@host): show its scheme
+
+HttpUrl = Annotated[StrictStr, Field(pattern=HTTP_URL)]
+
+
+class Environment(BaseModel):
+    """The variables that are set (by their names); others in the environment are not nba-dq's."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    config: StrictStr | None = Field(None, alias=CONFIG)
+    gx_root: StrictStr | None = Field(None, alias=GX_ROOT)
+    warehouse: Annotated[StrictStr, Field(pattern=WAREHOUSE_URL)] | None = Field(None, alias=WAREHOUSE)
+    export_root: ExportRoot | None = Field(None, alias=EXPORT_ROOT)
+    docs_bucket: Annotated[StrictStr, Field(pattern=GCS_URL)] | None = Field(None, alias=DOCS_BUCKET)
+    bigquery_endpoint: HttpUrl | None = Field(None, alias=BIGQUERY_ENDPOINT)
+    mode: Literal[DEVELOPMENT, PRODUCTION] | None = Field(None, alias=ENVIRONMENT)
+    webhook_default: HttpUrl | None = Field(None, alias=WEBHOOK_DEFAULT)
+    webhook_warning: HttpUrl | None = Field(None, alias=WEBHOOK_WARNING)
+    webhook_error: HttpUrl | None = Field(None, alias=WEBHOOK_ERROR)
+    bot_token: StrictStr | None = Field(None, alias=BOT_TOKEN)
+
+    @property
+    def production(self) -> bool:
+        return self.mode == PRODUCTION
+
+
+def read_environment(env: Mapping[str, str], problems: list[str]) -> Environment | None:
+    """The validated variables, or None with a line per wrong one appended to `problems`."""
+    names = [field.alias for field in Environment.model_fields.values() if field.alias]
+    values = {name: env[name].strip() for name in names if env.get(name, "").strip()}
+    try:
+        return Environment.model_validate(values)
+    except ValidationError as error:
+        problems.extend(env_problems(error, SECRETS, SCHEME_ONLY))
+        return None
