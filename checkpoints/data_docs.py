@@ -19,6 +19,8 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from checkpoints.state_files import quarantine
+from warehouse.connection import first_line
 from warehouse.exports import GCS_SCHEME, gcs_client
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ VENDOR = Path(__file__).resolve().parent / "docs_assets" / "vendor"
 SITE_VENDOR = Path("static") / "vendor"
 SITE_LOGO = Path("static") / "images" / "logo-long.png"  # GX copies its images into every site
 SITE_FOLDER = Path("uncommitted") / "data_docs" / "local_site"  # under the GX root (gx/great_expectations.yml)
+VALIDATIONS_FOLDER = Path("uncommitted") / "validations"  # GX's stored validation results, as in that file
 
 _TABLE = "https://unpkg.com/bootstrap-table@1.19.1/dist"
 _TABLE_1_19_0 = "https://unpkg.com/bootstrap-table@1.19.0/dist"  # page.j2 asks 1.19.0 for one stylesheet
@@ -105,10 +108,33 @@ def rebuild_site(settings: Settings) -> str:
     """Rebuild every page from the stored validation results (`nba-dq docs`); returns the index."""
     from checkpoints.context import build_context
 
+    context = build_context(settings.gx_root)
+    set_aside_unreadable_results(settings.gx_root)
     with redirect_stdout(io.StringIO()):  # GX prints notices while it re-renders expectations
-        build_context(settings.gx_root).build_data_docs()
+        context.build_data_docs()
     finish_site(settings, since=None)
     return site_index(settings)
+
+
+def set_aside_unreadable_results(gx_root: Path) -> list[Path]:
+    """Quarantine every stored validation result GX could not load (cut short by a full disk: GX writes
+    them in place), so the site builds from the others; returns where they went. A rebuild loads every
+    result, and one bad file used to stop it with a JSONDecodeError that named no file."""
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
+
+    schema = ExpectationSuiteValidationResultSchema()
+    moved = []
+    for path in sorted((gx_root / VALIDATIONS_FOLDER).rglob("*.json")):
+        try:
+            schema.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:  # removed meanwhile
+            continue
+        except Exception as error:  # not JSON, not UTF-8, or not a validation result GX can load
+            reason = f"not a loadable validation result: {type(error).__name__}: {first_line(error)}"
+            target = quarantine(path, gx_root, reason)
+            if target is not None:
+                moved.append(target)
+    return moved
 
 
 def publish(site: Path, bucket_url: str) -> int:
