@@ -101,7 +101,7 @@ class History:
             if unkept is not None:
                 raise HistoryNotRecorded(
                     f"history rows of {rows[0][H.run_id]} could neither be kept in {self._pending}"
-                    f" ({type(unkept).__name__}: {unkept}) nor written ({error})"
+                    f" ({unkept.strerror or unkept}) nor written ({error})"
                 ) from error
             log.warning("history: %s; the rows are kept in %s for the next run", error, self._pending)
 
@@ -191,7 +191,7 @@ class History:
                 log.warning("history: no lock (%s: %s); appending without taking turns", path, error)
                 yield
                 return
-            raise CouldNotRun(f"history lock {path} cannot be created: {error}") from error
+            raise CouldNotRun(f"history lock {path} cannot be created: {error.strerror or error}") from error
         with lock:
             self._take(lock, fcntl.LOCK_EX, path)
             try:
