@@ -10,16 +10,15 @@ site, and any other external resource is dropped, so opening a page requests not
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
 import re
 import shutil
 from contextlib import redirect_stdout
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from checkpoints.state_files import quarantine
+from checkpoints.state_files import CorruptStateFile, quarantine, read_json, write_json
 from warehouse.connection import first_line
 from warehouse.exports import GCS_SCHEME, gcs_client
 
@@ -101,7 +100,7 @@ def finish_site(settings: Settings, since: float | None) -> None:
     site = site_folder(settings.gx_root)
     make_offline(site, since)
     if settings.data_docs.bucket:
-        publish(site, settings.data_docs.bucket)
+        publish(site, settings.data_docs.bucket, settings.gx_root)
 
 
 def rebuild_site(settings: Settings) -> str:
@@ -137,14 +136,15 @@ def set_aside_unreadable_results(gx_root: Path) -> list[Path]:
     return moved
 
 
-def publish(site: Path, bucket_url: str) -> int:
+def publish(site: Path, bucket_url: str, gx_root: Path) -> int:
     """Upload the site's new or changed files to gs://bucket/prefix; returns how many were uploaded.
 
     The bucket stays private (no ACL is set): readers sign in, e.g. through storage.cloud.google.com.
+    A corrupt manifest is quarantined (and every file uploaded again) rather than stopping each publish.
     """
     bucket_name, _, prefix = bucket_url[len(GCS_SCHEME) :].partition("/")
     manifest_path = site.parent / PUBLISHED
-    published: dict[str, list[int]] = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    published: dict[str, list[int]] = read_json(manifest_path, gx_root, _check_manifest) or {}
     bucket = gcs_client().bucket(bucket_name)
     uploaded = 0
     for path in sorted(p for p in site.rglob("*") if p.is_file() and p.suffix != TEMPORARY_SUFFIX):
@@ -160,8 +160,13 @@ def publish(site: Path, bucket_url: str) -> int:
         blob.upload_from_filename(str(path), content_type=_content_type(path))
         published[relative] = signature
         uploaded += 1
-    manifest_path.write_text(json.dumps(published, sort_keys=True))
+    write_json(manifest_path, published)
     return uploaded
+
+
+def _check_manifest(document: Any) -> None:
+    if not isinstance(document, dict) or not all(isinstance(v, list) and len(v) == 2 for v in document.values()):
+        raise CorruptStateFile("not a map of published files to [size, mtime]")
 
 
 def _content_type(path: Path) -> str:
