@@ -125,7 +125,7 @@ class History:
         import duckdb
 
         path = Path(self._settings.history.duckdb_file)
-        if not path.is_file():
+        if not path.is_file() or path.stat().st_size == 0:
             return []
         with self._shared():
             try:
@@ -157,7 +157,11 @@ class History:
 
         dataset = self._settings.datasets[DQ_CHECK_RESULTS.dataset_role]
         path = Path(self._settings.history.duckdb_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            created = _absent(path)
+        except OSError as error:
+            raise CouldNotRun(f"history file {path}: {error.strerror or error}") from error
         try:
             with duckdb.connect(str(path)) as connection:
                 connection.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset}")
@@ -167,6 +171,9 @@ class History:
                     return
                 _insert_new_rows(connection, f"{dataset}.{DQ_CHECK_RESULTS.name}", rows)
         except duckdb.Error as error:
+            if created:  # a file DuckDB could not finish (a full disk) would refuse every later open
+                for leftover in (path, path.with_name(path.name + ".wal")):
+                    leftover.unlink(missing_ok=True)
             raise CouldNotRun(f"history file {path}: {str(error).splitlines()[0]}") from error
 
     def _lock_path(self) -> Path:
@@ -225,6 +232,14 @@ class History:
                 if time.monotonic() >= deadline:
                     raise CouldNotRun(f"the history stayed locked by another run ({path})") from None
                 self._sleep(0.1)
+
+
+def _absent(path: Path) -> bool:
+    """No history yet. An empty file is none either: a full disk stopped DuckDB before its header, and
+    DuckDB refuses to open it ever after; it holds nothing, so it is removed (under the writers' lock)."""
+    if path.is_file() and path.stat().st_size == 0:
+        path.unlink()
+    return not path.exists()
 
 
 def _insert_new_rows(connection: Any, table: str, rows: list[Row]) -> None:

@@ -11,6 +11,7 @@ from contextlib import redirect_stdout
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -108,11 +109,13 @@ def fresh_copies(batches: list[CheckedBatch]) -> list[CheckedBatch]:
 
 
 def _discard_results(context: Any, run_id: Any) -> None:
-    """Remove what the failed attempt stored of this run (a result cut short by a full disk)."""
+    """Remove what the failed attempt stored of this run: results and pages a full disk cut short."""
     try:
         store = context.validation_results_store
         for key in store.list_keys():
             if getattr(key, "run_id", None) is not None and key.run_id.to_tuple() == run_id.to_tuple():
+                for page in identifier_pages(context, key):
+                    Path(page).unlink(missing_ok=True)
                 store.remove_key(key)
     except OSError as error:  # a read-only folder holds nothing of this run
         log.debug("could not remove this run's stored results: %s", error)

@@ -155,3 +155,13 @@ def test_a_corrupt_pending_file_is_quarantined_and_blocks_no_other_rows(scratch:
     assert len(quarantined) == 1 and quarantined[0].read_bytes() == content
     doctor = {line["subject"]: line for line in scratch.cli("doctor", "--json").json()["checks"]}
     assert not doctor["state files"]["ok"] and "1-corrupt.json" in doctor["state files"]["detail"]
+
+
+def test_an_empty_history_file_left_by_a_full_disk_does_not_stop_the_history(scratch: Workspace) -> None:
+    """DuckDB refuses to open a 0-byte file ever after; it holds nothing, so the next append starts afresh."""
+    history_file(scratch).parent.mkdir(parents=True, exist_ok=True)
+    history_file(scratch).write_bytes(b"")
+    assert History(scratch.settings).read(f"SELECT COUNT(*) FROM {HISTORY}") == []
+    History(scratch.settings).append(made_rows("run-after"))
+    assert set(keys(scratch)) == {("run-after", "player_coverage"), ("run-after", "active_prediction_count")}
+    assert not list((scratch.root / PENDING).glob("*.json"))
