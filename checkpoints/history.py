@@ -267,8 +267,8 @@ def _insert_new_rows(connection: Any, table: str, rows: list[Row]) -> None:
 
 
 def check_rows(document: Any) -> None:
-    """A pending file holds what history_rows made: a non-empty list of rows with every column, a
-    run id and check name, an ISO date and time (anything else would fail every append after it)."""
+    """A pending file holds what history_rows made: a non-empty list of rows with every column of its
+    type, an ISO date and time (a value the insert cannot take would stop every append after it)."""
     if not isinstance(document, list) or not document:
         raise CorruptStateFile("not a non-empty list of history rows")
     for row in document:
@@ -276,6 +276,9 @@ def check_rows(document: Any) -> None:
             raise CorruptStateFile("a row lacks the history's columns")
         if not all(isinstance(row[key], str) and row[key] for key in (H.run_id, H.check_name, H.phase)):
             raise CorruptStateFile("a row lacks its run_id, check_name or phase")
+        texts = (H.status, H.severity, H.observed, H.expected, H.warehouse)
+        if not isinstance(row[H.success], bool) or not all(isinstance(row[key], str) for key in texts):
+            raise CorruptStateFile("a row's success is not true/false or a text column is not text")
         date.fromisoformat(row[H.game_date])
         datetime.fromisoformat(row[H.run_at])
 
