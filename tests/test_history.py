@@ -147,7 +147,7 @@ def test_a_crash_between_the_append_and_the_pending_files_removal_doubles_nothin
         b'[{"run_id": "run-0"}]',
         json.dumps([{**made_rows("run-0")[0], "success": "maybe"}]).encode(),
         json.dumps([{**made_rows("run-0")[0], "game_date": "05/12/2025"}]).encode(),
-    ],  # fmt: skip
+    ],
     ids=["truncated", "empty", "not-a-list", "missing-columns", "not-a-boolean", "not-a-date"],
 )
 def test_a_corrupt_pending_file_is_quarantined_and_blocks_no_other_rows(scratch: Workspace, content: bytes) -> None:
