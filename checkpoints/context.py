@@ -9,8 +9,11 @@ from warehouse.errors import CouldNotRun
 from warehouse.settings import GX_CONFIG_FILE as CONFIG_FILE
 
 
-def build_context(gx_root: Path) -> Any:
-    """An ephemeral GX context whose file stores and Data Docs live under gx_root."""
+def build_context(gx_root: Path, in_memory: bool = False) -> Any:
+    """An ephemeral GX context whose file stores and Data Docs live under gx_root.
+
+    `in_memory`: every store in memory and no Data Docs site, for a run whose gx/ folder cannot be
+    written (read-only, full): the checks still run and the verdict is still printed and reported."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import DataContextConfig
     from ruamel.yaml import YAML
@@ -21,6 +24,8 @@ def build_context(gx_root: Path) -> Any:
     except FileNotFoundError:
         raise CouldNotRun(f"{config_path} not found: restore gx/{CONFIG_FILE} or set NBA_DQ_GX_ROOT") from None
     _root_file_backends(raw, gx_root)
+    if in_memory:
+        _keep_in_memory(raw)
     return gx.get_context(mode="ephemeral", project_config=DataContextConfig(**raw))
 
 
@@ -31,3 +36,9 @@ def _root_file_backends(node: Any, gx_root: Path) -> None:
             node["root_directory"] = str(gx_root)
         for value in node.values():
             _root_file_backends(value, gx_root)
+
+
+def _keep_in_memory(config: dict[str, Any]) -> None:
+    for store in config.get("stores", {}).values():
+        store["store_backend"] = {"class_name": "InMemoryStoreBackend"}
+    config["data_docs_sites"] = {}

@@ -10,15 +10,16 @@ site, and any other external resource is dropped, so opening a page requests not
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
 import re
 import shutil
 from contextlib import redirect_stdout
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from checkpoints.state_files import CorruptStateFile, quarantine, read_json, write_json
+from warehouse.connection import first_line
 from warehouse.exports import GCS_SCHEME, gcs_client
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ VENDOR = Path(__file__).resolve().parent / "docs_assets" / "vendor"
 SITE_VENDOR = Path("static") / "vendor"
 SITE_LOGO = Path("static") / "images" / "logo-long.png"  # GX copies its images into every site
 SITE_FOLDER = Path("uncommitted") / "data_docs" / "local_site"  # under the GX root (gx/great_expectations.yml)
+VALIDATIONS_FOLDER = Path("uncommitted") / "validations"  # GX's stored validation results, as in that file
 
 _TABLE = "https://unpkg.com/bootstrap-table@1.19.1/dist"
 _TABLE_1_19_0 = "https://unpkg.com/bootstrap-table@1.19.0/dist"  # page.j2 asks 1.19.0 for one stylesheet
@@ -98,27 +100,51 @@ def finish_site(settings: Settings, since: float | None) -> None:
     site = site_folder(settings.gx_root)
     make_offline(site, since)
     if settings.data_docs.bucket:
-        publish(site, settings.data_docs.bucket)
+        publish(site, settings.data_docs.bucket, settings.gx_root)
 
 
 def rebuild_site(settings: Settings) -> str:
     """Rebuild every page from the stored validation results (`nba-dq docs`); returns the index."""
     from checkpoints.context import build_context
 
+    context = build_context(settings.gx_root)
+    set_aside_unreadable_results(settings.gx_root)
     with redirect_stdout(io.StringIO()):  # GX prints notices while it re-renders expectations
-        build_context(settings.gx_root).build_data_docs()
+        context.build_data_docs()
     finish_site(settings, since=None)
     return site_index(settings)
 
 
-def publish(site: Path, bucket_url: str) -> int:
+def set_aside_unreadable_results(gx_root: Path) -> list[Path]:
+    """Quarantine every stored validation result GX could not load (cut short by a full disk: GX writes
+    them in place), so the site builds from the others; returns where they went. A rebuild loads every
+    result, and one bad file used to stop it with a JSONDecodeError that named no file."""
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
+
+    schema = ExpectationSuiteValidationResultSchema()
+    moved = []
+    for path in sorted((gx_root / VALIDATIONS_FOLDER).rglob("*.json")):
+        try:
+            schema.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:  # removed meanwhile
+            continue
+        except Exception as error:  # not JSON, not UTF-8, or not a validation result GX can load
+            reason = f"not a loadable validation result: {type(error).__name__}: {first_line(error)}"
+            target = quarantine(path, gx_root, reason)
+            if target is not None:
+                moved.append(target)
+    return moved
+
+
+def publish(site: Path, bucket_url: str, gx_root: Path) -> int:
     """Upload the site's new or changed files to gs://bucket/prefix; returns how many were uploaded.
 
     The bucket stays private (no ACL is set): readers sign in, e.g. through storage.cloud.google.com.
+    A corrupt manifest is quarantined (and every file uploaded again) rather than stopping each publish.
     """
     bucket_name, _, prefix = bucket_url[len(GCS_SCHEME) :].partition("/")
     manifest_path = site.parent / PUBLISHED
-    published: dict[str, list[int]] = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    published: dict[str, list[int]] = read_json(manifest_path, gx_root, _check_manifest) or {}
     bucket = gcs_client().bucket(bucket_name)
     uploaded = 0
     for path in sorted(p for p in site.rglob("*") if p.is_file() and p.suffix != TEMPORARY_SUFFIX):
@@ -134,8 +160,13 @@ def publish(site: Path, bucket_url: str) -> int:
         blob.upload_from_filename(str(path), content_type=_content_type(path))
         published[relative] = signature
         uploaded += 1
-    manifest_path.write_text(json.dumps(published, sort_keys=True))
+    write_json(manifest_path, published)
     return uploaded
+
+
+def _check_manifest(document: Any) -> None:
+    if not isinstance(document, dict) or not all(isinstance(v, list) and len(v) == 2 for v in document.values()):
+        raise CorruptStateFile("not a map of published files to [size, mtime]")
 
 
 def _content_type(path: Path) -> str:

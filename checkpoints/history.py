@@ -3,7 +3,10 @@
 Append only. On BigQuery rows go in with a load job (load_table_from_json), never DML or streaming
 inserts (the platform hit DML concurrency limits). On DuckDB they go into the history's own file under
 an exclusive file lock, so concurrent runs take turns. Rows that cannot be written in time are kept in
-gx/uncommitted/history/pending and appended first by the next run: nothing is lost.
+gx/uncommitted/history/pending and appended first by the next run: nothing is lost. Appending is
+idempotent, keyed by (run_id, check_name): a run that crashed after its append but before removing its
+pending file doubles nothing when the next run replays the file. A corrupt pending file is quarantined
+(checkpoints/state_files.py) and holds up no other rows.
 """
 
 from __future__ import annotations
@@ -11,21 +14,20 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import os
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from checkpoints.data_docs import docs_url
+from checkpoints.history_bigquery import check_bigquery_history, load_into_bigquery
+from checkpoints.state_files import CorruptStateFile, read_json, write_json
 from checkpoints.summary import PASS, RunSummary, json_safe, outcomes
-from warehouse.bigquery import APP_LABEL, bigquery_client
 from warehouse.catalog import DQ_CHECK_RESULTS
-from warehouse.dialect import BIGQUERY, bigquery_project, create_table_ddl
+from warehouse.dialect import BIGQUERY, create_table_ddl
 from warehouse.errors import CouldNotRun
 from warehouse.settings import Settings
 
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 H = DQ_CHECK_RESULTS.c
 PENDING = Path("uncommitted") / "history" / "pending"  # under the GX root
 Row = dict[str, Any]
+
+
+class HistoryNotRecorded(CouldNotRun):
+    """A run's rows could neither be written to the history nor kept pending for the next run."""
 
 
 def history_rows(
@@ -75,26 +81,53 @@ class History:
         """Append the rows (after any kept by earlier runs); keep them for the next run if that fails.
 
         Pending files are written and removed under the history's lock, so two runs never write the
-        same rows twice, nor skip one another's.
+        same rows twice, nor skip one another's; a replay after a crash is idempotent. Raises
+        HistoryNotRecorded when the rows could neither be kept pending (a read-only or full gx/
+        folder) nor written.
         """
+        unkept: OSError | None = None
         if rows:
-            self._keep(rows)
+            try:
+                self._keep(rows)
+            except OSError as error:
+                unkept = error
         try:
             with self._exclusive():
                 for path in sorted(self._pending.glob("*.json")) if self._pending.is_dir() else []:
-                    self._write(json.loads(path.read_text(encoding="utf-8")))
-                    path.unlink()
+                    self._replay(path)
+                if unkept is not None:
+                    self._write(rows)
         except CouldNotRun as error:
+            if unkept is not None:
+                raise HistoryNotRecorded(
+                    f"history rows of {rows[0][H.run_id]} could neither be kept in {self._pending}"
+                    f" ({unkept.strerror or unkept}) nor written ({error})"
+                ) from error
             log.warning("history: %s; the rows are kept in %s for the next run", error, self._pending)
+
+    def _replay(self, path: Path) -> None:
+        """Append one pending file's rows and remove it; a corrupt one is quarantined, holding up nothing."""
+        try:
+            kept = read_json(path, self._settings.gx_root, check_rows)
+        except OSError as error:  # unreadable, or the quarantine cannot be written: leave it, go on
+            log.warning("history: pending file %s could not be read or quarantined: %s", path, error)
+            return
+        if kept is None:
+            return
+        self._write(kept)
+        try:
+            path.unlink()
+        except OSError as error:  # appended; replaying it later doubles nothing
+            log.warning("history: appended %s but could not remove it (%s); a replay will skip its rows", path, error)
 
     def read(self, sql: str) -> list[Any]:
         """Rows of a query on the DuckDB history (none before the first run), taking turns with writers."""
         import duckdb
 
         path = Path(self._settings.history.duckdb_file)
-        if not path.is_file():
+        if not path.is_file() or path.stat().st_size == 0:
             return []
-        with self._exclusive():
+        with self._shared():
             try:
                 with duckdb.connect(str(path), read_only=True) as connection:
                     return list(connection.execute(sql).fetchall())
@@ -102,24 +135,20 @@ class History:
                 raise CouldNotRun(f"history file {path}: {str(error).splitlines()[0]}") from error
 
     def _keep(self, rows: list[Row]) -> None:
-        """Rows are on disk before any write is tried, so a crash mid-write loses nothing either."""
-        self._pending.mkdir(parents=True, exist_ok=True)
-        handle, draft = tempfile.mkstemp(prefix=".rows.", dir=self._pending)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(rows, out)
-        os.replace(draft, self._pending / f"{time.time_ns()}-{rows[0][H.run_id]}.json")
+        """Rows are on disk (whole) before any write is tried, so a crash mid-write loses nothing either."""
+        write_json(self._pending / f"{time.time_ns()}-{rows[0][H.run_id]}.json", rows)
 
     def check_writable(self) -> str:
         """What `nba-dq doctor` reports: the history can be written (created if missing), or CouldNotRun."""
         if self._settings.warehouse_url.startswith(BIGQUERY):
-            return _check_bigquery_history(self._settings)
+            return check_bigquery_history(self._settings)
         with self._exclusive():
             self._write_duckdb([])
         return f"{self._settings.history.duckdb_file} writable"
 
     def _write(self, rows: list[Row]) -> None:
         if self._settings.warehouse_url.startswith(BIGQUERY):
-            _load_into_bigquery(self._settings, rows)
+            load_into_bigquery(self._settings, rows)
         else:
             self._write_duckdb(rows)
 
@@ -128,7 +157,11 @@ class History:
 
         dataset = self._settings.datasets[DQ_CHECK_RESULTS.dataset_role]
         path = Path(self._settings.history.duckdb_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            created = _absent(path)
+        except OSError as error:
+            raise CouldNotRun(f"history file {path}: {error.strerror or error}") from error
         try:
             with duckdb.connect(str(path)) as connection:
                 connection.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset}")
@@ -136,13 +169,11 @@ class History:
                 connection.execute(ddl.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
                 if not rows:
                     return
-                columns = list(DQ_CHECK_RESULTS.columns)
-                placeholders = ", ".join("?" for _ in columns)
-                connection.executemany(
-                    f"INSERT INTO {dataset}.{DQ_CHECK_RESULTS.name} ({', '.join(columns)}) VALUES ({placeholders})",
-                    [[row[column] for column in columns] for row in rows],
-                )
+                _insert_new_rows(connection, f"{dataset}.{DQ_CHECK_RESULTS.name}", rows)
         except duckdb.Error as error:
+            if created:  # a file DuckDB could not finish (a full disk) would refuse every later open
+                for leftover in (path, path.with_name(path.name + ".wal")):
+                    leftover.unlink(missing_ok=True)
             raise CouldNotRun(f"history file {path}: {str(error).splitlines()[0]}") from error
 
     def _lock_path(self) -> Path:
@@ -154,82 +185,102 @@ class History:
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
-        """One writer at a time across processes; waits up to lock_timeout_seconds."""
-        deadline = time.monotonic() + self._settings.history.lock_timeout_seconds
+        """One writer at a time across processes; waits up to lock_timeout_seconds.
+
+        On BigQuery a lock that cannot be created (a read-only gx/ folder) is done without: the load
+        jobs' ids make every append idempotent, so taking turns only saves work there."""
         path = self._lock_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w") as lock:
-            while True:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise CouldNotRun(f"the history stayed locked by another run ({path})") from None
-                    self._sleep(0.1)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(path, "a")
+        except OSError as error:
+            if self._settings.warehouse_url.startswith(BIGQUERY):
+                log.warning("history: no lock (%s: %s); appending without taking turns", path, error)
+                yield
+                return
+            raise CouldNotRun(f"history lock {path} cannot be created: {error.strerror or error}") from error
+        with lock:
+            self._take(lock, fcntl.LOCK_EX, path)
             try:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
+    @contextmanager
+    def _shared(self) -> Iterator[None]:
+        """Readers take turns with writers without writing anything: a read-only gx/ folder still reads.
+        No lock file means no writer has ever run, so there is nothing to wait for."""
+        try:
+            lock = open(self._lock_path())
+        except FileNotFoundError:
+            yield
+            return
+        with lock:
+            self._take(lock, fcntl.LOCK_SH, self._lock_path())
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
-def _load_into_bigquery(settings: Settings, rows: list[Row]) -> None:
-    """A load job appends the rows, creating the dataset and the (game_date-partitioned) table if missing."""
-    from google.cloud import bigquery
+    def _take(self, lock: Any, kind: int, path: Path) -> None:
+        deadline = time.monotonic() + self._settings.history.lock_timeout_seconds
+        while True:
+            try:
+                fcntl.flock(lock, kind | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise CouldNotRun(f"the history stayed locked by another run ({path})") from None
+                self._sleep(0.1)
 
-    project = bigquery_project(settings.warehouse_url)
-    dataset = f"{project}.{settings.datasets[DQ_CHECK_RESULTS.dataset_role]}"
-    types = {"STRING": "STRING", "TIMESTAMP": "TIMESTAMP", "DATE": "DATE", "BOOL": "BOOLEAN"}
-    schema = [bigquery.SchemaField(name, types[kind]) for name, kind in DQ_CHECK_RESULTS.columns.items()]
+
+def _absent(path: Path) -> bool:
+    """No history yet. An empty file is none either: a full disk stopped DuckDB before its header, and
+    DuckDB refuses to open it ever after; it holds nothing, so it is removed (under the writers' lock)."""
+    if path.is_file() and path.stat().st_size == 0:
+        path.unlink()
+    return not path.exists()
+
+
+def _insert_new_rows(connection: Any, table: str, rows: list[Row]) -> None:
+    """Insert, in one transaction, only rows whose (run_id, check_name) the history does not hold yet:
+    replaying a pending file that a crashed run had already appended doubles nothing."""
+    columns = list(DQ_CHECK_RESULTS.columns)
+    placeholders = ", ".join("?" for _ in columns)
+    connection.execute("BEGIN TRANSACTION")
     try:
-        client = bigquery_client(settings, {"command": "history"})
-        client.create_dataset(dataset, exists_ok=True)
-        job = client.load_table_from_json(
-            rows,
-            f"{dataset}.{DQ_CHECK_RESULTS.name}",
-            job_config=bigquery.LoadJobConfig(
-                schema=schema,
-                write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
-                create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
-                time_partitioning=bigquery.TimePartitioning(field=DQ_CHECK_RESULTS.c.game_date),
-                labels={**APP_LABEL, "command": "history"},  # load jobs do not take the query defaults
-            ),
+        connection.execute(f"CREATE TEMP TABLE arriving AS SELECT * FROM {table} LIMIT 0")
+        connection.executemany(
+            f"INSERT INTO arriving ({', '.join(columns)}) VALUES ({placeholders})",
+            [[row[column] for column in columns] for row in rows],
         )
-        job.result(timeout=120)
-    except Exception as error:  # any failure keeps the rows pending
-        raise CouldNotRun(f"history load job into {dataset}: {type(error).__name__}: {error}") from error
-
-
-def _check_bigquery_history(settings: Settings) -> str:
-    """The history dataset exists and its table (if created yet) accepts appends from these credentials."""
-    project = bigquery_project(settings.warehouse_url)
-    dataset = f"{project}.{settings.datasets[DQ_CHECK_RESULTS.dataset_role]}"
-    table = f"{dataset}.{DQ_CHECK_RESULTS.name}"
-    from google.api_core.exceptions import NotFound
-
-    try:
-        client = bigquery_client(settings, {"command": "doctor"})
-        try:
-            client.get_dataset(dataset)
-        except NotFound:
-            raise CouldNotRun(
-                f"dataset {dataset} does not exist: create it once (bq mk --dataset {dataset.replace('.', ':', 1)})"
-                " or let a run with bigquery.datasets.create make it"
-            ) from None
-        try:
-            client.get_table(table)
-        except NotFound:
-            return f"{dataset} exists; {DQ_CHECK_RESULTS.name} is created by the first run (bigquery.tables.create)"
-        needed = ["bigquery.tables.updateData", "bigquery.tables.get"]
-        granted = set(client.test_iam_permissions(table, needed).get("permissions", []))
-    except CouldNotRun:
+        connection.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(f'a.{c}' for c in columns)}"
+            f" FROM arriving AS a WHERE NOT EXISTS (SELECT 1 FROM {table} AS h WHERE h.{H.game_date} = a.{H.game_date}"
+            f" AND h.{H.run_id} = a.{H.run_id} AND h.{H.check_name} = a.{H.check_name})"
+        )
+        connection.execute("DROP TABLE arriving")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
         raise
-    except Exception as error:  # doctor reports any failure as one line
-        raise CouldNotRun(f"history {dataset}: {type(error).__name__}: {str(error).splitlines()[0]}") from error
-    missing = sorted(set(needed) - granted)
-    if missing:
-        raise CouldNotRun(f"history {table}: these credentials lack {', '.join(missing)}")
-    return f"{table} accepts appends"
+
+
+def check_rows(document: Any) -> None:
+    """A pending file holds what history_rows made: a non-empty list of rows with every column of its
+    type, an ISO date and time (a value the insert cannot take would stop every append after it)."""
+    if not isinstance(document, list) or not document:
+        raise CorruptStateFile("not a non-empty list of history rows")
+    for row in document:
+        if not isinstance(row, dict) or set(row) != set(DQ_CHECK_RESULTS.columns):
+            raise CorruptStateFile("a row lacks the history's columns")
+        if not all(isinstance(row[key], str) and row[key] for key in (H.run_id, H.check_name, H.phase)):
+            raise CorruptStateFile("a row lacks its run_id, check_name or phase")
+        texts = (H.status, H.severity, H.observed, H.expected, H.warehouse)
+        if not isinstance(row[H.success], bool) or not all(isinstance(row[key], str) for key in texts):
+            raise CorruptStateFile("a row's success is not true/false or a text column is not text")
+        date.fromisoformat(row[H.game_date])
+        datetime.fromisoformat(row[H.run_at])
 
 
 def recorder(settings: Settings) -> Callable[[RunSummary], None]:

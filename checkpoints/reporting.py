@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,19 +28,32 @@ class Reporting:
 
     record: Handler | None = None
     alert: Handler | None = None
+    # What this run's verdicts could not be recorded in (history, validation results, Data Docs): the
+    # CLI prints it in one line and a run that passed exits 2, as its results are not kept.
+    unrecorded: list[str] = field(default_factory=list, compare=False)
 
     def report(self, summary: RunSummary) -> None:
         """Record, then alert; never raising. The checkpoint's ReportAction calls this, and so does a
-        phase that could not run (no checkpoint, so no action)."""
+        phase that could not run (no checkpoint, so no action). A failed record still alerts."""
         for handler in (self.record, self.alert):
             try:
                 if handler is not None:
                     handler(summary)
             except Exception as error:  # reporting must not turn one phase's error into a crash
-                log.warning("reporting %s %s failed: %s", summary.phase, summary.game_date, error)
+                if handler is self.record:
+                    self.could_not_record(f"{summary.phase} {summary.game_date}: {error}")
+                else:
+                    log.warning("reporting %s %s failed: %s", summary.phase, summary.game_date, error)
+
+    def could_not_record(self, what: str) -> None:
+        """Collected for the CLI's one line; print-only reporting (no history) has no one to tell but the log."""
+        if self.record is None:
+            log.warning("could not record %s", what)
+        else:
+            self.unrecorded.append(what)
 
 
-NO_REPORTING = Reporting()  # print only: nothing recorded, nothing alerted
+NO_REPORTING = Reporting()  # print only: nothing recorded, nothing alerted (what could not be, only logged)
 
 
 def alerter_from_env(settings: Settings, env: Mapping[str, str]) -> Alerter | None:

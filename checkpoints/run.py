@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import logging
 import time
 from collections.abc import Mapping
 from contextlib import redirect_stdout
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -45,21 +48,77 @@ def run_phase(
     with redirect_stdout(io.StringIO()) as chatter:
         batches = declare_phase(settings, phase, game_date, now, labels)
         frame = checked_frame(settings, labels, batches)
-    context = build_context(settings.gx_root)
+    declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
     started = time.time()
+    run_id = _run_id(phase, game_date)
+    validate = partial(_validate, phase, str(game_date), declared, frame, reporting, run_id, chatter)
+    context = None
+    try:
+        context = build_context(settings.gx_root)
+        result = validate(context, True, batches)
+    except OSError as error:  # a read-only or full gx/ folder: the checks still give their verdict
+        reporting.could_not_record(
+            f"{phase.checkpoint} {game_date}: validation results and Data Docs ({error.strerror or error}:"
+            f" {error.filename or settings.gx_root})"
+        )
+        if context is not None:
+            _discard_results(context, run_id)
+        context = build_context(settings.gx_root, in_memory=True)
+        result = validate(context, False, fresh_copies(batches))
+    else:
+        try:
+            finish_site(settings, since=started)
+        except OSError as error:  # the verdict is reported already: only the pages' rewrite is lost
+            reason = f"{error.strerror or error}: {error.filename}"
+            reporting.could_not_record(f"{phase.checkpoint} {game_date}: Data Docs offline rewrite ({reason})")
+    if chatter.getvalue().strip():
+        log.debug("GX printed: %s", chatter.getvalue().strip())
+    return checkpoint_summary(phase.checkpoint, game_date, result, declared, docs_pages(context, result))
+
+
+def _validate(
+    phase: Phase,
+    label: str,
+    declared: list[str],
+    frame: pd.DataFrame,
+    reporting: Reporting,
+    run_id: Any,
+    chatter: io.StringIO,
+    context: Any,
+    data_docs: bool,
+    batches: list[CheckedBatch],
+) -> Any:
+    """Run the phase's checkpoint on the frame in `context`; its report action hands the verdict on.
+
+    GX stores each result before the actions run, so a store that fails raises before anything was
+    reported: running again in memory reports the verdict once."""
     with redirect_stdout(chatter):
-        declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
-        report = ReportAction(name="report", phase=phase.checkpoint, game_date=str(game_date), declared_checks=declared)
-        checkpoint = build_checkpoint(context, phase.checkpoint, str(game_date), batches, [report],
-                                      {"unexpected_index_column_names": list(phase.row_identity)})  # fmt: skip
+        report = ReportAction(name="report", phase=phase.checkpoint, game_date=label, declared_checks=declared)
+        checkpoint = build_checkpoint(context, phase.checkpoint, label, batches, [report],
+                                      {"unexpected_index_column_names": list(phase.row_identity)},
+                                      update_data_docs=data_docs)  # fmt: skip
         for action in checkpoint.actions:  # the stored checkpoint is a copy: attach the reporter to it
             if isinstance(action, ReportAction):
                 action.attach(reporting.report)
-        result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=_run_id(phase, game_date))
-    if chatter.getvalue().strip():
-        log.debug("GX printed: %s", chatter.getvalue().strip())
-    finish_site(settings, since=started)
-    return checkpoint_summary(phase.checkpoint, game_date, result, declared, docs_pages(context, result))
+        return checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
+
+
+def fresh_copies(batches: list[CheckedBatch]) -> list[CheckedBatch]:
+    """The batches with copies of their expectations: GX refuses one that already belongs to a suite."""
+    return [replace(batch, expectations=tuple(copy.copy(e) for e in batch.expectations)) for batch in batches]
+
+
+def _discard_results(context: Any, run_id: Any) -> None:
+    """Remove what the failed attempt stored of this run: results and pages a full disk cut short."""
+    try:
+        store = context.validation_results_store
+        for key in store.list_keys():
+            if getattr(key, "run_id", None) is not None and key.run_id.to_tuple() == run_id.to_tuple():
+                for page in identifier_pages(context, key):
+                    Path(page).unlink(missing_ok=True)
+                store.remove_key(key)
+    except OSError as error:  # a read-only folder holds nothing of this run
+        log.debug("could not remove this run's stored results: %s", error)
 
 
 def declare_phase(
@@ -181,9 +240,10 @@ def _batch_definition(datasource: Any, batch: CheckedBatch, name: str) -> Any:
 
 
 def _run_id(phase: Phase, game_date: date) -> Any:
+    """Named by phase and date; its time is fixed here so a failed attempt's results can be found."""
     from great_expectations.core.run_identifier import RunIdentifier
 
-    return RunIdentifier(run_name=f"{phase.checkpoint}-{game_date}")
+    return RunIdentifier(run_name=f"{phase.checkpoint}-{game_date}", run_time=datetime.now(timezone.utc))
 
 
 def docs_pages(context: Any, result: Any) -> tuple[str, ...]:

@@ -57,7 +57,7 @@ def dispatch(
     if args.command == "docs":
         return docs(settings, out)
     if args.command == "health":
-        return health(settings, args, out)
+        return health(settings, args, out, err)
     if args.command == "audit":
         return audit(settings, args, out, err)
     if args.command == "doctor":
@@ -81,14 +81,27 @@ def run(
     if phase != ALL_PHASES:
         summary = summaries[0]
         if summary.error:
+            _print_unrecorded(reporting, err or sys.stderr)
             raise CouldNotRun(summary.error)
         print(dumps(to_json(summary)) if as_json else render_text(summary), file=out)
+        code = summary.exit_code
     else:
         print(dumps(combined_json(summaries)) if as_json else render_combined(summaries), file=out)
+        code = worst_exit_code(summaries)
     _print_published_site(settings, as_json, out)
+    stream = err or sys.stderr
     for line in _could_not_run_lines(summaries):
-        print(f"nba-dq: error: {line}", file=err or sys.stderr)
-    return worst_exit_code(summaries)
+        print(f"nba-dq: error: {line}", file=stream)
+    if _print_unrecorded(reporting, stream) and code == ExitCode.PASSED:
+        return ExitCode.COULD_NOT_RUN  # fail closed: a pass whose results are not kept is not a clean pass
+    return code
+
+
+def _print_unrecorded(reporting: Reporting, err: TextIO) -> bool:
+    """One line on stderr naming what the verdicts could not be recorded in; whether there was any."""
+    if reporting.unrecorded:
+        print(f"nba-dq: results could not be recorded: {'; '.join(reporting.unrecorded)}", file=err)
+    return bool(reporting.unrecorded)
 
 
 def _could_not_run_lines(summaries: list[RunSummary]) -> list[str]:
@@ -132,22 +145,26 @@ def build_reporting(settings: Settings, env: Mapping[str, str], err: TextIO) -> 
     return Reporting(record=recorder(settings), alert=alerter.notify if alerter else None)
 
 
-def health(settings: Settings, args: argparse.Namespace, out: TextIO) -> ExitCode:
+def health(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     """The window's health table and coverage chart; exit 1 when a date is below its threshold."""
     clock = datetime.now(timezone.utc)
     end = args.end or clock.date()
     report = health_report(settings, end, args.days, args.now or settings.run_time(end, clock))
     points = [Point(day.game_date, day.coverage, bool(day.problems)) for day in report.dates]
-    chart = coverage_chart(
-        site_folder(settings.gx_root) / "health" / f"coverage-{report.start}-{report.end}.html",
-        f"nba-dq player coverage {report.start} to {report.end}",
-        points,
-        settings.phase5.min_player_coverage,
-    )
+    try:
+        chart: Path | None = coverage_chart(
+            site_folder(settings.gx_root) / "health" / f"coverage-{report.start}-{report.end}.html",
+            f"nba-dq player coverage {report.start} to {report.end}",
+            points,
+            settings.phase5.min_player_coverage,
+        )
+    except OSError as error:  # a read-only or full gx/ folder: the table is the verdict, the chart a view of it
+        chart = None
+        print(f"nba-dq: warning: coverage chart not written: {error.strerror or error}: {error.filename}", file=err)
     if args.json:
-        print(dumps({**health_json(report), "chart": str(chart)}), file=out)
+        print(dumps({**health_json(report), "chart": str(chart) if chart else None}), file=out)
     else:
-        print(f"{render_health(report)}\n\nCoverage chart: {chart}", file=out)
+        print(f"{render_health(report)}\n\nCoverage chart: {chart or 'not written'}", file=out)
     return ExitCode.PASSED if report.healthy else ExitCode.CHECK_FAILED
 
 

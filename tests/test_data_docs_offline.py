@@ -8,6 +8,7 @@ import pytest
 
 from checkpoints import data_docs
 from checkpoints.data_docs import CDN_FILES, make_offline, offline_html, publish
+from checkpoints.state_files import quarantined
 
 SITE = Path("/site")
 
@@ -98,8 +99,23 @@ def test_publish_uploads_new_and_changed_files_only(tmp_path: Path, monkeypatch:
     (site / "validations").mkdir(parents=True)
     (site / "index.html").write_text("<html>index</html>")
     (site / "validations/run.html").write_text("<html>run</html>")
-    assert publish(site, "gs://nba-dq-docs/site") == 2
+    assert publish(site, "gs://nba-dq-docs/site", tmp_path) == 2
     assert sorted(bucket.uploads) == [("site/index.html", "text/html"), ("site/validations/run.html", "text/html")]
     (site / "index.html").write_text("<html>index, rebuilt</html>")
-    assert publish(site, "gs://nba-dq-docs/site") == 1
+    assert publish(site, "gs://nba-dq-docs/site", tmp_path) == 1
     assert bucket.uploads[-1] == ("site/index.html", "text/html")
+
+
+def test_a_corrupt_publish_manifest_is_quarantined_and_everything_uploaded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = FakeBucket()
+    monkeypatch.setattr(data_docs, "gcs_client", lambda: bucket)
+    site = tmp_path / "local_site"
+    site.mkdir()
+    (site / "index.html").write_text("<html>index</html>")
+    (tmp_path / ".published.json").write_text('{"index.html": [18, ')  # cut short by a full disk
+    assert publish(site, "gs://nba-dq-docs/site", tmp_path) == 1
+    [(moved, reason)] = quarantined(tmp_path)
+    assert moved.name.endswith(".published.json") and "JSONDecodeError" in reason
+    assert publish(site, "gs://nba-dq-docs/site", tmp_path) == 0  # the new manifest is whole

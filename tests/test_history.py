@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import fcntl
+import json
+import signal
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from checkpoints.history import History
 from tests.conftest import Workspace
 from tests.slack_server import slack_server
 from warehouse.settings import PROJECT_ROOT
@@ -18,6 +22,7 @@ from warehouse.settings import PROJECT_ROOT
 pytestmark = pytest.mark.acceptance
 DAY = "2025-12-05"  # coverage_drop: phase 5 fails player_coverage
 HISTORY = "nba_monitoring.dq_check_results"
+PENDING = "gx/uncommitted/history/pending"
 
 
 def history_file(workspace: Workspace) -> Path:
@@ -93,3 +98,77 @@ def test_history_is_written_before_the_alert_goes_out(scratch: Workspace) -> Non
         slack.on_request = lambda: seen_at_alert.append(len(rows(scratch, "check_name = 'player_coverage'")))
         scratch.cli("run", "--phase", "5", "--date", DAY, env={"SLACK_WEBHOOK_URL": slack.url()})
     assert seen_at_alert == [1]
+
+
+def made_rows(run_id: str, checks: tuple[str, ...] = ("player_coverage", "active_prediction_count")) -> list[dict]:
+    """Rows as history_rows makes them (the shape a pending file holds)."""
+    return [
+        {"run_id": run_id, "run_at": "2025-12-05T18:00:00+00:00", "phase": "phase5", "game_date": DAY,
+         "check_name": check, "success": True, "status": "pass", "severity": "critical", "observed": "{}",
+         "expected": '"x"', "data_docs_url": None, "warehouse": "duckdb:///w"}
+        for check in checks
+    ]  # fmt: skip
+
+
+def keys(workspace: Workspace) -> Counter[tuple[str, str]]:
+    return Counter((row[0], row[3]) for row in rows(workspace))
+
+
+def test_a_crash_between_the_append_and_the_pending_files_removal_doubles_nothing(scratch: Workspace) -> None:
+    """The child commits its rows, then is SIGKILLed where it would remove the pending file; the next
+    append replays that file and each (run_id, check_name) is still there once."""
+    child = (
+        "import json, os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from checkpoints.history import History\n"
+        "from warehouse.settings import load_settings\n"
+        "Path.unlink = lambda self, missing_ok=False: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "History(load_settings(os.environ)).append(json.loads(sys.argv[1]))\n"
+    )
+    crashed = subprocess.run(
+        [sys.executable, "-c", child, json.dumps(made_rows("run-1"))],
+        env={"PATH": "/usr/bin:/bin", **scratch.env}, cwd=PROJECT_ROOT, timeout=120,
+    )  # fmt: skip
+    assert crashed.returncode == -signal.SIGKILL
+    assert len(list((scratch.root / PENDING).glob("*.json"))) == 1  # appended, but still pending
+    assert keys(scratch) == {("run-1", "player_coverage"): 1, ("run-1", "active_prediction_count"): 1}
+    History(scratch.settings).append(made_rows("run-2"))  # the next run replays the file first
+    checks = ("player_coverage", "active_prediction_count")
+    assert keys(scratch) == {(run, check): 1 for run in ("run-1", "run-2") for check in checks}
+    assert not list((scratch.root / PENDING).glob("*.json"))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'[{"run_id": "run-0", "pha',
+        b"",
+        b'{"rows": []}',
+        b'[{"run_id": "run-0"}]',
+        json.dumps([{**made_rows("run-0")[0], "success": "maybe"}]).encode(),
+        json.dumps([{**made_rows("run-0")[0], "game_date": "05/12/2025"}]).encode(),
+    ],
+    ids=["truncated", "empty", "not-a-list", "missing-columns", "not-a-boolean", "not-a-date"],
+)
+def test_a_corrupt_pending_file_is_quarantined_and_blocks_no_other_rows(scratch: Workspace, content: bytes) -> None:
+    pending = scratch.root / PENDING
+    pending.mkdir(parents=True)
+    (pending / "1-corrupt.json").write_bytes(content)  # sorted first: it used to stop every append after it
+    (pending / "2-kept.json").write_text(json.dumps(made_rows("run-kept")))
+    History(scratch.settings).append(made_rows("run-now"))
+    assert {run for run, _ in keys(scratch)} == {"run-kept", "run-now"}
+    assert not list(pending.glob("*.json"))
+    quarantined = list((scratch.root / "gx/uncommitted/quarantine").glob("*1-corrupt.json"))
+    assert len(quarantined) == 1 and quarantined[0].read_bytes() == content
+    doctor = {line["subject"]: line for line in scratch.cli("doctor", "--json").json()["checks"]}
+    assert not doctor["state files"]["ok"] and "1-corrupt.json" in doctor["state files"]["detail"]
+
+
+def test_an_empty_history_file_left_by_a_full_disk_does_not_stop_the_history(scratch: Workspace) -> None:
+    """DuckDB refuses to open a 0-byte file ever after; it holds nothing, so the next append starts afresh."""
+    history_file(scratch).parent.mkdir(parents=True, exist_ok=True)
+    history_file(scratch).write_bytes(b"")
+    assert History(scratch.settings).read(f"SELECT COUNT(*) FROM {HISTORY}") == []
+    History(scratch.settings).append(made_rows("run-after"))
+    assert set(keys(scratch)) == {("run-after", "player_coverage"), ("run-after", "active_prediction_count")}
+    assert not list((scratch.root / PENDING).glob("*.json"))
