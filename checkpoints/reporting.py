@@ -6,7 +6,7 @@ import logging
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from checkpoints.actions import Handler
@@ -31,10 +31,14 @@ class Reporting:
     # What this run's verdicts could not be recorded in (history, validation results, Data Docs): the
     # CLI prints it in one line and a run that passed exits 2, as its results are not kept.
     unrecorded: list[str] = field(default_factory=list, compare=False)
+    # (phase, game date) of every verdict reported: a phase that raises after its verdict went out is
+    # not reported a second time as could-not-run.
+    reported: set[tuple[str, date]] = field(default_factory=set, compare=False)
 
     def report(self, summary: RunSummary) -> None:
         """Record, then alert; never raising. The checkpoint's ReportAction calls this, and so does a
         phase that could not run (no checkpoint, so no action). A failed record still alerts."""
+        self.reported.add((summary.phase, summary.game_date))
         for handler in (self.record, self.alert):
             try:
                 if handler is not None:

@@ -25,7 +25,7 @@ from checkpoints.summary import RunSummary, check_name, checkpoint_summary
 from expectations.declare import CheckedBatch, PhaseRequest, findings_sql
 from expectations.ranges import read_frame
 from warehouse.catalog import SCHEDULE
-from warehouse.connection import Warehouse, check_schema, open_warehouse, scheduled_games
+from warehouse.connection import Warehouse, check_schema, first_line, open_warehouse, scheduled_games
 from warehouse.errors import CouldNotRun
 from warehouse.settings import Settings
 
@@ -174,14 +174,20 @@ def table_statements(
 def run_phases(
     settings: Settings, phase_keys: list[str], game_date: date, now: datetime, reporting: Reporting = NO_REPORTING
 ) -> list[RunSummary]:
-    """Phases in pipeline order; one that could not run is reported (recorded, alerted) and does not stop the rest."""
+    """Phases in pipeline order; one that could not run is reported (recorded, alerted) and does not stop the rest.
+
+    Whatever a phase raises counts as "could not run", never as silence: a corrupt GX project file or a
+    bug is recorded and alerted like a missing table (with its type, as it is not one of our messages)."""
     summaries = []
     for key in phase_keys:
         try:
             summaries.append(run_phase(settings, key, game_date, now, reporting))
-        except CouldNotRun as error:
-            failed = RunSummary(PHASES[key].checkpoint, game_date, checks=(), data_docs=(), error=str(error))
-            reporting.report(failed)
+        except Exception as error:  # reported below; the traceback under --debug
+            log.debug("%s %s could not run", key, game_date, exc_info=True)
+            reason = str(error) if isinstance(error, CouldNotRun) else f"{type(error).__name__}: {first_line(error)}"
+            failed = RunSummary(PHASES[key].checkpoint, game_date, checks=(), data_docs=(), error=reason)
+            if (failed.phase, game_date) not in reporting.reported:
+                reporting.report(failed)
             summaries.append(failed)
     return summaries
 
