@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 from typing import NoReturn, TextIO
 
 from checkpoints.phases import ALL_PHASES, AUDITED, PHASES
+from checkpoints.terminal import printable
 from warehouse.errors import CouldNotRun, ExitCode, one_line
 from warehouse.settings import ConfigError, load_settings
 
@@ -155,7 +156,7 @@ def main(
 
 def _could_not_run(line: str, command: str | None, as_json: bool, out: TextIO, err: TextIO) -> int:
     """Exit 2: one line on stderr, and with --json the one error object every command prints on stdout."""
-    print(f"nba-dq: error: {line}", file=err)
+    print(f"nba-dq: error: {printable(line)}", file=err)  # an error may quote data (a table name)
     if as_json:
         print(json.dumps({"status": "error", "command": command, "error": line}, indent=2), file=out)
     return int(ExitCode.COULD_NOT_RUN)

@@ -91,7 +91,7 @@ def run(
     _print_published_site(settings, as_json, out)
     stream = err or sys.stderr
     for line in _could_not_run_lines(summaries):
-        print(f"nba-dq: error: {line}", file=stream)
+        print(f"nba-dq: error: {printable(line)}", file=stream)
     if _print_unrecorded(reporting, stream) and code == ExitCode.PASSED:
         return ExitCode.COULD_NOT_RUN  # fail closed: a pass whose results are not kept is not a clean pass
     return code
@@ -100,7 +100,7 @@ def run(
 def _print_unrecorded(reporting: Reporting, err: TextIO) -> bool:
     """One line on stderr naming what the verdicts could not be recorded in; whether there was any."""
     if reporting.unrecorded:
-        print(f"nba-dq: results could not be recorded: {'; '.join(reporting.unrecorded)}", file=err)
+        print(f"nba-dq: results could not be recorded: {printable('; '.join(reporting.unrecorded))}", file=err)
     return bool(reporting.unrecorded)
 
 
@@ -182,7 +182,8 @@ def audit(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO
         print(f"{render_audit(report)}\n\n{shown}", file=out)
     for phase in report.phases:
         if phase.error:
-            print(f"nba-dq: error: audit {phase.checkpoint}: could not run: {one_line(phase.error)}", file=err)
+            reason = printable(one_line(phase.error))
+            print(f"nba-dq: error: audit {phase.checkpoint}: could not run: {reason}", file=err)
     return report.exit_code
 
 

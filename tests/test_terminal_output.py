@@ -76,3 +76,11 @@ def test_health_prints_a_hostile_staging_table_escaped(hostile: Workspace) -> No
     assert result.code == 1, result.err
     assert "\x1b" not in result.out and "\\x1b[2J\\x1b[32mPASS\\nsecondline" in result.out
     assert not any(line.startswith("secondline") for line in result.out.splitlines()), result.out
+
+
+def test_an_error_line_quoting_a_value_is_escaped(seeded: Workspace) -> None:
+    """Error lines quote what they could not use (a path, a table name): one line, no control character."""
+    result = seeded.cli("run", "--phase", "5", "--date", DAY, env={"NBA_DQ_GX_ROOT": f"/nowhere/{SCREEN_CLEARING}\nx"})
+    assert result.code == 2
+    [line] = result.err.splitlines()
+    assert line.startswith("nba-dq: error:") and "\x1b" not in line and "\\x1b[2J" in line
