@@ -59,7 +59,8 @@ S = SCHEDULE.c
 CTX = UPCOMING_CONTEXT.c
 IDENTITY = (P.player_lookup, P.system_id)  # what names a failing row
 ACTIVE_SQL = f"{P.is_active} = TRUE"
-NEVER_NULL = (P.prediction_id, P.player_lookup, P.game_id, P.system_id)  # on every row, active or not
+# On every row, active or not; a NULL is_active row is neither, and every read (is_active = TRUE) drops it.
+NEVER_NULL = (P.prediction_id, P.player_lookup, P.game_id, P.system_id, P.is_active)
 STAGING_TABLES = "staging_tables"  # the asset of the predictions dataset's _staging_* tables
 
 

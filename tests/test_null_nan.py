@@ -122,6 +122,12 @@ FAULTS: dict[str, tuple[str, list[str], set[str]]] = {
         {"prediction_id_not_null"},
     ),
     "game_id NULL on an active row": ("5", [update_predictions("game_id = NULL", rows=1)], {"game_id_not_null"}),
+    "is_active NULL": ("5", [update_predictions("is_active = NULL", rows=1)], {"is_active_not_null"}),
+    "graded predicted_points NULL": (
+        "5b",
+        [update_first(GRADING, "predicted_points = NULL")],
+        {"graded_points_match_prediction"},
+    ),
 }
 
 
