@@ -32,6 +32,7 @@ CHECK_NAMES: dict[str, frozenset[str]] = {
             "feature_quality_score_range",
             "quality_tier_values",
             "feature_columns_not_constant_zero",
+            "feature_values_finite",
         }
     ),
     "phase5": frozenset(
@@ -51,6 +52,7 @@ CHECK_NAMES: dict[str, frozenset[str]] = {
             "player_lookup_not_null",
             "game_id_not_null",
             "system_id_not_null",
+            "is_active_not_null",
             "no_orphaned_staging_tables",
         }
     ),

@@ -22,7 +22,7 @@ from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
 
 from warehouse.catalog import PARTITION_COLUMN, Table
-from warehouse.dialect import date_literal, row_json
+from warehouse.dialect import date_literal, holds_non_finite, non_finite, row_json
 from warehouse.settings import Thresholds
 
 FAILED_COLUMN = "failed"
@@ -193,14 +193,48 @@ def duplicate_keys_sql(key: Iterable[str], where: str = "TRUE") -> str:
     )
 
 
-def rows_outside_sql(column: str, low: float, high: float, identity: Iterable[str], where: str = "TRUE") -> str:
-    """Rows whose value lies outside low..high, named by `identity` (a NULL is another check's)."""
-    return _failing_rows_sql(column, identity, f"{where} AND ({column} < {low} OR {column} > {high})")
+def outside_range(
+    engine: str, table: Table, column: str, low: float, high: float, null_allowed: str | None = None
+) -> str:
+    """The condition of a row failing a range check, shared by a date's check and the audit's count:
+    a NULL (unless `null_allowed`, an SQL condition, holds for the row), NaN or +/-inf (only a FLOAT64
+    column can hold them), or a value outside low..high."""
+    null_fails = f"{column} IS NULL" + ("" if null_allowed is None else f" AND NOT COALESCE({null_allowed}, FALSE)")
+    failing = [f"({null_fails})", f"{column} < {low}", f"{column} > {high}"]
+    if holds_non_finite(table.columns[column]):
+        failing.insert(1, non_finite(engine, column))
+    return f"({' OR '.join(failing)})"
+
+
+def not_in_values(column: str, values: Iterable[str]) -> str:
+    """The condition of a row failing a value-set check: a NULL is no value of the set and fails too."""
+    return f"({column} IS NULL OR {column} NOT IN {sql_strings(values)})"
+
+
+def finite_non_zero(engine: str, table: Table, column: str) -> str:
+    """A row with a usable non-zero value: not NULL, not NaN or +/-inf, not 0 ("not constant zero" counts these)."""
+    if holds_non_finite(table.columns[column]):
+        return f"({column} <> 0 AND NOT {non_finite(engine, column)})"
+    return f"{column} <> 0"
+
+
+def rows_outside_sql(
+    request: PhaseRequest,
+    table: Table,
+    column: str,
+    bounds: tuple[float, float],
+    identity: Iterable[str],
+    where: str = "TRUE",
+    null_allowed: str | None = None,
+) -> str:
+    """Rows failing `outside_range` (NULL, NaN, +/-inf or out of bounds), named by `identity`."""
+    failing = outside_range(request.engine, table, column, *bounds, null_allowed=null_allowed)
+    return _failing_rows_sql(column, identity, f"{where} AND {failing}")
 
 
 def rows_not_in_sql(column: str, values: Iterable[str], identity: Iterable[str], where: str = "TRUE") -> str:
-    """Rows whose value is not one of `values`, named by `identity` (a NULL is another check's)."""
-    return _failing_rows_sql(column, identity, f"{where} AND {column} NOT IN {sql_strings(values)}")
+    """Rows whose value is NULL or not one of `values`, named by `identity`."""
+    return _failing_rows_sql(column, identity, f"{where} AND {not_in_values(column, values)}")
 
 
 def null_rows_sql(column: str, identity: Iterable[str]) -> str:

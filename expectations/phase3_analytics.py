@@ -12,6 +12,7 @@ from expectations.declare import (
     PhaseRequest,
     checker,
     duplicate_keys_sql,
+    outside_range,
     rows_outside_sql,
 )
 from expectations.ranges import (
@@ -21,6 +22,7 @@ from expectations.ranges import (
     RangeRequest,
     duplicate_keys_by_date,
     figures_sql,
+    matching_rows_by_date,
     missing_partition,
     range_checkers,
     read_frame,
@@ -36,6 +38,9 @@ BOX = PLAYER_GAME_SUMMARY.c
 S = SCHEDULE.c
 BOX_IDENTITY = (BOX.player_lookup, BOX.game_id)  # what names a failing box-score row
 SCHEDULE_TEAMS = (S.game_date, S.game_id, S.home_team_tricode, S.away_team_tricode, S.game_status)
+CTX_KEYS = (CTX.player_lookup, CTX.game_id, CTX.team_abbr)  # never NULL
+KEY_NULL = " OR ".join(f"{column} IS NULL" for column in CTX_KEYS)
+DNP_SQL = f"{BOX.is_dnp} = TRUE"  # a player who did not play may have no minutes or points
 
 
 def build_batches(request: PhaseRequest, thresholds: Phase3Thresholds) -> list[CheckedBatch]:
@@ -69,7 +74,7 @@ def build_batches(request: PhaseRequest, thresholds: Phase3Thresholds) -> list[C
         ),
         named(
             "context_keys_not_null",
-            "player_lookup, game_id and team_abbr never NULL",
+            expected["context_keys_not_null"],
             ExpectNoFailingRows(unexpected_rows_query=_keys_not_null_sql()),
         ),
         named(
@@ -93,15 +98,27 @@ def build_batches(request: PhaseRequest, thresholds: Phase3Thresholds) -> list[C
         ),
         named(
             "box_score_minutes_range",
-            f"minutes_played between 0 and {t.minutes_played_max}",
+            expected["box_score_minutes_range"],
             ExpectNoFailingRows(
-                unexpected_rows_query=rows_outside_sql(BOX.minutes_played, 0, t.minutes_played_max, BOX_IDENTITY)
+                unexpected_rows_query=rows_outside_sql(
+                    request,
+                    PLAYER_GAME_SUMMARY,
+                    BOX.minutes_played,
+                    (0, t.minutes_played_max),
+                    BOX_IDENTITY,
+                    null_allowed=DNP_SQL,
+                )
             ),
+            "Grading reads minutes and points: a NULL stat line of a player who played is a broken row.",
         ),
         named(
             "box_score_points_range",
-            f"points between 0 and {t.points_max}",
-            ExpectNoFailingRows(unexpected_rows_query=rows_outside_sql(BOX.points, 0, t.points_max, BOX_IDENTITY)),
+            expected["box_score_points_range"],
+            ExpectNoFailingRows(
+                unexpected_rows_query=rows_outside_sql(
+                    request, PLAYER_GAME_SUMMARY, BOX.points, (0, t.points_max), BOX_IDENTITY, null_allowed=DNP_SQL
+                )
+            ),
         ),
     )
     return [
@@ -117,9 +134,12 @@ def _expected(t: Phase3Thresholds) -> dict[str, str]:
         "context_players_per_game": f"{t.context_rows_per_game_min}-{t.context_rows_per_game_max}"
         " context rows per game",
         "context_key_unique": "one context row per (player_lookup, game_id)",
+        "context_keys_not_null": f"{', '.join(CTX_KEYS)} never NULL",
         "box_score_players_per_game": f"{t.box_score_rows_per_game_min}-{t.box_score_rows_per_game_max}"
         " box-score rows per final game",
         "box_score_key_unique": "one box-score row per (player_lookup, game_id)",
+        "box_score_minutes_range": f"minutes_played between 0 and {t.minutes_played_max}; NULL fails unless is_dnp",
+        "box_score_points_range": f"points between 0 and {t.points_max}; NULL fails unless is_dnp",
     }
 
 
@@ -152,12 +172,8 @@ ORDER BY t.schedule_game_id, t.team
 
 
 def _keys_not_null_sql() -> str:
-    counts = ", ".join(
-        f"SUM(CASE WHEN {column} IS NULL THEN 1 ELSE 0 END) AS null_{column}"
-        for column in (CTX.player_lookup, CTX.game_id, CTX.team_abbr)
-    )
-    nulls = " OR ".join(f"{column} IS NULL" for column in (CTX.player_lookup, CTX.game_id, CTX.team_abbr))
-    return f"SELECT {counts}, SUM(CASE WHEN {nulls} THEN 1 ELSE 0 END) > 0 AS failed FROM {{batch}}"
+    counts = ", ".join(f"SUM(CASE WHEN {column} IS NULL THEN 1 ELSE 0 END) AS null_{column}" for column in CTX_KEYS)
+    return f"SELECT {counts}, SUM(CASE WHEN {KEY_NULL} THEN 1 ELSE 0 END) > 0 AS failed FROM {{batch}}"
 
 
 def _production_ready_sql(t: Phase3Thresholds) -> str:
@@ -220,6 +236,9 @@ def audit(request: RangeRequest, thresholds: Phase3Thresholds, warehouse: Wareho
             "context_duplicate_keys",
             "duplicated (player_lookup, game_id)",
         ),
+        counted(
+            "context_keys_not_null", expected["context_keys_not_null"], "context_null_keys", "rows with a NULL key"
+        ),
         named(
             "box_score_rows_present",
             "box-score rows on every date with final games",
@@ -239,9 +258,12 @@ def audit(request: RangeRequest, thresholds: Phase3Thresholds, warehouse: Wareho
             "box_duplicate_keys",
             "duplicated (player_lookup, game_id)",
         ),
+        counted("box_score_minutes_range", expected["box_score_minutes_range"], "minutes_outside", "rows outside"),
+        counted("box_score_points_range", expected["box_score_points_range"], "points_outside", "rows outside"),
     )
     context = request.window(UPCOMING_CONTEXT, (CTX.game_date, CTX.player_lookup, CTX.game_id, CTX.team_abbr))
-    box = request.window(PLAYER_GAME_SUMMARY, (BOX.game_date, BOX.player_lookup, BOX.game_id, BOX.team_abbr))
+    box = request.window(PLAYER_GAME_SUMMARY, (BOX.game_date, BOX.player_lookup, BOX.game_id, BOX.team_abbr,
+                                               BOX.points, BOX.minutes_played, BOX.is_dnp))  # fmt: skip
     schedule = request.window(SCHEDULE, SCHEDULE_TEAMS)
     parts = (
         rows_by_date(context, "context_rows"),
@@ -258,6 +280,7 @@ SELECT game_date, COUNT(*) AS context_games_off FROM (
 ) AS g WHERE context_rows < {t.context_rows_per_game_min} OR context_rows > {t.context_rows_per_game_max}
 GROUP BY game_date""", ("context_games_off",)),
         duplicate_keys_by_date(context, (CTX.player_lookup, CTX.game_id), "context_duplicate_keys"),
+        matching_rows_by_date(context, {"context_null_keys": KEY_NULL}, "context_null_keys"),
         rows_by_date(box, "box_score_rows"),
         Part("box_games_off", f"""
 WITH {_scheduled_teams(schedule, f"{S.game_status} = {FINAL_STATUS}")},
@@ -270,5 +293,11 @@ SELECT game_date, COUNT(*) AS box_games_off FROM games
 WHERE box_rows < {t.box_score_rows_per_game_min} OR box_rows > {t.box_score_rows_per_game_max}
 GROUP BY game_date""", ("box_games_off",)),
         duplicate_keys_by_date(box, (BOX.player_lookup, BOX.game_id), "box_duplicate_keys"),
+        matching_rows_by_date(box, {
+            "minutes_outside": outside_range(request.engine, PLAYER_GAME_SUMMARY, BOX.minutes_played, 0,
+                                             t.minutes_played_max, null_allowed=DNP_SQL),
+            "points_outside": outside_range(request.engine, PLAYER_GAME_SUMMARY, BOX.points, 0, t.points_max,
+                                            null_allowed=DNP_SQL),
+        }, "box_values"),
     )  # fmt: skip
     return RangeAudit(read_frame(warehouse, figures_sql(request, parts)), checks)

@@ -15,10 +15,12 @@ from expectations.declare import (
     PhaseRequest,
     checker,
     duplicate_keys_sql,
+    finite_non_zero,
     first_values_sql,
+    not_in_values,
+    outside_range,
     rows_not_in_sql,
     rows_outside_sql,
-    sql_strings,
 )
 from expectations.ranges import (
     Part,
@@ -36,6 +38,7 @@ from expectations.ranges import (
 )
 from warehouse.catalog import FEATURE_STORE, FEATURE_VALUE_COLUMNS, UPCOMING_CONTEXT
 from warehouse.connection import Warehouse
+from warehouse.dialect import non_finite
 from warehouse.settings import Phase4Thresholds
 
 F = FEATURE_STORE.c
@@ -65,7 +68,7 @@ def build_batches(request: PhaseRequest, thresholds: Phase4Thresholds) -> list[C
             expected["feature_quality_score_range"],
             ExpectNoFailingRows(
                 unexpected_rows_query=rows_outside_sql(
-                    F.feature_quality_score, t.feature_quality_score_min, t.feature_quality_score_max, IDENTITY
+                    request, FEATURE_STORE, F.feature_quality_score, _quality_bounds(t), IDENTITY
                 )
             ),
         ),
@@ -77,8 +80,14 @@ def build_batches(request: PhaseRequest, thresholds: Phase4Thresholds) -> list[C
         named(
             "feature_columns_not_constant_zero",
             expected["feature_columns_not_constant_zero"],
-            ExpectNoFailingRows(unexpected_rows_query=_constant_zero_sql()),
-            "A feature column was all zeros for four months.",
+            ExpectNoFailingRows(unexpected_rows_query=_constant_zero_sql(request.engine)),
+            "A feature column was all zeros for four months. NULL means no data, so a column all NULL has none.",
+        ),
+        named(
+            "feature_values_finite",
+            expected["feature_values_finite"],
+            ExpectNoFailingRows(unexpected_rows_query=_non_finite_sql(request.engine)),
+            "NaN and infinity are no data and no number: a model fed them predicts garbage, unlike from a NULL.",
         ),
     )
     return [CheckedBatch(FEATURE_STORE.name, request.partition(FEATURE_STORE), checks)]
@@ -112,11 +121,26 @@ FROM counts
 """
 
 
-def _constant_zero_sql() -> str:
+def _quality_bounds(t: Phase4Thresholds) -> tuple[float, float]:
+    return t.feature_quality_score_min, t.feature_quality_score_max
+
+
+def _constant_zero_sql(engine: str) -> str:
+    """Per feature column: its non-NULL rows and its finite non-zero rows; none of the latter fails."""
+    non_zero = {column: f"SUM(CASE WHEN {finite_non_zero(engine, FEATURE_STORE, column)} THEN 1 ELSE 0 END)"
+                for column in FEATURE_VALUE_COLUMNS}  # fmt: skip
     return "\nUNION ALL\n".join(
-        f"SELECT '{column}' AS feature, COUNT({column}) AS non_null_rows,"
-        f" SUM(CASE WHEN {column} <> 0 THEN 1 ELSE 0 END) AS non_zero_rows,"
-        f" COALESCE(SUM(CASE WHEN {column} <> 0 THEN 1 ELSE 0 END), 0) = 0 AS failed FROM {{batch}}"
+        f"SELECT '{column}' AS feature, COUNT({column}) AS non_null_rows, {counted} AS non_zero_rows,"
+        f" COALESCE({counted}, 0) = 0 AS failed FROM {{batch}}"
+        for column, counted in non_zero.items()
+    )
+
+
+def _non_finite_sql(engine: str) -> str:
+    """Each NaN or +/-inf feature value, named by player, game and feature (the value as text: JSON has no NaN)."""
+    return "\nUNION ALL\n".join(
+        f"SELECT {F.player_lookup}, {F.game_id}, '{column}' AS feature, CAST({column} AS STRING) AS feature_value"
+        f" FROM {{batch}} WHERE {non_finite(engine, column)}"
         for column in FEATURE_VALUE_COLUMNS
     )
 
@@ -128,9 +152,11 @@ def _expected(t: Phase4Thresholds) -> dict[str, str]:
         " of production-ready context players",
         "feature_key_unique": "one row per (player_lookup, game_id, feature_version)",
         "feature_quality_score_range": f"feature_quality_score between {t.feature_quality_score_min}"
-        f" and {t.feature_quality_score_max}",
-        "quality_tier_values": f"quality_tier in {{{', '.join(t.quality_tiers)}}}",
-        "feature_columns_not_constant_zero": "every feature_N_value has a non-NULL, non-zero value on the date",
+        f" and {t.feature_quality_score_max}; NULL fails",
+        "quality_tier_values": f"quality_tier in {{{', '.join(t.quality_tiers)}}}; NULL fails",
+        "feature_columns_not_constant_zero": "every feature_N_value has a finite non-zero value on the date"
+        " (NULL, NaN and +/-inf do not count)",
+        "feature_values_finite": "no feature_N_value is NaN or +/-inf (NULL, no data, is allowed)",
     }
 
 
@@ -139,12 +165,13 @@ def audit(request: RangeRequest, thresholds: Phase4Thresholds, warehouse: Wareho
     t = thresholds
     named, counted = range_checkers(t)
     expected = _expected(t)
+    e = request.engine
 
     def zero_columns(f: Mapping[str, Any]) -> str | None:
         zero = [column for column in FEATURE_VALUE_COLUMNS if not f[f"nonzero_{column}"]]
         return when(
             bool(zero) and bool(f["feature_rows"]),
-            f"{len(zero)} feature columns all zero or NULL: {', '.join(zero[:5])}",
+            f"{len(zero)} feature columns without a finite non-zero value: {', '.join(zero[:5])}",
         )
 
     checks = (
@@ -173,11 +200,15 @@ def audit(request: RangeRequest, thresholds: Phase4Thresholds, warehouse: Wareho
             "quality_tier_values", expected["quality_tier_values"], "unknown_quality_tier", "rows with another tier"
         ),
         named("feature_columns_not_constant_zero", expected["feature_columns_not_constant_zero"], zero_columns),
+        counted(
+            "feature_values_finite", expected["feature_values_finite"], "non_finite_rows", "rows with NaN or +/-inf"
+        ),
     )
     features = request.window(FEATURE_STORE, (F.game_date, *KEY, F.feature_quality_score, F.quality_tier,
                                               *FEATURE_VALUE_COLUMNS))  # fmt: skip
     context = request.window(UPCOMING_CONTEXT, (CTX.game_date, CTX.player_lookup, CTX.game_id, CTX.is_production_ready))
-    nonzero = {f"nonzero_{column}": f"{column} <> 0" for column in FEATURE_VALUE_COLUMNS}
+    nonzero = {f"nonzero_{column}": finite_non_zero(e, FEATURE_STORE, column) for column in FEATURE_VALUE_COLUMNS}
+    any_non_finite = " OR ".join(non_finite(e, column) for column in FEATURE_VALUE_COLUMNS)
     parts = (
         rows_by_date(features, "feature_rows"),
         Part("coverage", f"""
@@ -190,9 +221,9 @@ LEFT JOIN (SELECT DISTINCT game_date, {F.player_lookup} AS player_lookup, {F.gam
 GROUP BY e.game_date""", ("ready_players", "featured_players")),
         duplicate_keys_by_date(features, KEY, "feature_duplicate_keys"),
         matching_rows_by_date(features, {
-            "quality_score_outside": f"{F.feature_quality_score} NOT BETWEEN {t.feature_quality_score_min}"
-                                     f" AND {t.feature_quality_score_max}",
-            "unknown_quality_tier": f"{F.quality_tier} NOT IN {sql_strings(t.quality_tiers)}",
+            "quality_score_outside": outside_range(e, FEATURE_STORE, F.feature_quality_score, *_quality_bounds(t)),
+            "unknown_quality_tier": not_in_values(F.quality_tier, t.quality_tiers),
+            "non_finite_rows": any_non_finite,
             **nonzero,
         }, "feature_values"),
     )  # fmt: skip

@@ -26,10 +26,11 @@ from expectations.declare import (
     count_between_sql,
     duplicate_keys_sql,
     first_values_sql,
+    not_in_values,
     null_rows_sql,
+    outside_range,
     rows_not_in_sql,
     rows_outside_sql,
-    sql_strings,
     sql_values_table,
 )
 from expectations.definitions import ACTIVE_COLUMNS, CONTEXT_COLUMNS, active_predictions, coverage_players
@@ -58,6 +59,8 @@ S = SCHEDULE.c
 CTX = UPCOMING_CONTEXT.c
 IDENTITY = (P.player_lookup, P.system_id)  # what names a failing row
 ACTIVE_SQL = f"{P.is_active} = TRUE"
+# On every row, active or not; a NULL is_active row is neither, and every read (is_active = TRUE) drops it.
+NEVER_NULL = (P.prediction_id, P.player_lookup, P.game_id, P.system_id, P.is_active)
 STAGING_TABLES = "staging_tables"  # the asset of the predictions dataset's _staging_* tables
 
 
@@ -180,7 +183,7 @@ def build_batches(
             expected["predicted_points_range"],
             ExpectNoFailingRows(
                 unexpected_rows_query=rows_outside_sql(
-                    P.predicted_points, t.predicted_points_min, t.predicted_points_max, IDENTITY, ACTIVE_SQL
+                    request, PREDICTIONS, P.predicted_points, _points_bounds(t), IDENTITY, ACTIVE_SQL
                 )
             ),
         ),
@@ -189,7 +192,7 @@ def build_batches(
             expected["confidence_score_range"],
             ExpectNoFailingRows(
                 unexpected_rows_query=rows_outside_sql(
-                    P.confidence_score, t.confidence_score_min, t.confidence_score_max, IDENTITY, ACTIVE_SQL
+                    request, PREDICTIONS, P.confidence_score, _confidence_bounds(t), IDENTITY, ACTIVE_SQL
                 )
             ),
         ),
@@ -204,10 +207,10 @@ def build_batches(
     checks += [
         named(
             f"{column}_not_null",
-            f"{column} is never NULL",
+            expected[f"{column}_not_null"],
             ExpectNoFailingRows(unexpected_rows_query=null_rows_sql(column, IDENTITY)),
         )
-        for column in (P.prediction_id, P.player_lookup, P.game_id, P.system_id)
+        for column in NEVER_NULL
     ]
     staging_check = named(
         "no_orphaned_staging_tables",
@@ -236,10 +239,21 @@ def _expected(t: Phase5Thresholds) -> dict[str, str]:
         " line compared exactly",
         "no_orphaned_staging_tables": "every staging table of the date's batches (or of no batch date)"
         f" created 0 to {t.staging_grace_minutes} min before the run time",
-        "predicted_points_range": f"predicted_points between {t.predicted_points_min} and {t.predicted_points_max}",
-        "confidence_score_range": f"confidence_score between {t.confidence_score_min} and {t.confidence_score_max}",
-        "recommendation_values": f"recommendation in {{{', '.join(t.recommendations)}}}",
+        "predicted_points_range": f"predicted_points between {t.predicted_points_min} and {t.predicted_points_max}"
+        " on active rows; NULL fails",
+        "confidence_score_range": f"confidence_score between {t.confidence_score_min} and {t.confidence_score_max}"
+        " on active rows; NULL fails",
+        "recommendation_values": f"recommendation in {{{', '.join(t.recommendations)}}} on active rows; NULL fails",
+        **{f"{column}_not_null": f"{column} is never NULL" for column in NEVER_NULL},
     }
+
+
+def _points_bounds(t: Phase5Thresholds) -> tuple[float, float]:
+    return t.predicted_points_min, t.predicted_points_max
+
+
+def _confidence_bounds(t: Phase5Thresholds) -> tuple[float, float]:
+    return t.confidence_score_min, t.confidence_score_max
 
 
 def _volume_check(named: Callable[..., Expectation], t: Phase5Thresholds, volume: VolumeBaseline) -> Expectation:
@@ -400,6 +414,12 @@ def audit(request: RangeRequest, settings: Settings, warehouse: Warehouse) -> Ra
             "unknown_recommendation",
             "active rows with another value",
         ),
+        *(
+            counted(
+                f"{column}_not_null", expected[f"{column}_not_null"], f"null_{column}", f"rows with a NULL {column}"
+            )
+            for column in NEVER_NULL
+        ),
     )
     figures = coverage_figures(request, settings, warehouse)
     daily = _daily_volume(warehouse, request.table, request.start - timedelta(days=t.volume_lookback_days), request.end)
@@ -413,7 +433,7 @@ def coverage_figures(request: RangeRequest, settings: Settings, warehouse: Wareh
     """Per scheduled date of the range: rows, coverage, per-system and duplicate figures (two statements).
     What `audit` judges, and what `nba-dq health` shows, without the audit's volume and staging reads."""
     t = settings.phase5
-    predictions = request.window(PREDICTIONS, (*ACTIVE_COLUMNS, P.confidence_score, P.recommendation))
+    predictions = request.window(PREDICTIONS, (*ACTIVE_COLUMNS, P.prediction_id, P.confidence_score, P.recommendation))
     active = active_predictions(predictions)
     expected_players = coverage_players(request.window(UPCOMING_CONTEXT, CONTEXT_COLUMNS), t.coverage_excluded_statuses)
     parts = (
@@ -431,11 +451,13 @@ GROUP BY e.game_date""", ("expected_players", "covered_players")),
         duplicate_keys_by_date(predictions, (P.game_id, P.player_lookup, P.system_id, P.current_points_line),
                                "consolidation_duplicate_keys"),
         matching_rows_by_date(active, {
-            "points_outside": f"{P.predicted_points} NOT BETWEEN {t.predicted_points_min} AND {t.predicted_points_max}",
-            "confidence_outside": f"{P.confidence_score} NOT BETWEEN {t.confidence_score_min}"
-                                  f" AND {t.confidence_score_max}",
-            "unknown_recommendation": f"{P.recommendation} NOT IN {sql_strings(t.recommendations)}",
+            "points_outside": outside_range(request.engine, PREDICTIONS, P.predicted_points, *_points_bounds(t)),
+            "confidence_outside": outside_range(request.engine, PREDICTIONS, P.confidence_score,
+                                                *_confidence_bounds(t)),
+            "unknown_recommendation": not_in_values(P.recommendation, t.recommendations),
         }, "active_values"),
+        matching_rows_by_date(predictions, {f"null_{column}": f"{column} IS NULL" for column in NEVER_NULL},
+                              "null_keys"),
     )  # fmt: skip
     figures = read_frame(warehouse, figures_sql(request, parts))
     players: dict[date, dict[str, int]] = {}

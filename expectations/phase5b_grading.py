@@ -12,6 +12,7 @@ from expectations.declare import (
     checker,
     duplicate_keys_sql,
     first_values_sql,
+    outside_range,
     rows_outside_sql,
     sql_strings,
 )
@@ -85,7 +86,7 @@ def build_batches(request: PhaseRequest, thresholds: Phase5BThresholds) -> list[
             expected["grading_confidence_range"],
             ExpectNoFailingRows(
                 unexpected_rows_query=rows_outside_sql(
-                    G.confidence_score, t.confidence_score_min, t.confidence_score_max, (G.player_lookup, G.system_id)
+                    request, PREDICTION_ACCURACY, G.confidence_score, _confidence_bounds(t), KEY
                 )
             ),
         ),
@@ -107,11 +108,16 @@ def _expected(t: Phase5BThresholds) -> dict[str, str]:
         "grading_errors_consistent": "absolute_error = |predicted - actual| and signed_error = predicted - actual"
         f" (within {t.error_tolerance})",
         "grading_values_present": "actual_points, absolute_error, signed_error set on non-voided rows",
-        "prediction_correct_null_when_no_bet": f"prediction_correct is NULL for {', '.join(t.no_bet_recommendations)}",
+        "prediction_correct_null_when_no_bet": f"prediction_correct is NULL for {', '.join(t.no_bet_recommendations)}"
+        " and a NULL recommendation",
         "grading_confidence_range": f"confidence_score between {t.confidence_score_min} and {t.confidence_score_max}"
-        " (a 0-1 scale here)",
+        " (a 0-1 scale here); NULL fails",
         "graded_points_match_prediction": "predicted_points equals the active prediction's",
     }
+
+
+def _confidence_bounds(t: Phase5BThresholds) -> tuple[float, float]:
+    return t.confidence_score_min, t.confidence_score_max
 
 
 def _active_predictions(request: PhaseRequest) -> str:
@@ -184,7 +190,9 @@ ORDER BY g.{G.player_lookup}, g.{G.game_id}, g.{G.system_id}
 
 
 def _correct_on_no_bet(t: Phase5BThresholds) -> str:
-    return f"{G.recommendation} IN {sql_strings(t.no_bet_recommendations)} AND {G.prediction_correct} IS NOT NULL"
+    """A graded bet on a row whose recommendation says no bet was made, or says nothing (NULL)."""
+    no_bet = f"({G.recommendation} IS NULL OR {G.recommendation} IN {sql_strings(t.no_bet_recommendations)})"
+    return f"{no_bet} AND {G.prediction_correct} IS NOT NULL"
 
 
 def audit(request: RangeRequest, thresholds: Phase5BThresholds, warehouse: Warehouse) -> RangeAudit:
@@ -250,8 +258,8 @@ GROUP BY g.game_date""", ("gradable", "graded")),
             "errors_wrong": _errors_wrong(t),
             "values_missing": VALUES_MISSING,
             "correct_on_no_bet": _correct_on_no_bet(t),
-            "confidence_outside": f"{G.confidence_score} NOT BETWEEN {t.confidence_score_min}"
-                                  f" AND {t.confidence_score_max}",
+            "confidence_outside": outside_range(request.engine, PREDICTION_ACCURACY, G.confidence_score,
+                                                *_confidence_bounds(t)),
         }, "grading_values"),
         Part("points_unmatched", f"""
 SELECT g.game_date, COUNT(*) AS points_unmatched FROM ({grading}) AS g

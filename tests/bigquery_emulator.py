@@ -1,6 +1,6 @@
 """The BigQuery emulator (PyPI `bqemulator`) on 127.0.0.1, started and stopped by the tests themselves.
 
-Offline facts (README, the emulator tier): DuckDB's spatial extension comes from PyPI (`make` installs it),
+Offline facts: DuckDB's spatial extension comes from PyPI (`make` installs it),
 format extensions are not downloaded, and loads smaller than 5 MB need the generic content type.
 """
 

@@ -89,6 +89,11 @@ HAND_FAULTS: dict[str, tuple[str, list[str], set[str]]] = {
         [f"UPDATE {FEATURES} SET feature_7_value = NULL WHERE {ON_DAY}"],
         {"feature_columns_not_constant_zero"},
     ),
+    "a feature value NaN": (
+        "phase4",
+        [update_first(FEATURES, "feature_2_value = 'NaN'::DOUBLE")],
+        {"feature_values_finite"},  # more NULL, NaN and infinity faults: tests/test_null_nan.py
+    ),
     "grading row duplicated": ("phase5b", [duplicate_first(GRADING)], {"grading_key_unique"}),
     "grading confidence on the 0-100 scale": (
         "phase5b",

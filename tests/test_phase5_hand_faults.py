@@ -81,6 +81,7 @@ HAND_FAULTS: dict[str, tuple[list[str], set[str]]] = {
     "NULL player_lookup": ([update_one("player_lookup = NULL")], {"player_lookup_not_null"}),
     "NULL game_id": ([update_one("game_id = NULL")], {"game_id_not_null"}),
     "NULL system_id": ([update_one("system_id = NULL")], {"system_id_not_null"}),
+    "NULL is_active": ([update_one("is_active = NULL")], {"is_active_not_null"}),
     # Not faults: each must leave every check passing.
     "LIKE-wildcard lookalike table": (["CREATE TABLE nba_predictions.xstagingy_batch_copy (x INTEGER)"], set()),
     "old staging table of another date": (

@@ -67,6 +67,24 @@ def row_json(engine: str, alias: str) -> str:
     return f"TO_JSON_STRING({alias})" if engine == BIGQUERY else f"CAST(to_json({alias}) AS VARCHAR)"
 
 
+def holds_non_finite(bigquery_type: str) -> bool:
+    """Whether a column of this catalog type can hold NaN or +/-inf: FLOAT64 (DOUBLE) can, NUMERIC
+    (DECIMAL), INT64 and the rest cannot, so their checks need no float test."""
+    return bigquery_type == "FLOAT64"
+
+
+def non_finite(engine: str, column: str) -> str:
+    """TRUE when a FLOAT64 value is NaN, +inf or -inf; NULL when it is NULL.
+
+    Tested by name, never by comparison: DuckDB sorts NaN above every number (and NaN = NaN), BigQuery
+    compares it FALSE with everything but !=, so `x < low OR x > high` and `x <> 0` mean different
+    things for NaN on the two engines.
+    """
+    if engine == BIGQUERY:
+        return f"(IS_NAN({column}) OR IS_INF({column}))"
+    return f"(isnan({column}) OR isinf({column}))"
+
+
 def create_table_ddl(table: Table, dataset: str, name: str | None = None) -> str:
     """DuckDB DDL for a catalog table (the embedded warehouse; BigQuery tables belong to the platform)."""
     columns = ",\n  ".join(f"{column} {duckdb_type(kind)}" for column, kind in table.columns.items())
