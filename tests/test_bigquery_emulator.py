@@ -3,8 +3,9 @@ checked through google-cloud-bigquery and sqlalchemy-bigquery, agrees with DuckD
 
 Known emulator gaps (measured here) are listed, never skipped silently:
 - KNOWN_GAPS: a staging table's INFORMATION_SCHEMA creation_time is the real clock (it cannot be
-  backdated), so a replayed 2025 date sees the orphaned table as created in its future; the check is
-  proven on the emulator by judging as of the clock instead.
+  backdated), so a replayed 2025 date sees its staging tables (12-12's orphaned one, 12-15's in flight)
+  as created after the run time, which fails; the check is proven on the emulator by judging as of the
+  clock instead.
 - require_partition_filter is not enforced by the emulator: the sqlglot test below stands in for it.
 - dry runs report 0 bytes: `run --dry-run` is shown to ask BigQuery for each estimate, not its size.
 - INFORMATION_SCHEMA.TABLES inside a query with other CTEs fails to bind ("Values list v"), so the
@@ -87,7 +88,7 @@ def test_every_phase_agrees_with_duckdb_check_for_check(
     assert set(found) == set(expected), on_emulator.err
     differing = {key for key in found if found[key] != expected[key]}
     assert differing <= set(KNOWN_GAPS), differing
-    if differing:  # 2025-12-12's orphaned staging table: see KNOWN_GAPS and the test below
+    if differing:  # the staging tables of 2025-12-12 and 2025-12-15: see KNOWN_GAPS and the test below
         return
     assert on_emulator.code == on_duckdb.code, on_emulator.err
     phases = lambda result: [(p["phase"], p["status"], p.get("error")) for p in result.json()["phases"]]  # noqa: E731
