@@ -22,13 +22,13 @@ import pandas as pd
 from checkpoints.context import build_context
 from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
-from checkpoints.run import build_checkpoint, identifier_pages
+from checkpoints.run import build_checkpoint, fresh_copies, identifier_pages
 from checkpoints.summary import CRITICAL
 from checkpoints.terminal import printable
 from expectations.ranges import Failure, RangeAudit, RangeRequest
 from warehouse.catalog import PARTITION_COLUMN, SCHEDULE
 from warehouse.connection import Warehouse, check_schema, open_warehouse
-from warehouse.errors import CouldNotRun, ExitCode
+from warehouse.errors import CouldNotRun, ExitCode, os_problem
 from warehouse.settings import Settings
 
 Progress = Callable[[str], None]
@@ -142,9 +142,13 @@ def _build_pages(settings: Settings, results: dict[str, list[Any]], since: float
     if not identifiers:
         return {}
     context = build_context(settings.gx_root)
-    with redirect_stdout(io.StringIO()):
-        context.build_data_docs(resource_identifiers=identifiers)
-    finish_site(settings, since=since)
+    try:
+        with redirect_stdout(io.StringIO()):
+            context.build_data_docs(resource_identifiers=identifiers)
+        finish_site(settings, since=since)
+    except OSError as error:  # the findings are the verdict; the pages only show them
+        logger.warning("audit: Data Docs pages not written (%s)", os_problem(error))
+        return {}
     return {
         checkpoint: tuple(page for identifier in found for page in identifier_pages(context, identifier))
         for checkpoint, found in results.items()
@@ -196,17 +200,26 @@ def _validate(
     name = f"audit_{phase.checkpoint}"
     batches = [CheckedBatch(name, "", expectations, frame=frame)]
     label = f"{request.start}..{request.end}"
-    context = build_context(settings.gx_root)
-    with redirect_stdout(io.StringIO()):
-        checkpoint = build_checkpoint(
-            context, name, label, batches, [], {}, partial_unexpected_count=len(frame), update_data_docs=False
-        )
-        result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(f"{name}-{label}"))
+
+    def run_checkpoint(checked: list[CheckedBatch], in_memory: bool) -> Any:
+        context = build_context(settings.gx_root, in_memory=in_memory)
+        with redirect_stdout(io.StringIO()):
+            checkpoint = build_checkpoint(
+                context, name, label, checked, [], {}, partial_unexpected_count=len(frame), update_data_docs=False
+            )
+            return checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(f"{name}-{label}"))
+
+    stored = True
+    try:
+        result = run_checkpoint(batches, in_memory=False)
+    except OSError as error:  # a read-only or full gx/ folder: the verdict stands, only its page is lost
+        logger.warning("%s: no Data Docs page, the result could not be stored (%s)", name, os_problem(error))
+        result, stored = run_checkpoint(fresh_copies(batches), in_memory=True), False
     for outcome in result.run_results.values():
         for expectation in outcome.results:
             if expectation.exception_info and expectation.exception_info.get("raised_exception"):
                 raise CouldNotRun(f"{name}: GX raised on {expectation.expectation_config.type}")
-    return list(result.run_results)
+    return list(result.run_results) if stored else []
 
 
 def render_audit(report: AuditReport) -> str:

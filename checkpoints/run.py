@@ -26,7 +26,7 @@ from expectations.declare import CheckedBatch, PhaseRequest, findings_sql
 from expectations.ranges import read_frame
 from warehouse.catalog import SCHEDULE
 from warehouse.connection import Warehouse, check_schema, first_line, open_warehouse, scheduled_games
-from warehouse.errors import CouldNotRun
+from warehouse.errors import CouldNotRun, os_problem
 from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,7 @@ def run_phase(
         result = validate(context, True, batches)
     except OSError as error:  # a read-only or full gx/ folder: the checks still give their verdict
         reporting.could_not_record(
-            f"{phase.checkpoint} {game_date}: validation results and Data Docs ({error.strerror or error}:"
-            f" {error.filename or settings.gx_root})"
+            f"{phase.checkpoint} {game_date}: validation results and Data Docs ({os_problem(error)})"
         )
         if context is not None:
             _discard_results(context, run_id)
@@ -69,8 +68,9 @@ def run_phase(
         try:
             finish_site(settings, since=started)
         except OSError as error:  # the verdict is reported already: only the pages' rewrite is lost
-            reason = f"{error.strerror or error}: {error.filename}"
-            reporting.could_not_record(f"{phase.checkpoint} {game_date}: Data Docs offline rewrite ({reason})")
+            reporting.could_not_record(
+                f"{phase.checkpoint} {game_date}: Data Docs offline rewrite ({os_problem(error)})"
+            )
     if chatter.getvalue().strip():
         log.debug("GX printed: %s", chatter.getvalue().strip())
     return checkpoint_summary(phase.checkpoint, game_date, result, declared, docs_pages(context, result))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TextIO
@@ -36,7 +36,7 @@ from checkpoints.terminal import printable
 from warehouse import seed as seeding
 from warehouse.connection import DUCKDB_PREFIX
 from warehouse.environment import ENVIRONMENT, PRODUCTION
-from warehouse.errors import CouldNotRun, ExitCode, one_line
+from warehouse.errors import CouldNotRun, ExitCode, one_line, os_problem
 from warehouse.settings import Settings
 
 DEMO_CLEAN_DATE = date(2025, 12, 2)
@@ -151,16 +151,15 @@ def health(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextI
     end = args.end or clock.date()
     report = health_report(settings, end, args.days, args.now or settings.run_time(end, clock))
     points = [Point(day.game_date, day.coverage, bool(day.problems)) for day in report.dates]
-    try:
-        chart: Path | None = coverage_chart(
+    chart = _written_chart(
+        err,
+        lambda: coverage_chart(
             site_folder(settings.gx_root) / "health" / f"coverage-{report.start}-{report.end}.html",
             f"nba-dq player coverage {report.start} to {report.end}",
             points,
             settings.phase5.min_player_coverage,
-        )
-    except OSError as error:  # a read-only or full gx/ folder: the table is the verdict, the chart a view of it
-        chart = None
-        print(f"nba-dq: warning: coverage chart not written: {error.strerror or error}: {error.filename}", file=err)
+        ),
+    )
     if args.json:
         print(dumps({**health_json(report), "chart": str(chart) if chart else None}), file=out)
     else:
@@ -174,17 +173,30 @@ def audit(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO
     progress = (lambda line: print(line, file=err, flush=True)) if err.isatty() else None
     clock = args.now or datetime.now(timezone.utc)
     report = audit_range(settings, keys, args.start, args.end, clock, progress)
-    chart = _audit_chart(settings, report)
+    chart = _written_chart(err, lambda: _audit_chart(settings, report))
     if args.json:
         print(dumps({**audit_json(report), "chart": str(chart) if chart else None}), file=out)
     else:
-        shown = f"Coverage chart: {chart}" if chart else "No coverage chart: Phase 5 was not audited."
+        audited_5 = report.phase(PHASES["5"].checkpoint) is not None
+        shown = (
+            f"Coverage chart: {chart or 'not written'}" if audited_5 else "No coverage chart: Phase 5 was not audited."
+        )
         print(f"{render_audit(report)}\n\n{shown}", file=out)
     for phase in report.phases:
         if phase.error:
             reason = printable(one_line(phase.error))
             print(f"nba-dq: error: audit {phase.checkpoint}: could not run: {reason}", file=err)
     return report.exit_code
+
+
+def _written_chart(err: TextIO, write: Callable[[], Path | None]) -> Path | None:
+    """A chart's path, or None with a warning when it cannot be written (a read-only or full gx/ folder):
+    the table or JSON is the verdict, the chart only a view of it."""
+    try:
+        return write()
+    except OSError as error:
+        print(f"nba-dq: warning: coverage chart not written: {printable(os_problem(error))}", file=err)
+        return None
 
 
 def _audit_chart(settings: Settings, report: AuditReport) -> Path | None:

@@ -137,3 +137,17 @@ def test_a_corrupt_gx_project_file_is_recorded_and_alerted_as_could_not_run(scra
     assert len(alerts) == 1 and "ParserError" in json.dumps(alerts[0])
     health = scratch.cli("health", "--end", CLEAN_DAY, "--days", "1", "--json").json()
     assert health["dates"][0]["latest_status"]["phase3"] == "error"
+
+
+def test_a_read_only_gx_folder_still_prints_the_audit(scratch: Workspace, mounts: None) -> None:
+    """The audit's verdict is its findings: pages and chart that cannot be written are named, not fatal."""
+    gx = scratch.root / "gx"
+    (gx / "uncommitted").mkdir(exist_ok=True)
+    before = sorted(gx.rglob("*"))
+    result = run_unmountable(scratch, read_only(gx), "audit", "--start", "2025-12-02", "--end", DAY, "--json")
+    assert result.code == 1, result.err  # 12-04 and 12-05 carry faults
+    report = result.json()
+    assert [phase["error"] for phase in report["phases"]] == [None] * 4
+    assert DAY in next(p for p in report["phases"] if p["phase"] == "phase5")["failing_dates"]
+    assert report["chart"] is None and "coverage chart not written: Read-only file system" in result.err
+    assert sorted(gx.rglob("*")) == before

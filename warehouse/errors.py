@@ -20,3 +20,9 @@ class CouldNotRun(Exception):
 def one_line(text: str) -> str:
     """A message as one line: stderr carries one line per error, whatever a library's message holds."""
     return " ".join(line.strip() for line in text.strip().splitlines() if line.strip())
+
+
+def os_problem(error: OSError) -> str:
+    """What an OSError says about which file, in a few words: `Read-only file system: /path`."""
+    reason = error.strerror or str(error)
+    return f"{reason}: {error.filename}" if error.filename else reason
