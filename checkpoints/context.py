@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from warehouse.errors import CouldNotRun
+from warehouse.errors import CouldNotRun, one_line
 from warehouse.settings import GX_CONFIG_FILE as CONFIG_FILE
 
 
@@ -19,10 +19,15 @@ def build_context(gx_root: Path, in_memory: bool = False) -> Any:
     from ruamel.yaml import YAML
 
     config_path = gx_root / CONFIG_FILE
+    from ruamel.yaml.error import YAMLError
+
     try:
         raw = YAML(typ="safe").load(config_path.read_text())
     except FileNotFoundError:
         raise CouldNotRun(f"{config_path} not found: restore gx/{CONFIG_FILE} or set NBA_DQ_GX_ROOT") from None
+    except YAMLError as error:
+        reason = one_line(str(error))
+        raise CouldNotRun(f"{config_path} is not valid YAML ({reason}): restore it from the repository") from None
     _root_file_backends(raw, gx_root)
     if in_memory:
         _keep_in_memory(raw)

@@ -120,21 +120,27 @@ def test_a_full_gx_folder_prints_the_verdict_and_leaves_nothing_half_written(
     assert left == {"filler", "monitoring.duckdb.lock", "validations/.ge_store_backend_id"}
 
 
-def test_a_corrupt_gx_project_file_is_recorded_and_alerted_as_could_not_run(scratch: Workspace) -> None:
-    """Not one of our own errors (GX's YAML parser raising): still a could-not-run verdict, in the history
-    and in Slack, never a crash that leaves no trace."""
-    (scratch.root / "gx" / "great_expectations.yml").write_text("config_version: [\n")
+@pytest.mark.parametrize(
+    "content, reason",
+    [("config_version: [\n", "great_expectations.yml is not valid YAML"), ("stores: 5\n", "AttributeError: ")],
+    ids=["not YAML", "not a GX project (GX raises)"],
+)
+def test_a_corrupt_gx_project_file_is_recorded_and_alerted_as_could_not_run(
+    scratch: Workspace, content: str, reason: str
+) -> None:
+    """Whatever a phase raises, ours or GX's, is a could-not-run verdict in the history and in Slack,
+    never a crash that leaves no trace."""
+    (scratch.root / "gx" / "great_expectations.yml").write_text(content)
     with slack_server() as slack:
-        result = scratch.cli(
-            "run", "--phase", "3", "--date", CLEAN_DAY, "--json", env={"SLACK_WEBHOOK_URL": slack.url()}
-        )
+        hook = {"SLACK_WEBHOOK_URL": slack.url()}
+        result = scratch.cli("run", "--phase", "3", "--date", CLEAN_DAY, "--json", env=hook)
         alerts = slack.messages()
     assert result.code == 2
-    assert result.json()["status"] == "error" and "ParserError" in result.json()["error"]
+    assert result.json()["status"] == "error" and reason in result.json()["error"]
     assert [line for line in result.err.splitlines() if line.startswith("nba-dq: error:")] == [
         f"nba-dq: error: {result.json()['error']}"
     ]
-    assert len(alerts) == 1 and "ParserError" in json.dumps(alerts[0])
+    assert len(alerts) == 1 and reason in json.dumps(alerts[0])
     health = scratch.cli("health", "--end", CLEAN_DAY, "--days", "1", "--json").json()
     assert health["dates"][0]["latest_status"]["phase3"] == "error"
 
