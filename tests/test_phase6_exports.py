@@ -349,3 +349,9 @@ def test_gcs_store_reads_objects_under_its_prefix(monkeypatch: pytest.MonkeyPatc
     assert store.location(f"predictions/{DAY}.json") == f"gs://nba-props-platform-api/v1/predictions/{DAY}.json"
     read = phase6_export.read_export(store, f"predictions/{DAY}.json")
     assert read.status == f"missing: gs://nba-props-platform-api/v1/predictions/{DAY}.json does not exist"
+
+
+def test_an_export_root_that_is_a_file_says_so(scratch: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    result = scratch.cli("run", "--phase", "6", "--date", str(DAY), env={"NBA_DQ_EXPORT_ROOT": str(tmp_path / "a-file")})
+    assert_one_line_exit_2(result, "export root", "is not a folder", "NBA_DQ_EXPORT_ROOT")

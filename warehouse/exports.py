@@ -28,7 +28,8 @@ class LocalExportStore:
 
     def read(self, relative: str) -> bytes | None:
         if not self.root.is_dir():  # a missing root is a setup problem, not a missing file
-            raise CouldNotRun(f"export root {self.root} does not exist: run `nba-dq seed` or set NBA_DQ_EXPORT_ROOT")
+            problem = "is not a folder" if self.root.exists() else "does not exist"
+            raise CouldNotRun(f"export root {self.root} {problem}: run `nba-dq seed` or set NBA_DQ_EXPORT_ROOT")
         try:
             return (self.root / relative).read_bytes()
         except (FileNotFoundError, NotADirectoryError):
