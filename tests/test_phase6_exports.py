@@ -352,6 +352,7 @@ def test_gcs_store_reads_objects_under_its_prefix(monkeypatch: pytest.MonkeyPatc
 
 
 def test_an_export_root_that_is_a_file_says_so(scratch: Workspace, tmp_path: Path) -> None:
-    (tmp_path / "a-file").write_text("not a folder")
-    result = scratch.cli("run", "--phase", "6", "--date", str(DAY), env={"NBA_DQ_EXPORT_ROOT": str(tmp_path / "a-file")})
+    root = tmp_path / "a-file"
+    root.write_text("not a folder")
+    result = scratch.cli("run", "--phase", "6", "--date", str(DAY), env={"NBA_DQ_EXPORT_ROOT": str(root)})
     assert_one_line_exit_2(result, "export root", "is not a folder", "NBA_DQ_EXPORT_ROOT")
