@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Workspace
+from tests.conftest import Workspace, make_workspace
 from tests.test_cli_errors import assert_one_line_exit_2
 
 pytestmark = pytest.mark.acceptance
+
+
+@pytest.fixture
+def unrun(seeded_file: Path, tmp_path: Path) -> Workspace:
+    """The seeded month with a GX folder of its own: no recorded run, whatever other tests ran before
+    (health counts a date's latest failed run among its problems)."""
+    return make_workspace(tmp_path, seeded_file)
 
 
 def by_date(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {day["game_date"]: day for day in document["dates"]}
 
 
-def test_a_window_with_faults_is_unhealthy_and_names_them(seeded: Workspace) -> None:
-    result = seeded.cli("health", "--end", "2025-12-09", "--json")
+def test_a_window_with_faults_is_unhealthy_and_names_them(unrun: Workspace) -> None:
+    result = unrun.cli("health", "--end", "2025-12-09", "--json")
     assert result.code == 1
     document = result.json()
     days = by_date(document)
@@ -50,29 +58,29 @@ def test_a_clean_window_exits_0_and_shows_each_phases_latest_status(scratch: Wor
     assert line.split()[9:15] == ["-", "-", "pass", "pass", "-", "ok"]  # phase3..phase6, problems
 
 
-def test_zero_predictions_and_silent_grading_fail_the_day(seeded: Workspace) -> None:
-    days = by_date(seeded.cli("health", "--end", "2025-12-30", "--days", "13", "--json").json())
+def test_zero_predictions_and_silent_grading_fail_the_day(unrun: Workspace) -> None:
+    days = by_date(unrun.cli("health", "--end", "2025-12-30", "--days", "13", "--json").json())
     assert days["2025-12-18"]["coverage"] == 0.0 and days["2025-12-18"]["data_loss_rate"] == 1.0
     assert days["2025-12-30"]["graded_share"] == 0.5 and days["2025-12-30"]["problems"] == ["graded 50% < 98%"]
     assert days["2025-12-20"]["data_loss_rate"] == pytest.approx(0.2)  # the silent system, seen as lost rows
     assert "2025-12-24" not in days  # no games that day
 
 
-def test_every_orphaned_staging_table_is_listed_whatever_its_date(seeded: Workspace) -> None:
-    result = seeded.cli("health", "--end", "2025-12-17", "--days", "1", "--json")
+def test_every_orphaned_staging_table_is_listed_whatever_its_date(unrun: Workspace) -> None:
+    result = unrun.cli("health", "--end", "2025-12-17", "--days", "1", "--json")
     document = result.json()
     assert result.code == 1 and all(day["problems"] == [] for day in document["dates"])
     tables = document["orphaned_staging_tables"]
     assert [table["batch_date"] for table in tables] == ["2025-12-12", "2025-12-15"]
     assert [table["age_minutes"] for table in tables] == [5 * 24 * 60 + 180, 2 * 24 * 60 + 10]
     assert [table["status"] for table in tables] == ["orphaned", "orphaned"]
-    text = seeded.cli("health", "--end", "2025-12-17", "--days", "1").out
+    text = unrun.cli("health", "--end", "2025-12-17", "--days", "1").out
     assert "staging tables failing in the predictions dataset (2, batches up to 2025-12-17):" in text
     assert "orphaned, age 7380.0 min" in text
 
 
-def test_a_silent_era_system_makes_its_date_unhealthy(seeded: Workspace) -> None:
-    result = seeded.cli("health", "--end", "2025-12-20", "--days", "1", "--json")
+def test_a_silent_era_system_makes_its_date_unhealthy(unrun: Workspace) -> None:
+    result = unrun.cli("health", "--end", "2025-12-20", "--days", "1", "--json")
     (day,) = result.json()["dates"]
     assert result.code == 1 and day["coverage"] == 1.0  # every player still has a prediction from some system
     (problem,) = day["problems"]

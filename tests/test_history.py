@@ -70,7 +70,7 @@ def test_concurrent_runs_lose_nothing(scratch: Workspace) -> None:
     recorded = rows(scratch)
     runs = {row[0]: row[1] for row in recorded}
     assert sorted(runs.values()) == ["phase5", "phase5", "phase5b", "phase6"]
-    assert len(recorded) == 2 * 15 + 7 + 6  # every check of the four runs, none twice (15, 7 and 6 checks)
+    assert len(recorded) == 2 * 16 + 7 + 6  # every check of the four runs, none twice (16, 7 and 6 checks)
     assert not list((scratch.root / "gx/uncommitted/history/pending").glob("*.json"))
 
 

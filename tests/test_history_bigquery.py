@@ -5,6 +5,7 @@ to a duplicate job id, 409 Conflict, is played here by a client that keeps jobs 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +13,10 @@ from google.api_core.exceptions import Conflict
 
 import checkpoints.history_bigquery as history_bigquery
 from checkpoints.history_bigquery import load_into_bigquery, load_job_id
+from tests.conftest import make_workspace
 from tests.test_history import made_rows
 from warehouse.errors import CouldNotRun
-from warehouse.settings import PROJECT_ROOT, Settings, load_settings
+from warehouse.settings import Settings, load_settings
 
 TABLE = "p.nba_monitoring.dq_check_results"
 
@@ -65,11 +67,9 @@ def client(monkeypatch: pytest.MonkeyPatch) -> Client:
 
 
 @pytest.fixture
-def settings(tmp_path: Any) -> Settings:
-    return load_settings(
-        {"NBA_DQ_CONFIG": str(PROJECT_ROOT / "dq.toml"), "NBA_DQ_WAREHOUSE": "bigquery://p",
-         "NBA_DQ_GX_ROOT": str(tmp_path), "NBA_DQ_EXPORT_ROOT": str(tmp_path)}
-    )  # fmt: skip
+def settings(tmp_path: Path) -> Settings:
+    workspace = make_workspace(tmp_path, tmp_path / "unused.duckdb")  # a GX folder of its own
+    return load_settings({**workspace.env, "NBA_DQ_WAREHOUSE": "bigquery://p", "NBA_DQ_EXPORT_ROOT": str(tmp_path)})
 
 
 def test_a_replay_of_rows_already_loaded_submits_nothing_new(client: Client, settings: Settings) -> None:
