@@ -1,5 +1,6 @@
 # Two commands: `make demo` and `make test`. Both create or refresh .venv from pyproject.toml;
 # `make test` also installs Debian's chromium (apt) for the Data Docs browser test.
+# `make check` is the fast loop while coding: the tests without the `acceptance` or `slow` marker.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,10 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint clean
+# xdist workers (one per core); `--dist loadgroup` keeps tests that share a module fixture on one worker.
+PARALLEL := -n auto --dist loadgroup
+
+.PHONY: demo test check bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +24,10 @@ demo: $(STAMP)
 	$(BIN)/nba-dq demo
 
 test: $(STAMP) $(CHROMIUM)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
+
+check: $(STAMP)
+	$(BIN)/python -m pytest $(PARALLEL) -m "not acceptance and not slow"
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq

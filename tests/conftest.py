@@ -1,4 +1,14 @@
-"""Fixtures: a real seeded DuckDB file (built once per session) and the real CLI driven in-process."""
+"""Fixtures: a real seeded DuckDB file (built once per session) and the real CLI driven in-process.
+
+What is shared and why it is safe (`make test` runs the suite on several xdist workers; every worker
+has a session, a seeded file and a temp folder of its own):
+- `seeded_file`: one seeded month per worker session; runs only read it, fault tests copy it (`scratch`).
+- `seeded`: the shared file with a GX folder of the test's own, so no test sees another's results and a
+  run's cost does not grow with the results stored before it.
+- `month_runs`: `run --phase all --json` on a seeded date, run once per date and worker; the tests that
+  judge the same run (every date's verdicts, the emulator's agreement, the statements issued) share it.
+  Their parameters carry `xdist_group` marks (`month_run_group`) so a date's tests meet on one worker.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +17,16 @@ import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runners.cli import main
-from warehouse.seed import seed_duckdb
+from warehouse.seed import seed_duckdb, simulated_run_time
 from warehouse.settings import PROJECT_ROOT, Settings, load_settings
+from warehouse.statements import capturing_statements
 
 
 @dataclass
@@ -80,10 +92,49 @@ def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def seeded(seeded_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    """A read-only view of the seeded month (runs only read it)."""
+    """The seeded month (runs only read it) with a GX folder of the test's own.
+
+    The warehouse file is shared by the session; the GX folder is not: a run's cost grows with the
+    results stored before it (Data Docs are rebuilt from them), and no test may see another's runs."""
     return make_workspace(tmp_path_factory.mktemp("runs"), seeded_file)
+
+
+@dataclass(frozen=True)
+class MonthRun:
+    """One `run --phase all --json` on a seeded date at its simulated run time, and the SQL it issued."""
+
+    result: CliResult
+    statements: tuple[str, ...]
+
+
+class MonthRuns:
+    """Each seeded date's `--phase all` run, made on first request (in a GX folder of its own) and kept."""
+
+    def __init__(self, seeded_file: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._seeded_file = seeded_file
+        self._tmp_path_factory = tmp_path_factory
+        self._runs: dict[date, MonthRun] = {}
+
+    def all_phases(self, game_date: date) -> MonthRun:
+        if game_date not in self._runs:
+            workspace = make_workspace(self._tmp_path_factory.mktemp(f"month-run-{game_date}"), self._seeded_file)
+            now = simulated_run_time(game_date).isoformat()
+            with capturing_statements() as captured:
+                result = workspace.cli("run", "--phase", "all", "--date", str(game_date), "--now", now, "--json")
+            self._runs[game_date] = MonthRun(result, tuple(captured.texts))
+        return self._runs[game_date]
+
+
+def month_run_group(game_date: date | str) -> pytest.MarkDecorator:
+    """Tests judging one date's shared run go to one xdist worker, which runs it once."""
+    return pytest.mark.xdist_group(f"month-run-{game_date}")
+
+
+@pytest.fixture(scope="session")
+def month_runs(seeded_file: Path, tmp_path_factory: pytest.TempPathFactory) -> MonthRuns:
+    return MonthRuns(seeded_file, tmp_path_factory)
 
 
 @pytest.fixture

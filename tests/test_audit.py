@@ -33,23 +33,30 @@ ROWS_PRESENT = {
     "phase5b": {"grading_rows_present": "prediction_accuracy"},
 }
 
+# Tests sharing a module fixture run on one xdist worker, which builds it once.
+MONTH_AUDIT = pytest.mark.xdist_group("audit-month")
+SEASONS = pytest.mark.xdist_group("audit-seasons")  # `seasons` seeds four seasons: the slowest fixture
+
 
 def _failures(report: AuditReport) -> dict[tuple[str, str], set[date]]:
     return {(phase.checkpoint, check.name): set(check.failures) for phase in report.phases for check in phase.checks}
 
 
 @pytest.fixture(scope="module")
-def month_report(seeded: Workspace) -> AuditReport:
-    return audit(seeded.settings, AUDITED, DEFAULT_START, DEFAULT_END, CLOCK)
+def month_report(seeded_file: Path, tmp_path_factory: pytest.TempPathFactory) -> AuditReport:
+    """The month's audit, run once for the module's tests in a GX folder of its own."""
+    month = make_workspace(tmp_path_factory.mktemp("audited-month"), seeded_file)
+    return audit(month.settings, AUDITED, DEFAULT_START, DEFAULT_END, CLOCK)
 
 
 @pytest.fixture(scope="module")
-def month_rows(seeded: Workspace) -> dict[str, set[date]]:
+def month_rows(seeded_file: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[date]]:
     """Per table, the game dates of the month with at least one row (from the generator, not the warehouse)."""
-    data = generate(seeded.settings)
+    data = generate(make_workspace(tmp_path_factory.mktemp("generated-month"), seeded_file).settings)
     return {name: set(frame[PARTITION_COLUMN]) for name, frame in data.frames.items()}
 
 
+@MONTH_AUDIT
 def test_month_audit_fails_each_fault_date_on_exactly_its_checks(
     month_report: AuditReport, month_rows: dict[str, set[date]]
 ) -> None:
@@ -62,6 +69,7 @@ def test_month_audit_fails_each_fault_date_on_exactly_its_checks(
         assert found == expected, f"{checkpoint}.{check}: found {sorted(found)}, seeded {sorted(expected)}"
 
 
+@MONTH_AUDIT
 def test_month_audit_finds_every_warehouse_fault_and_no_clean_date(month_report: AuditReport) -> None:
     audited_checks = {(c, name) for c, name in _failures(month_report)}
     for fault in FAULTS:
@@ -79,6 +87,7 @@ def test_month_audit_finds_every_warehouse_fault_and_no_clean_date(month_report:
     assert month_report.exit_code == 1
 
 
+@MONTH_AUDIT
 def test_warning_only_fault_is_reported_at_warning(month_report: AuditReport) -> None:
     predictions = month_report.phase("phase5")
     assert predictions is not None
@@ -88,6 +97,7 @@ def test_warning_only_fault_is_reported_at_warning(month_report: AuditReport) ->
     assert shadow.game_date in volume.failures
 
 
+@MONTH_AUDIT
 def test_each_phase_is_one_validation_whose_page_lists_the_failing_dates(month_report: AuditReport) -> None:
     for phase in month_report.phases:
         assert len(phase.data_docs) == 1, phase.checkpoint
@@ -163,6 +173,7 @@ def _scheduled(workspace: Workspace, start: date, end: date) -> set[date]:
     return {row[0] for row in rows}
 
 
+@SEASONS
 @pytest.mark.parametrize(
     ("start", "end"),
     [

@@ -27,7 +27,7 @@ from checkpoints.audit import audit
 from checkpoints.phases import AUDITED
 from expectations.phase5_predictions import STAGING_TABLES
 from tests.bigquery_emulator import PROJECT, bigquery_emulator
-from tests.conftest import Workspace, make_workspace
+from tests.conftest import MonthRuns, Workspace, make_workspace, month_run_group
 from tests.test_statements import unpruned_reads
 from warehouse.bigquery import bigquery_client
 from warehouse.seed import DEFAULT_END, DEFAULT_START, simulated_run_time
@@ -52,20 +52,24 @@ class EmulatorWorkspace(Workspace):
         return {**super().env, "NBA_DQ_WAREHOUSE": f"bigquery://{PROJECT}", "NBA_DQ_BIGQUERY_ENDPOINT": self.endpoint}
 
 
+def emulator_workspace(root: Path, warehouse: Path, endpoint: str) -> EmulatorWorkspace:
+    base = make_workspace(root, warehouse)
+    workspace = EmulatorWorkspace(root=base.root, warehouse=base.warehouse)
+    workspace.endpoint = endpoint
+    return workspace
+
+
 @pytest.fixture(scope="module")
-def emulated(seeded_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorWorkspace]:
-    """The seeded month loaded into a fresh emulator; a GX folder of its own."""
-    root = tmp_path_factory.mktemp("emulated")
+def emulator(seeded_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One emulator for the module, the seeded month loaded into it once; yields its endpoint."""
+    root = tmp_path_factory.mktemp("emulator")
     previous = os.environ.get("NO_GCE_CHECK")
     os.environ["NO_GCE_CHECK"] = "True"  # no metadata-server probe for credentials
     try:
         with bigquery_emulator(root / "emulator.log") as endpoint:
-            base = make_workspace(root, seeded_file)
-            workspace = EmulatorWorkspace(root=base.root, warehouse=base.warehouse)
-            workspace.endpoint = endpoint
-            loaded = load_into_bigquery(seeded_file, workspace.settings)
+            loaded = load_into_bigquery(seeded_file, emulator_workspace(root, seeded_file, endpoint).settings)
             assert loaded["nba_predictions.player_prop_predictions"] == 31947
-            yield workspace
+            yield endpoint
     finally:
         if previous is None:
             os.environ.pop("NO_GCE_CHECK", None)
@@ -73,16 +77,22 @@ def emulated(seeded_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
             os.environ["NO_GCE_CHECK"] = previous
 
 
+@pytest.fixture
+def emulated(emulator: str, seeded_file: Path, tmp_path_factory: pytest.TempPathFactory) -> EmulatorWorkspace:
+    """The seeded month on the module's emulator, with a GX folder of the test's own (as `seeded` has)."""
+    return emulator_workspace(tmp_path_factory.mktemp("emulated"), seeded_file, emulator)
+
+
 def _verdicts(document: dict) -> dict[tuple[str, str], bool]:
     return {(p["phase"], c["name"]): c["success"] for p in document["phases"] for c in p["checks"]}
 
 
-@pytest.mark.parametrize("day", DATES)
+@pytest.mark.parametrize("day", [pytest.param(day, marks=month_run_group(day)) for day in DATES])
 def test_every_phase_agrees_with_duckdb_check_for_check(
-    emulated: EmulatorWorkspace, seeded: Workspace, day: str
+    emulated: EmulatorWorkspace, month_runs: MonthRuns, day: str
 ) -> None:
     now = simulated_run_time(date.fromisoformat(day)).isoformat()
-    on_duckdb = seeded.cli("run", "--phase", "all", "--date", day, "--now", now, "--json")
+    on_duckdb = month_runs.all_phases(date.fromisoformat(day)).result  # the same command on the DuckDB file
     on_emulator = emulated.cli("run", "--phase", "all", "--date", day, "--now", now, "--json")
     expected, found = _verdicts(on_duckdb.json()), _verdicts(on_emulator.json())
     assert set(found) == set(expected), on_emulator.err
@@ -257,8 +267,7 @@ def test_null_nan_and_infinity_fail_on_the_emulator(
     }
     monkeypatch.setenv("NO_GCE_CHECK", "True")
     with bigquery_emulator(tmp_path / "emulator.log") as endpoint:
-        emulator = EmulatorWorkspace(root=scratch.root, warehouse=scratch.warehouse)
-        emulator.endpoint = endpoint
+        emulator = emulator_workspace(scratch.root, scratch.warehouse, endpoint)
         load_into_bigquery(scratch.warehouse, emulator.settings)
         client = bigquery_client(emulator.settings)
         for statement in float_faults:

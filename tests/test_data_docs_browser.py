@@ -14,7 +14,7 @@ from tests.conftest import Workspace
 from tests.test_phase6_exports import DAY, HOSTILE, add_player, edit
 from warehouse.settings import PROJECT_ROOT
 
-pytestmark = pytest.mark.acceptance
+pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("browser")]  # one Chromium
 CHROMIUM = "/usr/bin/chromium"  # installed by `make test` (Debian's package)
 CHROMIUM_ARGS = [
     "--headless",

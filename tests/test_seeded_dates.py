@@ -8,8 +8,8 @@ import duckdb
 import pytest
 
 from checkpoints.phases import PHASES
-from tests.conftest import Workspace
-from warehouse.seed import DEFAULT_END, DEFAULT_START, FAULTS, simulated_run_time
+from tests.conftest import MonthRuns, Workspace, month_run_group
+from warehouse.seed import DEFAULT_END, DEFAULT_START, FAULTS
 from warehouse.settings import load_settings
 
 pytestmark = pytest.mark.acceptance
@@ -40,10 +40,9 @@ def test_the_month_has_clean_and_no_game_dates(seeded: Workspace) -> None:
     assert any(games_on(seeded, d) == 0 for d in MONTH)
 
 
-@pytest.mark.parametrize("game_date", MONTH, ids=str)
-def test_all_phases_on_seeded_date(seeded: Workspace, game_date: date) -> None:
-    now = simulated_run_time(game_date).isoformat()
-    result = seeded.cli("run", "--phase", "all", "--date", str(game_date), "--now", now, "--json")
+@pytest.mark.parametrize("game_date", [pytest.param(d, marks=month_run_group(d)) for d in MONTH], ids=str)
+def test_all_phases_on_seeded_date(seeded: Workspace, month_runs: MonthRuns, game_date: date) -> None:
+    result = month_runs.all_phases(game_date).result  # `run --phase all --date D --now <its run time> --json`
     document = result.json()
     assert [phase["phase"] for phase in document["phases"]] == CHECKPOINTS
     if games_on(seeded, game_date) == 0:
