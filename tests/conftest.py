@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -81,6 +82,22 @@ def make_workspace(root: Path, warehouse: Path) -> Workspace:
     (root / "gx").mkdir(parents=True, exist_ok=True)
     shutil.copy(PROJECT_ROOT / "gx" / "great_expectations.yml", root / "gx")
     return Workspace(root=root, warehouse=warehouse)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup` each grouped test's id must carry its group (xdist's tag), or the groups
+    are silently ignored and every worker builds the groups' fixtures again: stop instead."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    untagged = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if untagged:
+        problem = (
+            f"xdist_group ignored on {len(untagged)} tests (e.g. {untagged[0]}): this pytest-xdist cannot tag"
+            " this pytest's node ids; install the versions pyproject.toml asks for (make refreshes .venv)"
+        )
+        sys.stderr.write(problem + "\n")  # a worker's UsageError reaches the terminal only as a crash
+        raise pytest.UsageError(problem)
 
 
 @pytest.fixture(scope="session")

@@ -46,22 +46,29 @@ CLOCK = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)
 
 class EmulatorWorkspace(Workspace):
     endpoint: str = ""
+    project: str = PROJECT
 
     @property
     def env(self) -> dict[str, str]:
-        return {**super().env, "NBA_DQ_WAREHOUSE": f"bigquery://{PROJECT}", "NBA_DQ_BIGQUERY_ENDPOINT": self.endpoint}
+        return {
+            **super().env,
+            "NBA_DQ_WAREHOUSE": f"bigquery://{self.project}",
+            "NBA_DQ_BIGQUERY_ENDPOINT": self.endpoint,
+        }
 
 
-def emulator_workspace(root: Path, warehouse: Path, endpoint: str) -> EmulatorWorkspace:
+def emulator_workspace(root: Path, warehouse: Path, endpoint: str, project: str = PROJECT) -> EmulatorWorkspace:
     base = make_workspace(root, warehouse)
     workspace = EmulatorWorkspace(root=base.root, warehouse=base.warehouse)
-    workspace.endpoint = endpoint
+    workspace.endpoint, workspace.project = endpoint, project
     return workspace
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def emulator(seeded_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One emulator for the module, the seeded month loaded into it once; yields its endpoint."""
+    """One emulator per session (per xdist worker), the seeded month loaded once into PROJECT.
+
+    A test needing other data loads it into a project of its own on the same emulator."""
     root = tmp_path_factory.mktemp("emulator")
     previous = os.environ.get("NO_GCE_CHECK")
     os.environ["NO_GCE_CHECK"] = "True"  # no metadata-server probe for credentials
@@ -239,7 +246,7 @@ def test_a_replayed_history_load_appends_once(emulated: EmulatorWorkspace) -> No
 
 
 def test_null_nan_and_infinity_fail_on_the_emulator(
-    scratch: Workspace, sql: Callable[[str], None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulator: str, scratch: Workspace, sql: Callable[[str], None]
 ) -> None:
     """The same NULL, NaN and +/-inf faults fail the same checks on BigQuery's SQL as on DuckDB.
 
@@ -265,23 +272,22 @@ def test_null_nan_and_infinity_fail_on_the_emulator(
         "phase4": {"feature_columns_not_constant_zero", "feature_values_finite"},
         "phase5": {"confidence_score_range"},
     }
-    monkeypatch.setenv("NO_GCE_CHECK", "True")
-    with bigquery_emulator(tmp_path / "emulator.log") as endpoint:
-        emulator = emulator_workspace(scratch.root, scratch.warehouse, endpoint)
-        load_into_bigquery(scratch.warehouse, emulator.settings)
-        client = bigquery_client(emulator.settings)
-        for statement in float_faults:
-            client.query(statement).result()
-            sql(statement.replace("FLOAT64", "DOUBLE"))
-        stored = "COUNTIF(IS_NAN(feature_3_value)) AS nan, COUNTIF(IS_INF(feature_6_value)) AS inf"
-        (loaded,) = client.query(f"SELECT {stored} FROM {features} WHERE {on_day}").result()
-        assert loaded["nan"] > 100 and loaded["inf"] == 1  # NaN and -inf stored as such, not as NULL
-        now = simulated_run_time(date.fromisoformat(day)).isoformat()
-        for key, checkpoint in (("3", "phase3"), ("4", "phase4"), ("5", "phase5")):
-            on_emulator = emulator.cli("run", "--phase", key, "--date", day, "--now", now, "--json")
-            on_duckdb = scratch.cli("run", "--phase", key, "--date", day, "--now", now, "--json")
-            assert on_emulator.failing() == on_duckdb.failing() == expected[checkpoint], on_emulator.err
-            assert on_emulator.code == 1
-        the_day = date.fromisoformat(day)
-        report = audit(emulator.settings, ["3", "4", "5"], the_day - timedelta(days=1), the_day, CLOCK)
-        assert {p.checkpoint: {c.name for c in p.checks if the_day in c.failures} for p in report.phases} == expected
+    # The scratch copy, faults and all, in a project of its own on the session's emulator.
+    emulated = emulator_workspace(scratch.root, scratch.warehouse, emulator, project="null-nan-faults")
+    load_into_bigquery(scratch.warehouse, emulated.settings)
+    client = bigquery_client(emulated.settings)
+    for statement in float_faults:
+        client.query(statement).result()
+        sql(statement.replace("FLOAT64", "DOUBLE"))
+    stored = "COUNTIF(IS_NAN(feature_3_value)) AS nan, COUNTIF(IS_INF(feature_6_value)) AS inf"
+    (loaded,) = client.query(f"SELECT {stored} FROM {features} WHERE {on_day}").result()
+    assert loaded["nan"] > 100 and loaded["inf"] == 1  # NaN and -inf stored as such, not as NULL
+    now = simulated_run_time(date.fromisoformat(day)).isoformat()
+    for key, checkpoint in (("3", "phase3"), ("4", "phase4"), ("5", "phase5")):
+        on_emulator = emulated.cli("run", "--phase", key, "--date", day, "--now", now, "--json")
+        on_duckdb = scratch.cli("run", "--phase", key, "--date", day, "--now", now, "--json")
+        assert on_emulator.failing() == on_duckdb.failing() == expected[checkpoint], on_emulator.err
+        assert on_emulator.code == 1
+    the_day = date.fromisoformat(day)
+    report = audit(emulated.settings, ["3", "4", "5"], the_day - timedelta(days=1), the_day, CLOCK)
+    assert {p.checkpoint: {c.name for c in p.checks if the_day in c.failures} for p in report.phases} == expected
