@@ -173,6 +173,7 @@ def _scheduled(workspace: Workspace, start: date, end: date) -> set[date]:
     return {row[0] for row in rows}
 
 
+@pytest.mark.slow  # left to `make test`: seeding the seasons takes minutes
 @SEASONS
 @pytest.mark.parametrize(
     ("start", "end"),

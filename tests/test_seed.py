@@ -72,7 +72,8 @@ DIGEST = "md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY CAST(t AS VARCHAR)
 FEATURE_SOURCES = [getattr(F, f"feature_{n}_source") for n in range(FEATURE_COUNT)]
 FEATURE_QUALITIES = [getattr(F, f"feature_{n}_quality") for n in range(FEATURE_COUNT)]
 TIERS_BEST_FIRST = ("gold", "silver", "bronze", "poor", "critical")
-pytestmark = pytest.mark.xdist_group("seed-month")  # one xdist worker seeds `month` once for the module
+# One xdist worker seeds `month` once for the module; `make check` leaves the module to `make test`.
+pytestmark = [pytest.mark.xdist_group("seed-month"), pytest.mark.slow]
 
 
 def expected_failures(day: date, phase: str) -> frozenset[str]:
