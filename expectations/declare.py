@@ -21,11 +21,10 @@ from great_expectations.expectations.expectation import BatchExpectation
 from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
 
-from warehouse.catalog import PARTITION_COLUMN, Table
+from warehouse.catalog import FAILED_COLUMN, PARTITION_COLUMN, Table
 from warehouse.dialect import date_literal, holds_non_finite, non_finite, row_json
 from warehouse.settings import Thresholds
 
-FAILED_COLUMN = "failed"
 FINDING_KEY, FINDING_ROW = "finding_key", "finding_row"  # the columns of a findings statement
 
 

@@ -1,0 +1,82 @@
+"""Start-up guards: what the CLI has imported by the time it prints --help or issues its first statement.
+
+Timing would be flaky on shared machines (bench/startup.py measures it); what a process has imported is
+exact. Each case runs in a fresh interpreter, since this one has loaded everything long ago.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import Workspace
+from warehouse.settings import PROJECT_ROOT
+
+# What --help needs none of; GX and pandas are also what a command's preflight needs none of.
+HEAVY = ("great_expectations", "pandas", "numpy", "scipy", "sqlalchemy", "pydantic", "duckdb", "google", "slack_sdk")
+NOT_BEFORE_FIRST_STATEMENT = ("great_expectations", "pandas", "scipy", "slack_sdk", "google")
+
+# To the process's own stdout: a run redirects sys.stdout while it declares (GX's chatter).
+REPORT = "import json, sys; print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})), file=sys.__stdout__)"
+
+HELP = """
+from runners.cli import main
+try:
+    main(ARGV)
+except SystemExit:
+    pass
+REPORT
+""".replace("REPORT", REPORT)
+
+# The CLI with a listener on every SQLAlchemy engine: at the first statement, report and end the process.
+FIRST_STATEMENT = """
+import os, sqlalchemy
+def first(*args):
+    REPORT
+    sys.__stdout__.flush()
+    os._exit(0)
+sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", first)
+from runners.cli import main
+main(ARGV)
+print("no statement")
+""".replace("REPORT", REPORT)
+
+
+def _imported(code: str, env: dict[str, str] | None = None) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_cli_loads_no_heavy_library() -> None:
+    assert _imported(f"import runners.cli\n{REPORT}").isdisjoint(HEAVY)
+
+
+@pytest.mark.parametrize("argv", [["--help"], *[[name, "--help"] for name in ("run", "health", "audit", "doctor")]])
+def test_help_loads_no_heavy_library(argv: list[str]) -> None:
+    imported = _imported(HELP.replace("ARGV", repr(argv)))
+    assert "argparse" in imported and imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))
+
+
+def test_a_usage_error_loads_no_heavy_library() -> None:
+    imported = _imported(HELP.replace("ARGV", repr(["run", "--phase", "9", "--date", "2025-12-02"])))
+    assert imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["run", "--phase", "5", "--date", "2025-12-02"], ["run", "--phase", "all", "--date", "2025-12-02"], ["doctor"]],
+)
+def test_first_statement_comes_before_gx_and_pandas(seeded: Workspace, tmp_path, argv: list[str]) -> None:
+    """The preflight (schema, games scheduled; doctor's warehouse probe) runs before the slow imports."""
+    env = {**seeded.env, "NBA_DQ_GX_ROOT": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    (tmp_path / "great_expectations.yml").write_bytes((PROJECT_ROOT / "gx" / "great_expectations.yml").read_bytes())
+    imported = _imported(FIRST_STATEMENT.replace("ARGV", repr(argv)), env)
+    assert "sqlalchemy" in imported and imported.isdisjoint(NOT_BEFORE_FIRST_STATEMENT), sorted(
+        imported & set(NOT_BEFORE_FIRST_STATEMENT)
+    )
