@@ -80,3 +80,37 @@ def test_first_statement_comes_before_gx_and_pandas(seeded: Workspace, tmp_path,
     assert "sqlalchemy" in imported and imported.isdisjoint(NOT_BEFORE_FIRST_STATEMENT), sorted(
         imported & set(NOT_BEFORE_FIRST_STATEMENT)
     )
+
+
+def test_gx_loads_without_scipy_stats() -> None:
+    """GX imports scipy.stats for checks nba-dq never declares: it loads on first use (expectations/lazy_scipy.py)."""
+    code = "import checkpoints.actions, expectations.declare, great_expectations.expectations\n" + REPORT.replace(
+        "n.split('.')[0]", "n"
+    )
+    imported = _imported(code)
+    assert "great_expectations" in imported and "scipy.linalg" not in imported and "scipy.optimize" not in imported
+
+
+def test_a_gx_check_using_scipy_stats_still_works() -> None:
+    """The KL-divergence expectation computes scipy.stats.entropy: the stand-in loads the real module."""
+    code = """
+import json, sys
+import checkpoints
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import pandas as pd
+context = gx.get_context(mode="ephemeral")
+asset = context.data_sources.add_pandas("frames").add_dataframe_asset("letters")
+batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
+    batch_parameters={"dataframe": pd.DataFrame({"x": ["a", "b", "a"]})}
+)
+check = gxe.ExpectColumnKLDivergenceToBeLessThan(
+    column="x", partition_object={"values": ["a", "b"], "weights": [0.6, 0.4]}, threshold=0.1
+)
+result = batch.validate(check)
+print(json.dumps([result.success, float(result.result["observed_value"])]), file=sys.__stdout__)
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    success, observed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert success is True and observed == pytest.approx(0.0094665, abs=1e-6)
