@@ -1,7 +1,8 @@
 """Running one phase's checkpoint for one game date: preflight, one statement per table, GX, summary.
 
-GX and pandas are imported where they are first used, after the preflight: `nba-dq run` issues its
-preflight statements (schema, games scheduled) before paying for them (tests/test_startup_imports.py).
+GX and pandas are imported where they are first used, after the preflight (the phase's suite module
+loads GX as it declares): `nba-dq run` issues its preflight statements (schema, games scheduled) before
+paying for them (tests/test_startup_imports.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
 from checkpoints.reporting import NO_REPORTING, Reporting
 from checkpoints.summary import RunSummary, check_name, checkpoint_summary
+from expectations.declare import CheckedBatch, PhaseRequest, findings_sql
 from warehouse.catalog import SCHEDULE
 from warehouse.connection import Warehouse, check_schema, first_line, open_warehouse, scheduled_games
 from warehouse.errors import CouldNotRun, os_problem
@@ -30,8 +32,6 @@ from warehouse.settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from expectations.declare import CheckedBatch
 
 log = logging.getLogger(__name__)
 CHECK_LABEL_PREFIX = "check_"
@@ -138,8 +138,6 @@ def declare_phase(
         raise CouldNotRun(
             f"no games scheduled on {game_date} in {warehouse.table(SCHEDULE)}: nothing to check (pick a game date)"
         )
-    from expectations.declare import PhaseRequest  # the declaring vocabulary imports GX: after the preflight
-
     request = PhaseRequest(game_date=game_date, now=now, engine=warehouse.engine_name, datasets=warehouse.datasets)
     return phase.build(request, settings, warehouse)
 
@@ -173,8 +171,6 @@ def table_statements(
 ) -> list[TableStatement]:
     """Each warehouse batch's statement. Its job is labelled with the table and, as one key each
     (`check_<name>`, empty value), the checks it runs: a job carries up to 64 labels, a value one name."""
-    from expectations.declare import findings_sql
-
     statements = []
     for batch in batches:
         if batch.frame is None:
