@@ -59,7 +59,10 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
     assert _imported(f"import runners.cli\n{REPORT}").isdisjoint(HEAVY)
 
 
-@pytest.mark.parametrize("argv", [["--help"], *[[name, "--help"] for name in ("run", "health", "audit", "doctor")]])
+SUBCOMMANDS = ("run", "seed", "demo", "docs", "health", "audit", "doctor")
+
+
+@pytest.mark.parametrize("argv", [["--help"], *[[name, "--help"] for name in SUBCOMMANDS]])
 def test_help_loads_no_heavy_library(argv: list[str]) -> None:
     imported = _imported(HELP.replace("ARGV", repr(argv)))
     assert "argparse" in imported and imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))
