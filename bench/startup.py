@@ -117,6 +117,9 @@ def _measure(workspace: Workspace, repeats: int) -> None:
         ratios = f"{wall / goal:>10.2f}x{cpu / goal:>9.2f}x" if goal else ""
         print(f"{label:<40}{wall:>8.2f}{cpu:>8.2f}{goal or '':>8}{ratios}")
 
+    # The interpreter alone, for scale: what no import placement can save, and what load adds to it.
+    bare = [_process([sys.executable, "-c", "pass"], env, {0}) for _ in range(repeats)]
+    line("python -c pass (the interpreter)", _median([r.wall for r in bare]), _median([r.cpu for r in bare]), None)
     helps = {"--help": [sys.executable, "-c", CLI, "--help"]}
     helps.update({f"{name} --help": [sys.executable, "-c", CLI, name, "--help"] for name in SUBCOMMANDS})
     for label, command in helps.items():
