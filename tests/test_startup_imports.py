@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,7 +44,7 @@ def first(*args):
 sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", first)
 from runners.cli import main
 main(ARGV)
-print("no statement")
+raise SystemExit("the command issued no SQL statement")
 """.replace("REPORT", REPORT)
 
 
@@ -84,7 +85,9 @@ def test_a_usage_error_loads_no_heavy_library() -> None:
         (["audit", "--start", "2025-12-01", "--end", "2025-12-31"], NO_GX),
     ],
 )
-def test_first_statement_comes_before_gx(seeded: Workspace, tmp_path, argv: list[str], not_loaded: tuple) -> None:
+def test_first_statement_comes_before_gx(
+    seeded: Workspace, tmp_path: Path, argv: list[str], not_loaded: tuple[str, ...]
+) -> None:
     """The preflight (schema, games scheduled; doctor's warehouse probe) runs before the slow imports."""
     env = {**seeded.env, "NBA_DQ_GX_ROOT": str(tmp_path), "PATH": "/usr/bin:/bin"}
     (tmp_path / "great_expectations.yml").write_bytes((PROJECT_ROOT / "gx" / "great_expectations.yml").read_bytes())
