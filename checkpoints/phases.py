@@ -19,13 +19,13 @@ from warehouse.catalog import (
     UPCOMING_CONTEXT,
     Table,
 )
-from warehouse.connection import Warehouse
 from warehouse.exports import open_export_store
-from warehouse.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the CLI's --help imports this module: no SQLAlchemy, pydantic or GX here
     from expectations.declare import CheckedBatch, PhaseRequest
     from expectations.ranges import RangeAudit, RangeRequest
+    from warehouse.connection import Warehouse
+    from warehouse.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from checkpoints.actions import Handler
 from checkpoints.alerts import Alerter, RunLinks
 from checkpoints.data_docs import docs_url
 from checkpoints.phases import phase_key
@@ -18,6 +18,9 @@ from checkpoints.summary import RunSummary
 from warehouse.catalog import PREDICTIONS
 from warehouse.dialect import inspect_table_command
 from warehouse.settings import Settings
+
+if TYPE_CHECKING:  # actions.py subclasses a GX action: importing it here would load GX before a run's preflight
+    from checkpoints.actions import Handler
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,9 @@
-"""Running one phase's checkpoint for one game date: preflight, one statement per table, GX, summary."""
+"""Running one phase's checkpoint for one game date: preflight, one statement per table, GX, summary.
+
+GX and pandas are imported where they are first used, after the preflight (the phase's suite module
+loads GX as it declares): `nba-dq run` issues its preflight statements (schema, games scheduled) before
+paying for them (tests/test_startup_imports.py).
+"""
 
 from __future__ import annotations
 
@@ -12,22 +17,21 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from checkpoints.actions import ReportAction
 from checkpoints.context import build_context
 from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
 from checkpoints.reporting import NO_REPORTING, Reporting
 from checkpoints.summary import RunSummary, check_name, checkpoint_summary
 from expectations.declare import CheckedBatch, PhaseRequest, findings_sql
-from expectations.ranges import read_frame
 from warehouse.catalog import SCHEDULE
 from warehouse.connection import Warehouse, check_schema, first_line, open_warehouse, scheduled_games
 from warehouse.errors import CouldNotRun, os_problem
 from warehouse.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 CHECK_LABEL_PREFIX = "check_"
@@ -92,6 +96,8 @@ def _validate(
 
     GX stores each result before the actions run, so a store that fails raises before anything was
     reported: running again in memory reports the verdict once."""
+    from checkpoints.actions import ReportAction  # a GX action
+
     with redirect_stdout(chatter):
         report = ReportAction(name="report", phase=phase.checkpoint, game_date=label, declared_checks=declared)
         checkpoint = build_checkpoint(context, phase.checkpoint, label, batches, [report],
@@ -138,6 +144,10 @@ def declare_phase(
 
 def checked_frame(settings: Settings, labels: Mapping[str, str], batches: list[CheckedBatch]) -> pd.DataFrame:
     """What GX validates: Phase 6's frame of facts, or every table's findings (one statement each)."""
+    import pandas as pd
+
+    from expectations.ranges import read_frame
+
     facts = [batch.frame for batch in batches if batch.frame is not None]
     if facts:
         if len(batches) > 1:

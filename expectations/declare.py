@@ -2,83 +2,38 @@
 
 A check is one GX expectation whose `meta` carries its name, severity and the expectation in words,
 so the summary, Data Docs and (later) alerts all say the same thing.
+
+This module imports no GX: the phase modules' SQL (the audit's and `nba-dq health`'s figures) is
+used before, or without, any validation. GX loads once a suite declares its first check
+(`no_failing_rows`; expectations/no_failing_rows.py holds the GX classes).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from great_expectations.core.metric_domain_types import MetricDomainTypes
-from great_expectations.execution_engine import PandasExecutionEngine
-from great_expectations.expectations import Expectation
-from great_expectations.expectations.expectation import BatchExpectation
-from great_expectations.expectations.metrics.metric_provider import metric_value
-from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
-
-from warehouse.catalog import PARTITION_COLUMN, Table
+from warehouse.catalog import FAILED_COLUMN, PARTITION_COLUMN, Table
 from warehouse.dialect import date_literal, holds_non_finite, non_finite, row_json
-from warehouse.settings import Thresholds
 
-FAILED_COLUMN = "failed"
+if TYPE_CHECKING:  # GX and pandas load when a suite is declared, not when the SQL helpers are imported
+    import pandas as pd
+    from great_expectations.expectations import Expectation
+
+    from expectations.no_failing_rows import ExpectNoFailingRows
+    from warehouse.settings import Thresholds
+
 FINDING_KEY, FINDING_ROW = "finding_key", "finding_row"  # the columns of a findings statement
 
 
-class FindingRows(TableMetricProvider):
-    """A check's rows, out of the frame of findings its table's one statement returned (`findings_sql`)."""
+def no_failing_rows(query: str) -> ExpectNoFailingRows:
+    """A check whose failing rows `query` returns (SQL over {batch}); imports GX on the first one."""
+    from expectations.no_failing_rows import ExpectNoFailingRows
 
-    metric_name = "nba_dq.finding_rows"
-    value_keys = ("unexpected_rows_query", "source_table")
-
-    @metric_value(engine=PandasExecutionEngine)
-    def _pandas(
-        cls,
-        execution_engine: PandasExecutionEngine,
-        metric_domain_kwargs: dict[str, Any],
-        metric_value_kwargs: dict[str, Any],
-        metrics: dict[str, Any],
-        runtime_configuration: dict[str, Any],
-    ) -> list[dict[str, Any]]:
-        frame, _, _ = execution_engine.get_compute_domain(metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
-        return finding_rows(frame, metric_value_kwargs["source_table"], metric_value_kwargs["unexpected_rows_query"])
-
-
-class ExpectNoFailingRows(BatchExpectation):
-    """A SQL check whose rows are what it measured; it fails when a row is flagged failing.
-
-    Rows with a boolean `failed` column report the measurement on a pass too (a coverage ratio, the
-    per-system counts, staging tables in flight). Rows without one are all failures (duplicated keys).
-    GX does not run the query: it is one part of its table's findings statement (`findings_sql`), so a
-    table costs one statement whatever its number of checks, and the expectation reads its rows back.
-    """
-
-    unexpected_rows_query: str  # SQL over {batch}, the date's partition of the table
-    # The batch's table: two tables' checks may share SQL (a key's duplicates). Not `table`: GX's domain key.
-    source_table: str = ""
-
-    metric_dependencies: ClassVar[tuple[str, ...]] = (FindingRows.metric_name,)
-    success_keys: ClassVar[tuple[str, ...]] = ("unexpected_rows_query", "source_table")
-
-    def _validate(
-        self,
-        metrics: dict[str, Any],
-        runtime_configuration: dict[str, Any] | None = None,
-        execution_engine: Any = None,
-    ) -> dict[str, Any]:
-        rows: list[dict[str, Any]] = metrics[FindingRows.metric_name]
-        if rows and FAILED_COLUMN in rows[0]:
-            failing = sum(1 for row in rows if row[FAILED_COLUMN])
-        else:
-            failing = len(rows)
-        return {
-            "success": failing == 0,
-            "result": {"observed_value": describe_rows(rows, failing), "details": {"unexpected_rows": rows}},
-        }
+    return ExpectNoFailingRows(unexpected_rows_query=query)
 
 
 def findings_sql(batch: CheckedBatch, engine: str) -> str:
@@ -96,32 +51,6 @@ def findings_sql(batch: CheckedBatch, engine: str) -> str:
 
 def finding_key(table: str, query: str) -> str:
     return hashlib.sha256(f"{table}\n{query}".encode()).hexdigest()[:16]
-
-
-def finding_rows(findings: pd.DataFrame, table: str, query: str) -> list[dict[str, Any]]:
-    """A check's rows, sorted by their columns in order (a CTE's ORDER BY does not survive UNION ALL)."""
-    found = findings.loc[findings[FINDING_KEY] == finding_key(table, query), FINDING_ROW]
-    rows = [json.loads(text) for text in found]
-    return sorted(rows, key=lambda row: tuple(_sort_key(value) for value in row.values()))
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    if value is None:
-        return (2, "")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return (0, value)
-    return (1, str(value))
-
-
-def describe_rows(rows: list[dict[str, Any]], failing: int, shown: int = 20) -> str:
-    """The rows as one line of text: Data Docs shows a check's observed value, not its detail rows."""
-    if not rows:
-        return "no rows"
-    text = "; ".join(
-        ", ".join(f"{key}={value}" for key, value in row.items() if key != FAILED_COLUMN) for row in rows[:shown]
-    )
-    more = f"; ... {len(rows) - shown} more rows" if len(rows) > shown else ""
-    return f"{failing} failing: {text}{more}"
 
 
 @dataclass(frozen=True)
@@ -160,6 +89,8 @@ class CheckedBatch:
         """A warehouse batch's checks are all ExpectNoFailingRows, and each learns its table here."""
         if self.frame is not None:
             return
+        from expectations.no_failing_rows import ExpectNoFailingRows  # loaded already: the checks are its
+
         for check in self.expectations:
             if not isinstance(check, ExpectNoFailingRows):
                 raise TypeError(f"{self.asset_name}: a warehouse batch declares ExpectNoFailingRows checks only")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from expectations.declare import (
     CheckedBatch,
-    ExpectNoFailingRows,
     PhaseRequest,
     checker,
     duplicate_keys_sql,
+    no_failing_rows,
     outside_range,
     rows_outside_sql,
 )
@@ -51,14 +51,14 @@ def build_batches(request: PhaseRequest, thresholds: Phase3Thresholds) -> list[C
         named(
             "context_teams_complete",
             expected["context_teams_complete"],
-            ExpectNoFailingRows(unexpected_rows_query=_teams_complete_sql(request, t)),
+            no_failing_rows(_teams_complete_sql(request, t)),
             "A game or a team missing from the context is never predicted, and no coverage ratio shows it.",
         ),
         named(
             "context_players_per_game",
             expected["context_players_per_game"],
-            ExpectNoFailingRows(
-                unexpected_rows_query=(
+            no_failing_rows(
+                (
                     f"SELECT {CTX.game_id}, COUNT(*) AS context_rows FROM {{batch}} GROUP BY {CTX.game_id}"
                     f" HAVING COUNT(*) < {t.context_rows_per_game_min} OR COUNT(*) > {t.context_rows_per_game_max}"
                     f" ORDER BY {CTX.game_id}"
@@ -69,18 +69,18 @@ def build_batches(request: PhaseRequest, thresholds: Phase3Thresholds) -> list[C
         named(
             "context_key_unique",
             expected["context_key_unique"],
-            ExpectNoFailingRows(unexpected_rows_query=duplicate_keys_sql((CTX.player_lookup, CTX.game_id))),
+            no_failing_rows(duplicate_keys_sql((CTX.player_lookup, CTX.game_id))),
             "The context is written by MERGE on (player_lookup, game_id).",
         ),
         named(
             "context_keys_not_null",
             expected["context_keys_not_null"],
-            ExpectNoFailingRows(unexpected_rows_query=_keys_not_null_sql()),
+            no_failing_rows(_keys_not_null_sql()),
         ),
         named(
             "production_ready_share",
             f">= {t.min_production_ready_share:.0%} of context rows production-ready",
-            ExpectNoFailingRows(unexpected_rows_query=_production_ready_sql(t)),
+            no_failing_rows(_production_ready_sql(t)),
             "Coverage counts only production-ready players: a collapse here shrinks every denominator.",
         ),
     )
@@ -88,19 +88,19 @@ def build_batches(request: PhaseRequest, thresholds: Phase3Thresholds) -> list[C
         named(
             "box_score_players_per_game",
             expected["box_score_players_per_game"],
-            ExpectNoFailingRows(unexpected_rows_query=_box_score_per_game_sql(request, t)),
+            no_failing_rows(_box_score_per_game_sql(request, t)),
             "Grading needs every final game's box score; an empty partition fails.",
         ),
         named(
             "box_score_key_unique",
             expected["box_score_key_unique"],
-            ExpectNoFailingRows(unexpected_rows_query=duplicate_keys_sql((BOX.player_lookup, BOX.game_id))),
+            no_failing_rows(duplicate_keys_sql((BOX.player_lookup, BOX.game_id))),
         ),
         named(
             "box_score_minutes_range",
             expected["box_score_minutes_range"],
-            ExpectNoFailingRows(
-                unexpected_rows_query=rows_outside_sql(
+            no_failing_rows(
+                rows_outside_sql(
                     request,
                     PLAYER_GAME_SUMMARY,
                     BOX.minutes_played,
@@ -114,8 +114,8 @@ def build_batches(request: PhaseRequest, thresholds: Phase3Thresholds) -> list[C
         named(
             "box_score_points_range",
             expected["box_score_points_range"],
-            ExpectNoFailingRows(
-                unexpected_rows_query=rows_outside_sql(
+            no_failing_rows(
+                rows_outside_sql(
                     request, PLAYER_GAME_SUMMARY, BOX.points, (0, t.points_max), BOX_IDENTITY, null_allowed=DNP_SQL
                 )
             ),

@@ -11,12 +11,12 @@ from typing import Any
 
 from expectations.declare import (
     CheckedBatch,
-    ExpectNoFailingRows,
     PhaseRequest,
     checker,
     duplicate_keys_sql,
     finite_non_zero,
     first_values_sql,
+    no_failing_rows,
     not_in_values,
     outside_range,
     rows_not_in_sql,
@@ -55,38 +55,36 @@ def build_batches(request: PhaseRequest, thresholds: Phase4Thresholds) -> list[C
         named(
             "feature_store_coverage",
             expected["feature_store_coverage"],
-            ExpectNoFailingRows(unexpected_rows_query=_coverage_sql(request, t)),
+            no_failing_rows(_coverage_sql(request, t)),
             "A player without features is predicted from defaults, or not at all.",
         ),
         named(
             "feature_key_unique",
             expected["feature_key_unique"],
-            ExpectNoFailingRows(unexpected_rows_query=duplicate_keys_sql(KEY)),
+            no_failing_rows(duplicate_keys_sql(KEY)),
         ),
         named(
             "feature_quality_score_range",
             expected["feature_quality_score_range"],
-            ExpectNoFailingRows(
-                unexpected_rows_query=rows_outside_sql(
-                    request, FEATURE_STORE, F.feature_quality_score, _quality_bounds(t), IDENTITY
-                )
+            no_failing_rows(
+                rows_outside_sql(request, FEATURE_STORE, F.feature_quality_score, _quality_bounds(t), IDENTITY)
             ),
         ),
         named(
             "quality_tier_values",
             expected["quality_tier_values"],
-            ExpectNoFailingRows(unexpected_rows_query=rows_not_in_sql(F.quality_tier, t.quality_tiers, IDENTITY)),
+            no_failing_rows(rows_not_in_sql(F.quality_tier, t.quality_tiers, IDENTITY)),
         ),
         named(
             "feature_columns_not_constant_zero",
             expected["feature_columns_not_constant_zero"],
-            ExpectNoFailingRows(unexpected_rows_query=_constant_zero_sql(request.engine)),
+            no_failing_rows(_constant_zero_sql(request.engine)),
             "A feature column was all zeros for four months. NULL means no data, so a column all NULL has none.",
         ),
         named(
             "feature_values_finite",
             expected["feature_values_finite"],
-            ExpectNoFailingRows(unexpected_rows_query=_non_finite_sql(request.engine)),
+            no_failing_rows(_non_finite_sql(request.engine)),
             "NaN and infinity are no data and no number: a model fed them predicts garbage, unlike from a NULL.",
         ),
     )

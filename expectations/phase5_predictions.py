@@ -12,20 +12,19 @@ import statistics
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlalchemy as sa
-from great_expectations.expectations import Expectation
 
 from expectations.declare import (
     CheckedBatch,
-    ExpectNoFailingRows,
     PhaseRequest,
     checker,
     count_between_sql,
     duplicate_keys_sql,
     first_values_sql,
+    no_failing_rows,
     not_in_values,
     null_rows_sql,
     outside_range,
@@ -53,6 +52,9 @@ from warehouse.catalog import PARTITION_COLUMN, PREDICTIONS, SCHEDULE, UPCOMING_
 from warehouse.connection import Warehouse
 from warehouse.dialect import date_literal, staging_tables_by_date_query, staging_tables_query
 from warehouse.settings import Era, Phase5Thresholds, Settings
+
+if TYPE_CHECKING:
+    from great_expectations.expectations import Expectation
 
 P = PREDICTIONS.c
 S = SCHEDULE.c
@@ -141,8 +143,8 @@ def build_batches(
         named(
             "predicted_player_count",
             expected["predicted_player_count"],
-            ExpectNoFailingRows(
-                unexpected_rows_query=count_between_sql(
+            no_failing_rows(
+                count_between_sql(
                     "predicted_players", f"COUNT(DISTINCT {P.player_lookup})", t.min_predicted_players, where=ACTIVE_SQL
                 )
             ),
@@ -150,72 +152,62 @@ def build_batches(
         named(
             "player_coverage",
             expected["player_coverage"],
-            ExpectNoFailingRows(unexpected_rows_query=_player_coverage_sql(request, t)),
+            no_failing_rows(_player_coverage_sql(request, t)),
             "On 2025-12-29 a DML concurrency limit lost 57% of predictions (68 of 158 players written).",
         ),
         named(
             "system_coverage",
             f"each of {', '.join(era.system_ids)} ({era.name} era) predicts >= "
             f"{t.min_system_coverage:.0%} of the predicted players",
-            ExpectNoFailingRows(unexpected_rows_query=_system_coverage_sql(era, t)),
+            no_failing_rows(_system_coverage_sql(era, t)),
             "Shadow models once produced almost nothing for two days, unnoticed.",
         ),
         named(
             "active_key_unique",
             expected["active_key_unique"],
-            ExpectNoFailingRows(
-                unexpected_rows_query=duplicate_keys_sql((P.game_id, P.player_lookup, P.system_id), ACTIVE_SQL)
-            ),
+            no_failing_rows(duplicate_keys_sql((P.game_id, P.player_lookup, P.system_id), ACTIVE_SQL)),
             "On 2026-01-11 two concurrent consolidations wrote duplicate active predictions.",
         ),
         named(
             "consolidation_key_unique",
             expected["consolidation_key_unique"],
-            ExpectNoFailingRows(
-                unexpected_rows_query=duplicate_keys_sql(
-                    (P.game_id, P.player_lookup, P.system_id, P.current_points_line), "TRUE"
-                )
+            no_failing_rows(
+                duplicate_keys_sql((P.game_id, P.player_lookup, P.system_id, P.current_points_line), "TRUE")
             ),
             "The MERGE key; an integer cast of the line once made 22.5 and 23.0 collide. A NULL line is one value.",
         ),
         named(
             "predicted_points_range",
             expected["predicted_points_range"],
-            ExpectNoFailingRows(
-                unexpected_rows_query=rows_outside_sql(
-                    request, PREDICTIONS, P.predicted_points, _points_bounds(t), IDENTITY, ACTIVE_SQL
-                )
+            no_failing_rows(
+                rows_outside_sql(request, PREDICTIONS, P.predicted_points, _points_bounds(t), IDENTITY, ACTIVE_SQL)
             ),
         ),
         named(
             "confidence_score_range",
             expected["confidence_score_range"],
-            ExpectNoFailingRows(
-                unexpected_rows_query=rows_outside_sql(
-                    request, PREDICTIONS, P.confidence_score, _confidence_bounds(t), IDENTITY, ACTIVE_SQL
-                )
+            no_failing_rows(
+                rows_outside_sql(request, PREDICTIONS, P.confidence_score, _confidence_bounds(t), IDENTITY, ACTIVE_SQL)
             ),
         ),
         named(
             "recommendation_values",
             expected["recommendation_values"],
-            ExpectNoFailingRows(
-                unexpected_rows_query=rows_not_in_sql(P.recommendation, t.recommendations, IDENTITY, ACTIVE_SQL)
-            ),
+            no_failing_rows(rows_not_in_sql(P.recommendation, t.recommendations, IDENTITY, ACTIVE_SQL)),
         ),
     ]
     checks += [
         named(
             f"{column}_not_null",
             expected[f"{column}_not_null"],
-            ExpectNoFailingRows(unexpected_rows_query=null_rows_sql(column, IDENTITY)),
+            no_failing_rows(null_rows_sql(column, IDENTITY)),
         )
         for column in NEVER_NULL
     ]
     staging_check = named(
         "no_orphaned_staging_tables",
         expected["no_orphaned_staging_tables"],
-        ExpectNoFailingRows(unexpected_rows_query=STAGING_SQL),
+        no_failing_rows(STAGING_SQL),
         "Staging tables are deleted after a successful MERGE and kept when it fails: an old one is a failed"
         " MERGE. Younger ones are batches in flight; an unknown age, or a table created after the run time"
         " (a clock problem or a wrong --now), fails.",
@@ -275,10 +267,8 @@ def _volume_check(named: Callable[..., Expectation], t: Phase5Thresholds, volume
     )
 
 
-def _active_rows_between(low: int, high: int | None = None) -> ExpectNoFailingRows:
-    return ExpectNoFailingRows(
-        unexpected_rows_query=count_between_sql("active_predictions", "COUNT(*)", low, high, ACTIVE_SQL)
-    )
+def _active_rows_between(low: int, high: int | None = None) -> Expectation:
+    return no_failing_rows(count_between_sql("active_predictions", "COUNT(*)", low, high, ACTIVE_SQL))
 
 
 def _player_coverage_sql(request: PhaseRequest, t: Phase5Thresholds) -> str:

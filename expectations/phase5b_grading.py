@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from expectations.declare import (
     CheckedBatch,
-    ExpectNoFailingRows,
     PhaseRequest,
     checker,
     duplicate_keys_sql,
     first_values_sql,
+    no_failing_rows,
     outside_range,
     rows_outside_sql,
     sql_strings,
@@ -50,32 +50,32 @@ def build_batches(request: PhaseRequest, thresholds: Phase5BThresholds) -> list[
         named(
             "grading_coverage",
             expected["grading_coverage"],
-            ExpectNoFailingRows(unexpected_rows_query=_coverage_sql(request, t)),
+            no_failing_rows(_coverage_sql(request, t)),
             "Gradable: active, final game (box score present), a line that is not the "
             f"{t.line_placeholder} placeholder, not invalidated. A six-day grading outage went unseen.",
         ),
         named(
             "grading_key_unique",
             expected["grading_key_unique"],
-            ExpectNoFailingRows(unexpected_rows_query=duplicate_keys_sql(KEY)),
+            no_failing_rows(duplicate_keys_sql(KEY)),
         ),
         named(
             "grading_errors_consistent",
             expected["grading_errors_consistent"],
-            ExpectNoFailingRows(unexpected_rows_query=_errors_sql(t)),
+            no_failing_rows(_errors_sql(t)),
             "Grading once inflated predicted_points 2-4x.",
         ),
         named(
             "grading_values_present",
             expected["grading_values_present"],
-            ExpectNoFailingRows(unexpected_rows_query=_values_present_sql()),
+            no_failing_rows(_values_present_sql()),
             "NaN once reached grading; written to NUMERIC columns it lands as NULL.",
         ),
         named(
             "prediction_correct_null_when_no_bet",
             expected["prediction_correct_null_when_no_bet"],
-            ExpectNoFailingRows(
-                unexpected_rows_query=(
+            no_failing_rows(
+                (
                     f"SELECT {', '.join(KEY)}, {G.recommendation}, {G.prediction_correct} FROM {{batch}}"
                     f" WHERE {_correct_on_no_bet(t)} ORDER BY {', '.join(KEY)}"
                 )
@@ -84,16 +84,14 @@ def build_batches(request: PhaseRequest, thresholds: Phase5BThresholds) -> list[
         named(
             "grading_confidence_range",
             expected["grading_confidence_range"],
-            ExpectNoFailingRows(
-                unexpected_rows_query=rows_outside_sql(
-                    request, PREDICTION_ACCURACY, G.confidence_score, _confidence_bounds(t), KEY
-                )
+            no_failing_rows(
+                rows_outside_sql(request, PREDICTION_ACCURACY, G.confidence_score, _confidence_bounds(t), KEY)
             ),
         ),
         named(
             "graded_points_match_prediction",
             expected["graded_points_match_prediction"],
-            ExpectNoFailingRows(unexpected_rows_query=_points_match_sql(request)),
+            no_failing_rows(_points_match_sql(request)),
             "Grading once inflated predicted_points 2-4x.",
         ),
     )

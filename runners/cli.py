@@ -1,4 +1,10 @@
-"""The `nba-dq` command: parse, call, print, exit code. Nothing else lives here."""
+"""The `nba-dq` command: parse, call, print, exit code. Nothing else lives here.
+
+Start-up: this module imports only what parsing needs (argparse, the phase names), so `--help` and a
+usage error never load pydantic, SQLAlchemy, pandas or GX. The settings (pydantic) load once the
+arguments parse, and each command then imports its own modules (runners/commands.py).
+tests/test_startup_imports.py guards this.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,14 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from checkpoints.phases import ALL_PHASES, AUDITED, PHASES
 from checkpoints.terminal import printable
 from warehouse.errors import CouldNotRun, ExitCode, one_line
-from warehouse.settings import ConfigError, load_settings
+
+if TYPE_CHECKING:
+    from warehouse.settings import ConfigError
 
 PHASE_CHOICES = (*PHASES, ALL_PHASES)  # checkpoints.phases imports no GX: --help stays fast
 
@@ -133,6 +141,8 @@ def main(
     try:
         args = build_parser().parse_args(argv)
         command = args.command
+        from warehouse.settings import ConfigError, load_settings  # pydantic: not for --help
+
         try:
             settings = load_settings(env)  # a config error is reported before the slow imports
         except ConfigError as error:

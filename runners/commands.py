@@ -1,4 +1,9 @@
-"""What each CLI command does, once its arguments are parsed. Returns exit codes; prints results."""
+"""What each CLI command does, once its arguments are parsed. Returns exit codes; prints results.
+
+The modules that load pandas (the audit, health, the seed) are imported by their command only: every
+command's start-up pays for what it uses, and `run` reaches its preflight statements before pandas
+or GX load (tests/test_startup_imports.py).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,13 @@ import sys
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from checkpoints.audit import AuditReport, audit_json, render_audit
-from checkpoints.audit import audit as audit_range
 from checkpoints.charts import Point, coverage_chart
 from checkpoints.data_docs import rebuild_site, site_folder, site_index
 from checkpoints.doctor import doctor, doctor_json, render_doctor
 from checkpoints.doctor import exit_code as doctor_exit_code
 from checkpoints.dry_run import plan, plan_json, render_plan
-from checkpoints.health import health_json, health_report, render_health
 from checkpoints.history import recorder
 from checkpoints.phases import ALL_PHASES, AUDITED, PHASES
 from checkpoints.reporting import NO_REPORTING, Reporting, alerter_from_env
@@ -33,11 +35,13 @@ from checkpoints.summary import (
     worst_exit_code,
 )
 from checkpoints.terminal import printable
-from warehouse import seed as seeding
 from warehouse.connection import DUCKDB_PREFIX
 from warehouse.environment import ENVIRONMENT, PRODUCTION
 from warehouse.errors import CouldNotRun, ExitCode, one_line, os_problem
 from warehouse.settings import Settings
+
+if TYPE_CHECKING:
+    from checkpoints.audit import AuditReport
 
 DEMO_CLEAN_DATE = date(2025, 12, 2)
 DEMO_FAULT = "coverage_drop"
@@ -147,6 +151,8 @@ def build_reporting(settings: Settings, env: Mapping[str, str], err: TextIO) -> 
 
 def health(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     """The window's health table and coverage chart; exit 1 when a date is below its threshold."""
+    from checkpoints.health import health_json, health_report, render_health
+
     clock = datetime.now(timezone.utc)
     end = args.end or clock.date()
     report = health_report(settings, end, args.days, args.now or settings.run_time(end, clock))
@@ -169,6 +175,9 @@ def health(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextI
 
 def audit(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     """The range's failing dates per phase, one GX validation each, and the coverage chart."""
+    from checkpoints.audit import audit as audit_range
+    from checkpoints.audit import audit_json, render_audit
+
     keys = AUDITED if args.phase == ALL_PHASES else [args.phase]
     progress = (lambda line: print(line, file=err, flush=True)) if err.isatty() else None
     clock = args.now or datetime.now(timezone.utc)
@@ -224,6 +233,8 @@ def docs(settings: Settings, out: TextIO) -> ExitCode:
 
 
 def seed(settings: Settings, args: argparse.Namespace, out: TextIO) -> ExitCode:
+    from warehouse import seed as seeding
+
     if args.list_faults:
         print(fault_catalogue(), file=out)
         return ExitCode.PASSED
@@ -244,6 +255,8 @@ def seed(settings: Settings, args: argparse.Namespace, out: TextIO) -> ExitCode:
 
 def demo(settings: Settings, out: TextIO, reporting: Reporting = NO_REPORTING) -> ExitCode:
     """Seed if needed, then one clean and one faulty date: what nba-dq shows a data engineer."""
+    from warehouse import seed as seeding
+
     path = duckdb_path(settings)
     if not path.is_file():
         print(f"no warehouse at {printable(path)}: seeding the default month ...", file=out)
@@ -261,6 +274,8 @@ def demo(settings: Settings, out: TextIO, reporting: Reporting = NO_REPORTING) -
 
 
 def fault_catalogue() -> str:
+    from warehouse import seed as seeding
+
     lines = [
         "Each fault sits on its own date; every other date is clean. Staging ages and export freshness are",
         "as of the simulated run, 18:00 UTC on the date: what `nba-dq run` judges a past date by (dq.toml",

@@ -14,6 +14,8 @@ from typing import Any
 
 PARTITION_COLUMN = "game_date"
 STAGING_TABLE_PREFIX = "_staging_"
+# A check query's boolean column: True on a row that fails (rows without it are all failures).
+FAILED_COLUMN = "failed"
 
 
 @dataclass(frozen=True)
