@@ -46,7 +46,10 @@ def soda_python() -> Path:
 
 def scan(warehouse: Path, sodacl: dict[str, str], repeats: int) -> dict[str, SodaScan]:
     """Each named SodaCL text scanned `repeats` times (after a warm-up) in one Soda process."""
-    job = {"warehouse": str(warehouse), "scans": [{"name": n, "sodacl": t, "repeats": repeats} for n, t in sodacl.items()]}
+    job = {
+        "warehouse": str(warehouse),
+        "scans": [{"name": n, "sodacl": t, "repeats": repeats} for n, t in sodacl.items()],
+    }
     with tempfile.TemporaryDirectory(prefix="nba-dq-soda-home-") as home:
         (Path(home) / ".soda").mkdir()
         (Path(home) / ".soda" / "config.yml").write_text("send_anonymous_usage_stats: false\n")
@@ -141,7 +144,8 @@ checks for {TABLE} [day]:
     indented = "\n".join(f"        {line}" for line in staging.strip().splitlines())
     checks += (
         "  - failed_staging_tables = 0:\n      name: no_orphaned_staging_tables\n"
-        f"      failed_staging_tables query: |\n        SELECT COUNT(*) FROM (\n{indented}\n        ) AS s WHERE failed\n"
+        "      failed_staging_tables query: |\n"
+        f"        SELECT COUNT(*) FROM (\n{indented}\n        ) AS s WHERE failed\n"
     )
     return checks
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 from warehouse.errors import CouldNotRun, one_line
 from warehouse.settings import GX_CONFIG_FILE as CONFIG_FILE
+
+# Contexts built by shared_context, by gx root and configuration text; see there.
+_SHARED: dict[tuple[str, str], Any] = {}
+# Held while a run registers its suites and runs its checkpoint in a shared context: the checkpoint and
+# its definitions are named by phase, so two threads of one process must take turns.
+SHARED_CONTEXT_LOCK = threading.RLock()
 
 
 def build_context(gx_root: Path, in_memory: bool = False) -> Any:
@@ -14,20 +21,44 @@ def build_context(gx_root: Path, in_memory: bool = False) -> Any:
 
     `in_memory`: every store in memory and no Data Docs site, for a run whose gx/ folder cannot be
     written (read-only, full): the checks still run and the verdict is still printed and reported."""
+    return _context(gx_root, _config_text(gx_root), in_memory)
+
+
+def shared_context(gx_root: Path) -> Any:
+    """build_context(gx_root), built once per process for a gx root and the text of its configuration.
+
+    Building a context costs more than a warm run's checks, and everything a run adds to it (suites,
+    definitions, the checkpoint, in memory) is registered again by the next run of the phase, while
+    results and pages go to the gx folder as before. The file is read on every call, so an edited or
+    broken configuration takes effect (or fails) on the next run. Use it under SHARED_CONTEXT_LOCK."""
+    text = _config_text(gx_root)
+    key = (str(gx_root.resolve()), text)
+    with SHARED_CONTEXT_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = _context(gx_root, text, in_memory=False)
+        return _SHARED[key]
+
+
+def _config_text(gx_root: Path) -> str:
+    config_path = gx_root / CONFIG_FILE
+    try:
+        return config_path.read_text()
+    except FileNotFoundError:
+        raise CouldNotRun(f"{config_path} not found: restore gx/{CONFIG_FILE} or set NBA_DQ_GX_ROOT") from None
+
+
+def _context(gx_root: Path, text: str, in_memory: bool) -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import DataContextConfig
     from ruamel.yaml import YAML
-
-    config_path = gx_root / CONFIG_FILE
     from ruamel.yaml.error import YAMLError
 
     try:
-        raw = YAML(typ="safe").load(config_path.read_text())
-    except FileNotFoundError:
-        raise CouldNotRun(f"{config_path} not found: restore gx/{CONFIG_FILE} or set NBA_DQ_GX_ROOT") from None
+        raw = YAML(typ="safe").load(text)
     except YAMLError as error:
         reason = one_line(str(error))
-        raise CouldNotRun(f"{config_path} is not valid YAML ({reason}): restore it from the repository") from None
+        path = gx_root / CONFIG_FILE
+        raise CouldNotRun(f"{path} is not valid YAML ({reason}): restore it from the repository") from None
     _root_file_backends(raw, gx_root)
     if in_memory:
         _keep_in_memory(raw)

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from checkpoints.actions import ReportAction
-from checkpoints.context import build_context
+from checkpoints.context import SHARED_CONTEXT_LOCK, build_context, shared_context
 from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
 from checkpoints.reporting import NO_REPORTING, Reporting
@@ -32,6 +32,7 @@ from warehouse.settings import Settings
 log = logging.getLogger(__name__)
 CHECK_LABEL_PREFIX = "check_"
 FRAMES = "findings"  # GX validates frames: the tables' findings, Phase 6's facts, an audit's dates
+WHOLE_FRAME = "frame"  # each frame asset's batch definition
 
 
 def run_phase(
@@ -54,8 +55,9 @@ def run_phase(
     validate = partial(_validate, phase, str(game_date), declared, frame, reporting, run_id, chatter)
     context = None
     try:
-        context = build_context(settings.gx_root)
-        result = validate(context, True, batches)
+        context = shared_context(settings.gx_root)
+        with SHARED_CONTEXT_LOCK:
+            result = validate(context, True, batches)
     except OSError as error:  # a read-only or full gx/ folder: the checks still give their verdict
         reporting.could_not_record(
             f"{phase.checkpoint} {game_date}: validation results and Data Docs ({os_problem(error)})"
@@ -94,7 +96,7 @@ def _validate(
     reported: running again in memory reports the verdict once."""
     with redirect_stdout(chatter):
         report = ReportAction(name="report", phase=phase.checkpoint, game_date=label, declared_checks=declared)
-        checkpoint = build_checkpoint(context, phase.checkpoint, label, batches, [report],
+        checkpoint = build_checkpoint(context, phase.checkpoint, batches, [report],
                                       {"unexpected_index_column_names": list(phase.row_identity)},
                                       update_data_docs=data_docs)  # fmt: skip
         for action in checkpoint.actions:  # the stored checkpoint is a copy: attach the reporter to it
@@ -195,7 +197,6 @@ def run_phases(
 def build_checkpoint(
     context: Any,
     name: str,
-    label: str,
     batches: list[CheckedBatch],
     actions: list[Any],
     result_format: dict[str, Any],
@@ -206,43 +207,84 @@ def build_checkpoint(
     (unless the caller builds them itself, for several checkpoints at once). Every batch is the run's
     one frame (`batch_parameters={"dataframe": frame}`): GX issues no SQL.
 
-    `label` (a date, a range) names the validation definitions; `result_format` adds to SUMMARY.
+    In a context an earlier run used (checkpoints/context.py: shared_context), what that run registered
+    is reused where it is the same: the frames' datasource, assets and batch definitions (nothing in them
+    depends on the run), a suite whose expectations did not change, its validation definition.
+    `result_format` adds to SUMMARY.
     """
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    datasource = context.data_sources.add_pandas(name=FRAMES)
+    datasource = _frames_datasource(context)
     definitions = []
     for batch in batches:
-        suite = context.suites.add(
-            gx.ExpectationSuite(name=f"{name}.{batch.asset_name}", expectations=list(batch.expectations))
-        )
+        suite = _registered_suite(context, f"{name}.{batch.asset_name}", batch.expectations)
         definitions.append(
-            context.validation_definitions.add(
-                gx.ValidationDefinition(
-                    name=f"{name}.{batch.asset_name}.{label}",
-                    data=_batch_definition(datasource, batch, label),
-                    suite=suite,
-                )
-            )
+            _registered_definition(context, f"{name}.{batch.asset_name}", _batch_definition(datasource, batch), suite)
         )
-    return context.checkpoints.add(
-        gx.Checkpoint(
-            name=name,
-            validation_definitions=definitions,
-            actions=[*([UpdateDataDocsAction(name="update_data_docs")] if update_data_docs else []), *actions],
-            # Failing values come with the rows' identity (which player, which system) where columns name it.
-            result_format={
-                "result_format": "SUMMARY",
-                "partial_unexpected_count": partial_unexpected_count,
-                **result_format,
-            },
-        )
+    checkpoint = gx.Checkpoint(
+        name=name,
+        validation_definitions=definitions,
+        actions=[*([UpdateDataDocsAction(name="update_data_docs")] if update_data_docs else []), *actions],
+        # Failing values come with the rows' identity (which player, which system) where columns name it.
+        result_format={
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": partial_unexpected_count,
+            **result_format,
+        },
     )
+    if _registered(context.checkpoints, name) is not None:  # the last run's: its actions name that run
+        context.checkpoints.delete(name)
+    return context.checkpoints.add(checkpoint)
 
 
-def _batch_definition(datasource: Any, batch: CheckedBatch, name: str) -> Any:
-    return datasource.add_dataframe_asset(name=batch.asset_name).add_batch_definition_whole_dataframe(name=name)
+def _registered(factory: Any, name: str) -> Any:
+    """What `factory` (suites, validation definitions, checkpoints) holds under `name`, or None."""
+    from great_expectations.exceptions import DataContextError
+
+    try:
+        return factory.get(name)
+    except DataContextError:
+        return None
+
+
+def _frames_datasource(context: Any) -> Any:
+    datasources = context.data_sources.all()
+    return datasources[FRAMES] if FRAMES in datasources else context.data_sources.add_pandas(name=FRAMES)
+
+
+def _registered_suite(context: Any, name: str, expectations: tuple[Any, ...]) -> Any:
+    """The suite `name` holding `expectations`: the registered one if it holds the same, else (re)registered.
+    An expectation already in a suite is never added to another one: GX refuses that."""
+    import great_expectations as gx
+
+    suite = _registered(context.suites, name)
+    if suite is not None and _configurations(suite.expectations) == _configurations(expectations):
+        return suite
+    return context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=list(expectations)))
+
+
+def _configurations(expectations: Any) -> list[dict[str, Any]]:
+    return [e.dict(exclude={"id", "rendered_content"}) for e in expectations]
+
+
+def _registered_definition(context: Any, name: str, data: Any, suite: Any) -> Any:
+    import great_expectations as gx
+
+    definition = _registered(context.validation_definitions, name)
+    if definition is not None and definition.suite.id == suite.id and definition.data.id == data.id:
+        return definition
+    if definition is not None:
+        context.validation_definitions.delete(name)
+    return context.validation_definitions.add(gx.ValidationDefinition(name=name, data=data, suite=suite))
+
+
+def _batch_definition(datasource: Any, batch: CheckedBatch) -> Any:
+    """The asset's one batch definition: the whole frame the run hands the checkpoint."""
+    assets = {asset.name: asset for asset in datasource.assets}
+    asset = assets.get(batch.asset_name) or datasource.add_dataframe_asset(name=batch.asset_name)
+    definitions = {definition.name: definition for definition in asset.batch_definitions}
+    return definitions.get(WHOLE_FRAME) or asset.add_batch_definition_whole_dataframe(name=WHOLE_FRAME)
 
 
 def _run_id(phase: Phase, game_date: date) -> Any:
