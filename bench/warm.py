@@ -23,12 +23,15 @@ from pathlib import Path
 from bench.common import private_workspace
 from bench.phase5 import ONE_DATE, hand_written
 from bench.soda_yardstick import phase5_sodacl, scan, verdicts
+from checkpoints.history import recorder
 from checkpoints.phases import PHASES
+from checkpoints.reporting import Reporting
 from checkpoints.run import run_phase, run_phases
 from warehouse.seed import FAULTS, seed_duckdb, simulated_run_time
 from warehouse.settings import Settings
 
 PHASE5 = "phase5"
+LOOP_DATES = [date(2025, 12, n) for n in (2, 3, 4, 6, 7)]  # clean dates with games
 
 
 @dataclass(frozen=True)
@@ -96,11 +99,20 @@ def main() -> None:
 
 def _measure(path: Path, settings: Settings, repeats: int) -> None:
     now = simulated_run_time(ONE_DATE)
-    phase5 = lambda: run_phase(settings, "5", ONE_DATE, now)  # noqa: E731
-    every_phase = lambda: run_phases(settings, list(PHASES), ONE_DATE, now)  # noqa: E731
+    history = Reporting(record=recorder(settings))  # as `nba-dq run`: the verdict goes to the history
+    phase5 = lambda: run_phase(settings, "5", ONE_DATE, now, history)  # noqa: E731
+    every_phase = lambda: run_phases(settings, list(PHASES), ONE_DATE, now, history)  # noqa: E731
     phase5(), every_phase()  # warm-up: imports, the context, first connections
     ours = measure(phase5, repeats)
     ours_all = measure(every_phase, repeats)
+    # A loop over dates: each date's suites differ (volume bounds, run time), so each run registers them.
+    days = iter(LOOP_DATES * repeats)
+
+    def next_date() -> None:
+        day = next(days)
+        run_phase(settings, "5", day, simulated_run_time(day), history)
+
+    ours_loop = measure(next_date, repeats)
     hand = measure(lambda: hand_written(path, ONE_DATE, ONE_DATE), repeats)
     soda = scan(path, {str(ONE_DATE): phase5_sodacl(settings, ONE_DATE, now)}, repeats)[str(ONE_DATE)]
 
@@ -110,11 +122,13 @@ def _measure(path: Path, settings: Settings, repeats: int) -> None:
         ("Soda Core scan, phase 5", soda.wall, soda.cpu, 0.0, 1),
         ("hand-written statement", hand.wall, hand.cpu, 0.0, 1),
         ("nba-dq run --phase 5", ours.wall, ours.cpu, ours.docs, 1),
+        ("nba-dq run --phase 5, next date", ours_loop.wall, ours_loop.cpu, ours_loop.docs, 1),
         ("nba-dq run --phase all", ours_all.wall, ours_all.cpu, ours_all.docs, 5),
     )
     for name, wall, cpu, docs, scans in rows:
+        versus, cpu_versus = wall / (scans * soda.wall), cpu / (scans * soda.cpu)
         print(
-            f"{name:<34}{wall:>8.3f}{cpu:>8.3f}{docs:>8.3f}{wall / (scans * soda.wall):>8.2f}x{wall / hand.wall:>7.0f}x"
+            f"{name:<34}{wall:>8.3f}{cpu:>8.3f}{docs:>8.3f}{versus:>8.2f}x{cpu_versus:>12.2f}x{wall / hand.wall:>7.0f}x"
         )
     print("  (--phase all against five Soda scans of phase 5's size; docs: wall s in Data Docs; CPU: process time")
     print("   incl. DuckDB's threads; Soda's is measured inside its process, after its imports)")

@@ -25,7 +25,14 @@ from checkpoints.summary import RunSummary, check_name, checkpoint_summary
 from expectations.declare import CheckedBatch, PhaseRequest, findings_sql
 from expectations.ranges import read_frame
 from warehouse.catalog import SCHEDULE
-from warehouse.connection import Warehouse, check_schema, first_line, open_warehouse, scheduled_games
+from warehouse.connection import (
+    Warehouse,
+    check_schema,
+    first_line,
+    one_connection_per_file,
+    open_warehouse,
+    scheduled_games,
+)
 from warehouse.errors import CouldNotRun, os_problem
 from warehouse.settings import Settings
 
@@ -46,7 +53,7 @@ def run_phase(
     phase = PHASES[phase_key]
     labels = {"command": "run", "phase": phase.checkpoint}
     # GX prints to stdout (e.g. a custom expectation's registration notice): keep it out of our output.
-    with redirect_stdout(io.StringIO()) as chatter:
+    with redirect_stdout(io.StringIO()) as chatter, one_connection_per_file():
         batches = declare_phase(settings, phase, game_date, now, labels)
         frame = checked_frame(settings, labels, batches)
     declared = [check_name(e.meta) for batch in batches for e in batch.expectations]

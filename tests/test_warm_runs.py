@@ -3,6 +3,7 @@ still gets its own date's suites, verdict, stored results and pages, and nothing
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -81,3 +82,34 @@ def test_an_edited_configuration_takes_effect_on_the_next_run(scratch: Workspace
     config.write_text("stores: [unclosed\n")
     with pytest.raises(CouldNotRun, match="is not valid YAML"):
         run_phase(settings, "5", CLEAN, simulated_run_time(CLEAN))
+
+
+def test_a_run_opens_the_warehouse_file_once_and_closes_it(
+    scratch: Workspace, sql: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema, schedule, volume history and the two tables' statements share one connection (before:
+    five opens of the file); it is closed when the statements are done, so a writer can open the file."""
+    import duckdb
+
+    opened: list[str] = []
+    connect = duckdb.connect
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        opened.append(str(kwargs.get("database", args[0] if args else "")))
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", counting)
+    summary = run_phase(scratch.settings, "5", COVERAGE_DROP, simulated_run_time(COVERAGE_DROP))
+    assert {check.name for check in summary.failed()} == {"player_coverage"}
+    assert opened.count(str(scratch.warehouse)) == 1
+    sql("CREATE TABLE nba_predictions.written_after_the_run (x INTEGER)")  # no reader left holding the file
+
+
+def test_a_failing_statement_in_the_shared_connection_could_not_run(
+    scratch: Workspace, sql: Callable[[str], None]
+) -> None:
+    sql("ALTER TABLE nba_predictions.player_prop_predictions RENAME TO moved_away")
+    with pytest.raises(CouldNotRun, match="player_prop_predictions"):
+        run_phase(scratch.settings, "5", CLEAN, simulated_run_time(CLEAN))
+    sql("ALTER TABLE nba_predictions.moved_away RENAME TO player_prop_predictions")  # the file is free again
+    assert not run_phase(scratch.settings, "5", CLEAN, simulated_run_time(CLEAN)).failed()
