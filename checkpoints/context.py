@@ -78,3 +78,55 @@ def _keep_in_memory(config: dict[str, Any]) -> None:
     for store in config.get("stores", {}).values():
         store["store_backend"] = {"class_name": "InMemoryStoreBackend"}
     config["data_docs_sites"] = {}
+
+
+def registered(factory: Any, name: str) -> Any:
+    """What `factory` (suites, validation definitions, checkpoints) holds under `name`, or None."""
+    from great_expectations.exceptions import DataContextError
+
+    try:
+        return factory.get(name)
+    except DataContextError:
+        return None
+
+
+def frames_datasource(context: Any, name: str) -> Any:
+    """The context's pandas datasource `name`, added on first use."""
+    datasources = context.data_sources.all()
+    return datasources[name] if name in datasources else context.data_sources.add_pandas(name=name)
+
+
+def registered_suite(context: Any, name: str, expectations: tuple[Any, ...]) -> Any:
+    """The suite `name` holding `expectations`: the registered one if it holds the same, else (re)registered.
+    An expectation already in a suite is never added to another one: GX refuses that."""
+    import great_expectations as gx
+
+    suite = registered(context.suites, name)
+    if suite is not None and _configurations(suite.expectations) == _configurations(expectations):
+        return suite
+    return context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=list(expectations)))
+
+
+def _configurations(expectations: Any) -> list[dict[str, Any]]:
+    return [e.dict(exclude={"id", "rendered_content"}) for e in expectations]
+
+
+def registered_definition(context: Any, name: str, data: Any, suite: Any) -> Any:
+    """The validation definition `name` of `data` and `suite`: the registered one if it is theirs."""
+    import great_expectations as gx
+
+    definition = registered(context.validation_definitions, name)
+    if definition is not None and definition.suite.id == suite.id and definition.data.id == data.id:
+        return definition
+    if definition is not None:
+        context.validation_definitions.delete(name)
+    return context.validation_definitions.add(gx.ValidationDefinition(name=name, data=data, suite=suite))
+
+
+def whole_frame(datasource: Any, asset_name: str, name: str) -> Any:
+    """The dataframe asset's one batch definition, `name`: the whole frame a run hands the checkpoint
+    (nothing in it depends on the run, so a shared context keeps one per asset)."""
+    assets = {asset.name: asset for asset in datasource.assets}
+    asset = assets.get(asset_name) or datasource.add_dataframe_asset(name=asset_name)
+    definitions = {definition.name: definition for definition in asset.batch_definitions}
+    return definitions.get(name) or asset.add_batch_definition_whole_dataframe(name=name)

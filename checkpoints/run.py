@@ -17,7 +17,16 @@ from typing import Any
 import pandas as pd
 
 from checkpoints.actions import ReportAction
-from checkpoints.context import SHARED_CONTEXT_LOCK, build_context, shared_context
+from checkpoints.context import (
+    SHARED_CONTEXT_LOCK,
+    build_context,
+    frames_datasource,
+    registered,
+    registered_definition,
+    registered_suite,
+    shared_context,
+    whole_frame,
+)
 from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
 from checkpoints.reporting import NO_REPORTING, Reporting
@@ -222,12 +231,14 @@ def build_checkpoint(
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    datasource = _frames_datasource(context)
+    datasource = frames_datasource(context, FRAMES)
     definitions = []
     for batch in batches:
-        suite = _registered_suite(context, f"{name}.{batch.asset_name}", batch.expectations)
+        suite = registered_suite(context, f"{name}.{batch.asset_name}", batch.expectations)
         definitions.append(
-            _registered_definition(context, f"{name}.{batch.asset_name}", _batch_definition(datasource, batch), suite)
+            registered_definition(
+                context, f"{name}.{batch.asset_name}", whole_frame(datasource, batch.asset_name, WHOLE_FRAME), suite
+            )
         )
     checkpoint = gx.Checkpoint(
         name=name,
@@ -240,58 +251,9 @@ def build_checkpoint(
             **result_format,
         },
     )
-    if _registered(context.checkpoints, name) is not None:  # the last run's: its actions name that run
+    if registered(context.checkpoints, name) is not None:  # the last run's: its actions name that run
         context.checkpoints.delete(name)
     return context.checkpoints.add(checkpoint)
-
-
-def _registered(factory: Any, name: str) -> Any:
-    """What `factory` (suites, validation definitions, checkpoints) holds under `name`, or None."""
-    from great_expectations.exceptions import DataContextError
-
-    try:
-        return factory.get(name)
-    except DataContextError:
-        return None
-
-
-def _frames_datasource(context: Any) -> Any:
-    datasources = context.data_sources.all()
-    return datasources[FRAMES] if FRAMES in datasources else context.data_sources.add_pandas(name=FRAMES)
-
-
-def _registered_suite(context: Any, name: str, expectations: tuple[Any, ...]) -> Any:
-    """The suite `name` holding `expectations`: the registered one if it holds the same, else (re)registered.
-    An expectation already in a suite is never added to another one: GX refuses that."""
-    import great_expectations as gx
-
-    suite = _registered(context.suites, name)
-    if suite is not None and _configurations(suite.expectations) == _configurations(expectations):
-        return suite
-    return context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=list(expectations)))
-
-
-def _configurations(expectations: Any) -> list[dict[str, Any]]:
-    return [e.dict(exclude={"id", "rendered_content"}) for e in expectations]
-
-
-def _registered_definition(context: Any, name: str, data: Any, suite: Any) -> Any:
-    import great_expectations as gx
-
-    definition = _registered(context.validation_definitions, name)
-    if definition is not None and definition.suite.id == suite.id and definition.data.id == data.id:
-        return definition
-    if definition is not None:
-        context.validation_definitions.delete(name)
-    return context.validation_definitions.add(gx.ValidationDefinition(name=name, data=data, suite=suite))
-
-
-def _batch_definition(datasource: Any, batch: CheckedBatch) -> Any:
-    """The asset's one batch definition: the whole frame the run hands the checkpoint."""
-    assets = {asset.name: asset for asset in datasource.assets}
-    asset = assets.get(batch.asset_name) or datasource.add_dataframe_asset(name=batch.asset_name)
-    definitions = {definition.name: definition for definition in asset.batch_definitions}
-    return definitions.get(WHOLE_FRAME) or asset.add_batch_definition_whole_dataframe(name=WHOLE_FRAME)
 
 
 def _run_id(phase: Phase, game_date: date) -> Any:
