@@ -39,6 +39,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.phase5
+	$(BIN)/python -m bench.warm
 	$(BIN)/python -m bench.audit
 	$(BIN)/python -m bench.statements
 	$(BIN)/python -m bench.startup

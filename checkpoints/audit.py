@@ -205,7 +205,7 @@ def _validate(
         context = build_context(settings.gx_root, in_memory=in_memory)
         with redirect_stdout(io.StringIO()):
             checkpoint = build_checkpoint(
-                context, name, label, checked, [], {}, partial_unexpected_count=len(frame), update_data_docs=False
+                context, name, checked, [], {}, partial_unexpected_count=len(frame), update_data_docs=False
             )
             return checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(f"{name}-{label}"))
 

@@ -19,14 +19,30 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from checkpoints.context import build_context
+from checkpoints.context import (
+    SHARED_CONTEXT_LOCK,
+    build_context,
+    frames_datasource,
+    registered,
+    registered_definition,
+    registered_suite,
+    shared_context,
+    whole_frame,
+)
 from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
 from checkpoints.reporting import NO_REPORTING, Reporting
 from checkpoints.summary import RunSummary, check_name, checkpoint_summary
 from expectations.declare import CheckedBatch, PhaseRequest, findings_sql
 from warehouse.catalog import SCHEDULE
-from warehouse.connection import Warehouse, check_schema, first_line, open_warehouse, scheduled_games
+from warehouse.connection import (
+    Warehouse,
+    check_schema,
+    first_line,
+    one_connection_per_file,
+    open_warehouse,
+    scheduled_games,
+)
 from warehouse.errors import CouldNotRun, os_problem
 from warehouse.settings import Settings
 
@@ -36,6 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CHECK_LABEL_PREFIX = "check_"
 FRAMES = "findings"  # GX validates frames: the tables' findings, Phase 6's facts, an audit's dates
+WHOLE_FRAME = "frame"  # each frame asset's batch definition
 
 
 def run_phase(
@@ -49,7 +66,7 @@ def run_phase(
     phase = PHASES[phase_key]
     labels = {"command": "run", "phase": phase.checkpoint}
     # GX prints to stdout (e.g. a custom expectation's registration notice): keep it out of our output.
-    with redirect_stdout(io.StringIO()) as chatter:
+    with redirect_stdout(io.StringIO()) as chatter, one_connection_per_file():
         batches = declare_phase(settings, phase, game_date, now, labels)
         frame = checked_frame(settings, labels, batches)
     declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
@@ -58,8 +75,9 @@ def run_phase(
     validate = partial(_validate, phase, str(game_date), declared, frame, reporting, run_id, chatter)
     context = None
     try:
-        context = build_context(settings.gx_root)
-        result = validate(context, True, batches)
+        context = shared_context(settings.gx_root)
+        with SHARED_CONTEXT_LOCK:
+            result = validate(context, True, batches)
     except OSError as error:  # a read-only or full gx/ folder: the checks still give their verdict
         reporting.could_not_record(
             f"{phase.checkpoint} {game_date}: validation results and Data Docs ({os_problem(error)})"
@@ -100,7 +118,7 @@ def _validate(
 
     with redirect_stdout(chatter):
         report = ReportAction(name="report", phase=phase.checkpoint, game_date=label, declared_checks=declared)
-        checkpoint = build_checkpoint(context, phase.checkpoint, label, batches, [report],
+        checkpoint = build_checkpoint(context, phase.checkpoint, batches, [report],
                                       {"unexpected_index_column_names": list(phase.row_identity)},
                                       update_data_docs=data_docs)  # fmt: skip
         for action in checkpoint.actions:  # the stored checkpoint is a copy: attach the reporter to it
@@ -205,7 +223,6 @@ def run_phases(
 def build_checkpoint(
     context: Any,
     name: str,
-    label: str,
     batches: list[CheckedBatch],
     actions: list[Any],
     result_format: dict[str, Any],
@@ -216,43 +233,37 @@ def build_checkpoint(
     (unless the caller builds them itself, for several checkpoints at once). Every batch is the run's
     one frame (`batch_parameters={"dataframe": frame}`): GX issues no SQL.
 
-    `label` (a date, a range) names the validation definitions; `result_format` adds to SUMMARY.
+    In a context an earlier run used (checkpoints/context.py: shared_context), what that run registered
+    is reused where it is the same: the frames' datasource, assets and batch definitions (nothing in them
+    depends on the run), a suite whose expectations did not change, its validation definition.
+    `result_format` adds to SUMMARY.
     """
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    datasource = context.data_sources.add_pandas(name=FRAMES)
+    datasource = frames_datasource(context, FRAMES)
     definitions = []
     for batch in batches:
-        suite = context.suites.add(
-            gx.ExpectationSuite(name=f"{name}.{batch.asset_name}", expectations=list(batch.expectations))
-        )
+        suite = registered_suite(context, f"{name}.{batch.asset_name}", batch.expectations)
         definitions.append(
-            context.validation_definitions.add(
-                gx.ValidationDefinition(
-                    name=f"{name}.{batch.asset_name}.{label}",
-                    data=_batch_definition(datasource, batch, label),
-                    suite=suite,
-                )
+            registered_definition(
+                context, f"{name}.{batch.asset_name}", whole_frame(datasource, batch.asset_name, WHOLE_FRAME), suite
             )
         )
-    return context.checkpoints.add(
-        gx.Checkpoint(
-            name=name,
-            validation_definitions=definitions,
-            actions=[*([UpdateDataDocsAction(name="update_data_docs")] if update_data_docs else []), *actions],
-            # Failing values come with the rows' identity (which player, which system) where columns name it.
-            result_format={
-                "result_format": "SUMMARY",
-                "partial_unexpected_count": partial_unexpected_count,
-                **result_format,
-            },
-        )
+    checkpoint = gx.Checkpoint(
+        name=name,
+        validation_definitions=definitions,
+        actions=[*([UpdateDataDocsAction(name="update_data_docs")] if update_data_docs else []), *actions],
+        # Failing values come with the rows' identity (which player, which system) where columns name it.
+        result_format={
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": partial_unexpected_count,
+            **result_format,
+        },
     )
-
-
-def _batch_definition(datasource: Any, batch: CheckedBatch, name: str) -> Any:
-    return datasource.add_dataframe_asset(name=batch.asset_name).add_batch_definition_whole_dataframe(name=name)
+    if registered(context.checkpoints, name) is not None:  # the last run's: its actions name that run
+        context.checkpoints.delete(name)
+    return context.checkpoints.add(checkpoint)
 
 
 def _run_id(phase: Phase, game_date: date) -> Any:

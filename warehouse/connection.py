@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,8 @@ from warehouse.errors import CouldNotRun
 from warehouse.settings import Settings
 
 DUCKDB_PREFIX = "duckdb:///"
+# Inside one_connection_per_file(): the DuckDB connections opened so far, by URL (see there).
+_OPEN_FILES: ContextVar[dict[str, tuple[sa.Engine, sa.Connection]] | None] = ContextVar("open_files", default=None)
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,20 @@ class Warehouse:
 
     @contextmanager
     def connect(self) -> Iterator[sa.Connection]:
-        """A short-lived connection: DuckDB lets one writer or many readers hold the file, never both."""
+        """A short-lived connection: DuckDB lets one writer or many readers hold the file, never both.
+        Within one_connection_per_file(), the block's one connection to a DuckDB file."""
+        opened = _OPEN_FILES.get()
+        if opened is not None and self.engine_name == DUCKDB:
+            if self.url not in opened:
+                engine = sa.create_engine(self.url, **self.engine_kwargs)
+                opened[self.url] = (engine, self._connected(engine))
+            connection = opened[self.url][1]
+            try:
+                yield connection
+            except sa.exc.SQLAlchemyError as error:
+                connection.rollback()  # the next statement starts clean
+                raise CouldNotRun(f"warehouse {self.url} failed: {first_line(error)}") from error
+            return
         engine = sa.create_engine(self.url, **self.engine_kwargs)
         try:
             with engine.connect() as connection:
@@ -41,6 +57,29 @@ class Warehouse:
         except sa.exc.SQLAlchemyError as error:
             raise CouldNotRun(f"warehouse {self.url} failed: {first_line(error)}") from error
         finally:
+            engine.dispose()
+
+    def _connected(self, engine: sa.Engine) -> sa.Connection:
+        try:
+            return engine.connect()
+        except sa.exc.SQLAlchemyError as error:
+            engine.dispose()
+            raise CouldNotRun(f"warehouse {self.url} failed: {first_line(error)}") from error
+
+
+@contextmanager
+def one_connection_per_file() -> Iterator[None]:
+    """Within the block, every Warehouse.connect() to a DuckDB file shares one read connection, closed
+    at the end: opening the file costs more than a run's statements on it (a run reads five times:
+    schema, schedule, volume history, two tables). Keep the block short: it holds the file meanwhile."""
+    opened: dict[str, tuple[sa.Engine, sa.Connection]] = {}
+    token = _OPEN_FILES.set(opened)
+    try:
+        yield
+    finally:
+        _OPEN_FILES.reset(token)
+        for engine, connection in opened.values():
+            connection.close()
             engine.dispose()
 
 
