@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import logging
-import time
 from collections.abc import Mapping
 from contextlib import redirect_stdout
 from dataclasses import dataclass, replace
@@ -18,9 +17,10 @@ import pandas as pd
 
 from checkpoints.actions import ReportAction
 from checkpoints.context import build_context
-from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
 from checkpoints.reporting import NO_REPORTING, Reporting
+from checkpoints.run_pages import RunPagesAction
+from checkpoints.site_index import finish_site
 from checkpoints.summary import RunSummary, check_name, checkpoint_summary
 from expectations.declare import CheckedBatch, PhaseRequest, findings_sql
 from expectations.ranges import read_frame
@@ -39,8 +39,8 @@ def run_phase(
 ) -> RunSummary:
     """Validate one phase for one game date. Raises CouldNotRun when no verdict is possible.
 
-    The checkpoint's actions write Data Docs, record the verdict in the history and send it to Slack
-    (what `reporting` attaches); the pages written are then made to work offline (and published).
+    The checkpoint's actions write the run's Data Docs pages (offline-safe), record the verdict in the
+    history and send it to Slack (what `reporting` attaches); run_phases then writes the site's index.
     """
     phase = PHASES[phase_key]
     labels = {"command": "run", "phase": phase.checkpoint}
@@ -49,7 +49,6 @@ def run_phase(
         batches = declare_phase(settings, phase, game_date, now, labels)
         frame = checked_frame(settings, labels, batches)
     declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
-    started = time.time()
     run_id = _run_id(phase, game_date)
     validate = partial(_validate, phase, str(game_date), declared, frame, reporting, run_id, chatter)
     context = None
@@ -64,13 +63,6 @@ def run_phase(
             _discard_results(context, run_id)
         context = build_context(settings.gx_root, in_memory=True)
         result = validate(context, False, fresh_copies(batches))
-    else:
-        try:
-            finish_site(settings, since=started)
-        except OSError as error:  # the verdict is reported already: only the pages' rewrite is lost
-            reporting.could_not_record(
-                f"{phase.checkpoint} {game_date}: Data Docs offline rewrite ({os_problem(error)})"
-            )
     if chatter.getvalue().strip():
         log.debug("GX printed: %s", chatter.getvalue().strip())
     return checkpoint_summary(phase.checkpoint, game_date, result, declared, docs_pages(context, result))
@@ -178,6 +170,7 @@ def run_phases(
 
     Whatever a phase raises counts as "could not run", never as silence: a corrupt GX project file or a
     bug is recorded and alerted like a missing table (with its type, as it is not one of our messages)."""
+    started = datetime.now(timezone.utc)
     summaries = []
     for key in phase_keys:
         try:
@@ -189,6 +182,11 @@ def run_phases(
             if (failed.phase, game_date) not in reporting.reported:
                 reporting.report(failed)
             summaries.append(failed)
+    try:
+        finish_site(settings, [page for summary in summaries for page in summary.data_docs], started)
+    except (OSError, CouldNotRun) as error:  # the verdicts are reported already: only the index is lost
+        problem = os_problem(error) if isinstance(error, OSError) else str(error)
+        reporting.could_not_record(f"{game_date}: Data Docs index ({problem})")
     return summaries
 
 
@@ -202,14 +200,13 @@ def build_checkpoint(
     partial_unexpected_count: int = 20,
     update_data_docs: bool = True,
 ) -> Any:
-    """Checkpoint `name` validating each batch against its suite; Data Docs are updated before `actions`
-    (unless the caller builds them itself, for several checkpoints at once). Every batch is the run's
+    """Checkpoint `name` validating each batch against its suite; its validation pages are written before
+    `actions` (unless the caller builds them itself, for several checkpoints at once). Every batch is the run's
     one frame (`batch_parameters={"dataframe": frame}`): GX issues no SQL.
 
     `label` (a date, a range) names the validation definitions; `result_format` adds to SUMMARY.
     """
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
 
     datasource = context.data_sources.add_pandas(name=FRAMES)
     definitions = []
@@ -230,7 +227,7 @@ def build_checkpoint(
         gx.Checkpoint(
             name=name,
             validation_definitions=definitions,
-            actions=[*([UpdateDataDocsAction(name="update_data_docs")] if update_data_docs else []), *actions],
+            actions=[*([RunPagesAction(name="update_data_docs")] if update_data_docs else []), *actions],
             # Failing values come with the rows' identity (which player, which system) where columns name it.
             result_format={
                 "result_format": "SUMMARY",
