@@ -5,7 +5,8 @@ Each measured run is a fresh `nba-dq run --phase all` process; its CPU time incl
 by cloning the state the first real run left (its history rows, stored validation results and pages)
 with renamed run ids and run times one day apart going back: what a year or three of daily runs leaves,
 without running them. Where the code has a retention setting ([data_docs] retention_days), clones
-older than it get history rows only, as pruning leaves them. Also prints the site's size and the
+older than it get history rows only, as pruning leaves them, and `nba-dq docs` (unmeasured) writes the
+monthly index pages those runs would have written. Also prints the site's size and the
 gx/uncommitted file count, and `nba-dq docs` at the last size.
 Run: `make bench` or `python -m bench.growth [--repeats N] [--sizes 1,100,1000]`.
 """
@@ -144,6 +145,8 @@ def main() -> None:
                 more = target - 1 - runs
                 clone(settings, template, range(cloned_days + 1, cloned_days + 1 + more), retention_days)
                 cloned_days, runs = cloned_days + more, runs + more
+                if retention_days is not None:  # the monthly index pages those runs would have written
+                    cpu_of(["docs"], env, cwd)
             cpus = []
             for _ in range(args.repeats):
                 cpus.append(cpu_of(run, env, cwd))
