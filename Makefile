@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.phase5
 	$(BIN)/python -m bench.audit
 	$(BIN)/python -m bench.statements
+	$(BIN)/python -m bench.growth
 
 clean:
 	rm -rf $(VENV) gx/uncommitted
