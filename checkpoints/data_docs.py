@@ -195,8 +195,12 @@ def make_offline(site: Path, pages: Iterable[Path]) -> int:
 def write_atomically(page: Path, text: str) -> None:
     """Readers (a browser, a concurrent run) see the old page or the new one, never half of one."""
     temporary = page.with_name(f".{page.name}.{os.getpid()}{TEMPORARY_SUFFIX}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, page)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, page)
+    except BaseException:  # a full disk: leave nothing half-written behind
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def offline_html(html: str, folder: Path, site: Path) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,7 +50,6 @@ from warehouse.settings import Settings
 log = logging.getLogger(__name__)
 H = DQ_CHECK_RESULTS.c
 INDEX = "index.html"
-INDEX_LOCK = ".index.lock"  # beside the site: never published
 RUNS_ON_INDEX = 100
 RUNS_PER_PAGE = 250
 WARN = "warn"
@@ -115,12 +115,13 @@ def build_site_index(settings: Settings, months: Iterable[str], now: datetime) -
     site.mkdir(parents=True, exist_ok=True)
     # Concurrent runs take turns: each reads the history after its own append and writes after any
     # earlier reader, so the last index written lists every run (never one read before another's append).
-    with open(site.parent / INDEX_LOCK, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            return _build(settings, site, months, now)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    # The lock is the site folder's own (no lock file: a full disk must not be left holding one).
+    folder = os.open(site, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        return _build(settings, site, months, now)
+    finally:
+        os.close(folder)  # releases the lock
 
 
 def _build(settings: Settings, site: Path, months: Iterable[str], now: datetime) -> list[Path]:
@@ -233,13 +234,15 @@ class HistoryIndexRenderer(SiteIndexPageRenderer):
 
     @classmethod
     def _runs_table(cls, rows: list[dict[str, Any]]) -> RenderedBootstrapTableContent:
-        columns = [("validation_success", "Status"), ("run_time", "Run time"), ("phase", "Phase"),
-                   ("game_date", "Game date"), ("verdict", "Verdict"), ("page", "Page")]  # fmt: skip
+        columns = [("validation_success", "Status"), ("run_time", "Run time"), ("run_name", "Run name"),
+                   ("phase", "Phase"), ("game_date", "Game date"), ("verdict", "Verdict"),
+                   ("page", "Page")]  # fmt: skip
         data = [
             {
                 "validation_success": cls._render_validation_success_cell(row["run"].verdict in (PASS, WARN)),
                 "run_time": cls._get_formatted_datetime(row["run"].run_at),
                 "_run_time_sort": row["run"].run_at.timestamp(),
+                "run_name": f"{row['run'].phase}-{row['run'].game_date}",  # as GX names the run's results
                 "phase": row["run"].phase,
                 "game_date": row["run"].game_date,
                 "verdict": f"{row['run'].verdict}: {row['run'].failed_checks} of {row['run'].checks} checks not passed",
