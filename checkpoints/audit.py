@@ -147,7 +147,7 @@ def _build_pages(settings: Settings, results: dict[str, list[Any]], since: float
     try:
         written = write_validation_pages(context, [(identifier, store.get(identifier)) for identifier in identifiers])
         pages = [url.removeprefix("file://") for site in written.values() for url in site.values()]
-        finish_site(settings, pages, datetime.fromtimestamp(since, timezone.utc))
+        finish_site(settings, pages, datetime.fromtimestamp(since, timezone.utc), "audit")
     except OSError as error:  # the findings are the verdict; the pages only show them
         logger.warning("audit: Data Docs pages not written (%s)", os_problem(error))
         return {}

@@ -183,7 +183,7 @@ def run_phases(
                 reporting.report(failed)
             summaries.append(failed)
     try:
-        finish_site(settings, [page for summary in summaries for page in summary.data_docs], started)
+        finish_site(settings, [page for summary in summaries for page in summary.data_docs], started, "run")
     except (OSError, CouldNotRun) as error:  # the verdicts are reported already: only the index is lost
         problem = os_problem(error) if isinstance(error, OSError) else str(error)
         reporting.could_not_record(f"{game_date}: Data Docs index ({problem})")

@@ -55,8 +55,8 @@ RUNS_PER_PAGE = 250
 WARN = "warn"
 VERDICTS = (PASS, WARN, FAIL, ERROR)  # by the rank the history query gives a run
 # BigQuery prunes the history by game_date, and every statement filters on it; the index lists runs
-# of every game date nba-dq can check (eras start in 2021), so the bound only keeps the rule.
-EARLIEST_GAME_DATE = date(2000, 1, 1)
+# of every game date nba-dq can check (eras start in 2021), so the bounds only keep the rule.
+GAME_DATES = f"{H.game_date} BETWEEN {date_literal(date(2000, 1, 1))} AND {date_literal(date(2099, 12, 31))}"
 
 
 @dataclass(frozen=True)
@@ -71,11 +71,11 @@ class RunEntry:
     page: str | None  # the run's first validation page, relative to the site; None when it has none
 
 
-def finish_site(settings: Settings, pages: Iterable[str], started: datetime) -> None:
+def finish_site(settings: Settings, pages: Iterable[str], started: datetime, command: str) -> None:
     """Once per command, after its runs wrote their pages: prune what the retention drops, write the
     index pages from the history (the months of this command's runs and of pruned runs), publish."""
     now = datetime.now(timezone.utc)
-    _index_and_publish(settings, pages, {month_of(started), month_of(now)}, now, prune(settings, now))
+    _index_and_publish(settings, pages, {month_of(started), month_of(now)}, now, prune(settings, now), command)
 
 
 def rebuild_site(settings: Settings) -> str:
@@ -91,15 +91,15 @@ def rebuild_site(settings: Settings) -> str:
     written = write_validation_pages(context, [(key, store.get(key)) for key in store.list_keys()])
     pages = [url.removeprefix("file://") for sites in written.values() for url in sites.values()]
     kept = month_of(now - timedelta(days=settings.data_docs.retention_days))
-    months = {month for month, _ in _months(settings) if month >= kept}
-    _index_and_publish(settings, pages, months, now, pruned)
+    months = {month for month, _ in _months(settings, "docs") if month >= kept}
+    _index_and_publish(settings, pages, months, now, pruned, "docs")
     return site_index(settings)
 
 
 def _index_and_publish(
-    settings: Settings, pages: Iterable[str], months: set[str], now: datetime, pruned: Pruned
+    settings: Settings, pages: Iterable[str], months: set[str], now: datetime, pruned: Pruned, command: str
 ) -> None:
-    index_pages = build_site_index(settings, months | {month_of(moment) for moment in pruned.run_times}, now)
+    index_pages = build_site_index(settings, months | {month_of(moment) for moment in pruned.run_times}, now, command)
     if settings.data_docs.bucket:
         site = site_folder(settings.gx_root)
         publish(site, settings.data_docs.bucket, settings.gx_root, [*map(Path, pages), *index_pages], pruned.pages)
@@ -109,7 +109,7 @@ def month_page(month: str, part: int) -> str:
     return f"runs-{month}.html" if part == 1 else f"runs-{month}-{part}.html"
 
 
-def build_site_index(settings: Settings, months: Iterable[str], now: datetime) -> list[Path]:
+def build_site_index(settings: Settings, months: Iterable[str], now: datetime, command: str) -> list[Path]:
     """Write index.html and every page of the given months ("YYYY-MM"); returns the pages written."""
     site = site_folder(settings.gx_root)
     site.mkdir(parents=True, exist_ok=True)
@@ -119,28 +119,28 @@ def build_site_index(settings: Settings, months: Iterable[str], now: datetime) -
     folder = os.open(site, os.O_RDONLY)
     try:
         fcntl.flock(folder, fcntl.LOCK_EX)
-        return _build(settings, site, months, now)
+        return _build(settings, site, months, now, command)
     finally:
         os.close(folder)  # releases the lock
 
 
-def _build(settings: Settings, site: Path, months: Iterable[str], now: datetime) -> list[Path]:
-    archive = _months(settings)
+def _build(settings: Settings, site: Path, months: Iterable[str], now: datetime, command: str) -> list[Path]:
+    archive = _months(settings, command)
     missing = {month for month, _ in archive if not (site / month_page(month, 1)).is_file()}  # e.g. a new site
     written = []
     for month in sorted({*months, *missing}):
-        runs = _runs(settings, f"{H.run_at} >= {_instant(month, 0)} AND {H.run_at} < {_instant(month, 1)}")
+        runs = _runs(settings, command, f"{H.run_at} >= {_instant(month, 0)} AND {H.run_at} < {_instant(month, 1)}")
         runs.sort(key=lambda run: (run.run_at, run.run_id))
         parts = [runs[start : start + RUNS_PER_PAGE] for start in range(0, len(runs), RUNS_PER_PAGE)] or [[]]
         for part, chunk in enumerate(parts, start=1):
             title = f"runs in {month}" + (f", part {part} of {len(parts)}" if len(parts) > 1 else "")
             written.append(_write(site, month_page(month, part), title, chunk[::-1], archive, settings, now))
-    latest = _runs(settings, "TRUE", limit=RUNS_ON_INDEX)
+    latest = _runs(settings, command, "TRUE", limit=RUNS_ON_INDEX)
     written.append(_write(site, INDEX, f"the latest {RUNS_ON_INDEX} runs", latest, archive, settings, now))
     return written
 
 
-def _runs(settings: Settings, where: str, limit: int | None = None) -> list[RunEntry]:
+def _runs(settings: Settings, command: str, where: str, limit: int | None = None) -> list[RunEntry]:
     """One entry per run: its verdict as `run` gives it (error, fail, warn or pass) and its first page."""
     rank = (
         f"MAX(CASE WHEN {H.status} = '{ERROR}' THEN 3 WHEN {H.status} = '{FAIL}' AND {H.severity} = '{CRITICAL}'"
@@ -150,23 +150,24 @@ def _runs(settings: Settings, where: str, limit: int | None = None) -> list[RunE
         f"SELECT {H.run_id}, CAST(MIN({H.run_at}) AS STRING), MIN({H.phase}), CAST(MIN({H.game_date}) AS STRING),"
         f" {rank}, SUM(CASE WHEN {H.status} = '{PASS}' THEN 0 ELSE 1 END), COUNT(*), MIN({H.data_docs_url})"
         f" FROM {DQ_CHECK_RESULTS.qualified(settings.datasets)}"
-        f" WHERE {H.game_date} >= {date_literal(EARLIEST_GAME_DATE)} AND {where}"
+        f" WHERE {GAME_DATES} AND {where}"
         f" GROUP BY {H.run_id} ORDER BY 2 DESC, 1" + (f" LIMIT {limit}" if limit else "")
     )
     return [
         RunEntry(run_id, _moment(run_at), phase, day, VERDICTS[rank], failed, checks, _site_path(settings, url))
-        for run_id, run_at, phase, day, rank, failed, checks, url in read_history(settings, sql)
+        for run_id, run_at, phase, day, rank, failed, checks, url in read_history(settings, sql, command)
     ]
 
 
-def _months(settings: Settings) -> list[tuple[str, int]]:
+def _months(settings: Settings, command: str) -> list[tuple[str, int]]:
     """(month, runs) for every month with runs, newest first: the archive tab (twelve rows a year)."""
     sql = (
         f"SELECT EXTRACT(YEAR FROM {H.run_at}), EXTRACT(MONTH FROM {H.run_at}), COUNT(DISTINCT {H.run_id})"
         f" FROM {DQ_CHECK_RESULTS.qualified(settings.datasets)}"
-        f" WHERE {H.game_date} >= {date_literal(EARLIEST_GAME_DATE)} GROUP BY 1, 2"
+        f" WHERE {GAME_DATES} GROUP BY 1, 2"
     )
-    return sorted(((f"{int(y):04d}-{int(m):02d}", int(n)) for y, m, n in read_history(settings, sql)), reverse=True)
+    found = read_history(settings, sql, command)
+    return sorted(((f"{int(year):04d}-{int(month):02d}", int(runs)) for year, month, runs in found), reverse=True)
 
 
 def month_of(moment: datetime) -> str:

@@ -47,7 +47,7 @@ def test_pruned_runs_stay_listed_and_say_so(scratch: Workspace) -> None:
     pruned = prune(scratch.settings, now + timedelta(days=91))
     assert len(set(pruned.run_times)) == 1 and page in pruned.pages  # one run (of two tables)
     assert not page.exists() and not list(results.rglob("*.json"))
-    build_site_index(scratch.settings, {f"{now:%Y-%m}"}, now + timedelta(days=91))
+    build_site_index(scratch.settings, {f"{now:%Y-%m}"}, now + timedelta(days=91), "docs")
     for name in ("index.html", f"runs-{now:%Y-%m}.html"):
         listed = (scratch.root / SITE / name).read_text()
         assert "'phase': 'phase5'" in listed and "pruned (older than 90 days)" in listed
@@ -74,7 +74,7 @@ def test_every_run_is_listed_on_bounded_pages(scratch: Workspace, monkeypatch: p
     for run_id, (run_at, game_date) in runs.items():
         history.append(run_rows(run_id, run_at, game_date))
     now = datetime(2025, 11, 2, tzinfo=timezone.utc)
-    written = build_site_index(scratch.settings, {"2025-09", "2025-10", "2025-11"}, now)
+    written = build_site_index(scratch.settings, {"2025-09", "2025-10", "2025-11"}, now, "docs")
     site = scratch.root / SITE
     assert sorted(page.name for page in written) == [
         "index.html", "runs-2025-09-2.html", "runs-2025-09.html", "runs-2025-10-2.html", "runs-2025-10.html",
