@@ -19,8 +19,6 @@ from checkpoints.actions import ReportAction
 from checkpoints.context import build_context
 from checkpoints.phases import PHASES, Phase
 from checkpoints.reporting import NO_REPORTING, Reporting
-from checkpoints.run_pages import RunPagesAction
-from checkpoints.site_index import finish_site
 from checkpoints.summary import RunSummary, check_name, checkpoint_summary
 from expectations.declare import CheckedBatch, PhaseRequest, findings_sql
 from expectations.ranges import read_frame
@@ -182,10 +180,16 @@ def run_phases(
             if (failed.phase, game_date) not in reporting.reported:
                 reporting.report(failed)
             summaries.append(failed)
+    from checkpoints.site_index import finish_site  # GX's renderers: imported when pages are written
+
     try:
         finish_site(settings, [page for summary in summaries for page in summary.data_docs], started, "run")
-    except (OSError, CouldNotRun) as error:  # the verdicts are reported already: only the index is lost
-        problem = os_problem(error) if isinstance(error, OSError) else str(error)
+    except Exception as error:  # the verdicts are reported already: only the index is lost (and said so)
+        log.debug("the Data Docs index could not be written", exc_info=True)
+        if isinstance(error, OSError):
+            problem = os_problem(error)
+        else:
+            problem = str(error) if isinstance(error, CouldNotRun) else f"{type(error).__name__}: {first_line(error)}"
         reporting.could_not_record(f"{game_date}: Data Docs index ({problem})")
     return summaries
 
@@ -207,6 +211,8 @@ def build_checkpoint(
     `label` (a date, a range) names the validation definitions; `result_format` adds to SUMMARY.
     """
     import great_expectations as gx
+
+    from checkpoints.run_pages import RunPagesAction
 
     datasource = context.data_sources.add_pandas(name=FRAMES)
     definitions = []
