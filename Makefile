@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.audit
 	$(BIN)/python -m bench.statements
 	$(BIN)/python -m bench.startup
+	$(BIN)/python -m bench.growth
 
 clean:
 	rm -rf $(VENV) gx/uncommitted

@@ -14,15 +14,16 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 import pandas as pd
 
 from checkpoints.context import build_context
-from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
 from checkpoints.run import build_checkpoint, fresh_copies, identifier_pages
+from checkpoints.run_pages import write_validation_pages
+from checkpoints.site_index import finish_site
 from checkpoints.summary import CRITICAL
 from checkpoints.terminal import printable
 from expectations.ranges import Failure, RangeAudit, RangeRequest
@@ -142,10 +143,11 @@ def _build_pages(settings: Settings, results: dict[str, list[Any]], since: float
     if not identifiers:
         return {}
     context = build_context(settings.gx_root)
+    store = context.validation_results_store
     try:
-        with redirect_stdout(io.StringIO()):
-            context.build_data_docs(resource_identifiers=identifiers)
-        finish_site(settings, since=since)
+        written = write_validation_pages(context, [(identifier, store.get(identifier)) for identifier in identifiers])
+        pages = [url.removeprefix("file://") for site in written.values() for url in site.values()]
+        finish_site(settings, pages, datetime.fromtimestamp(since, timezone.utc), "audit")
     except OSError as error:  # the findings are the verdict; the pages only show them
         logger.warning("audit: Data Docs pages not written (%s)", os_problem(error))
         return {}

@@ -9,12 +9,11 @@ site, and any other external resource is dropped, so opening a page requests not
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
 import shutil
-from contextlib import redirect_stdout
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,26 +94,6 @@ def docs_url(settings: Settings, page: Path) -> str:
     return f"{settings.data_docs.base_url.rstrip('/')}/{relative}"
 
 
-def finish_site(settings: Settings, since: float | None) -> None:
-    """After GX wrote pages: make them offline-safe, then publish to the bucket if one is configured."""
-    site = site_folder(settings.gx_root)
-    make_offline(site, since)
-    if settings.data_docs.bucket:
-        publish(site, settings.data_docs.bucket, settings.gx_root)
-
-
-def rebuild_site(settings: Settings) -> str:
-    """Rebuild every page from the stored validation results (`nba-dq docs`); returns the index."""
-    from checkpoints.context import build_context
-
-    context = build_context(settings.gx_root)
-    set_aside_unreadable_results(settings.gx_root)
-    with redirect_stdout(io.StringIO()):  # GX prints notices while it re-renders expectations
-        context.build_data_docs()
-    finish_site(settings, since=None)
-    return site_index(settings)
-
-
 def set_aside_unreadable_results(gx_root: Path) -> list[Path]:
     """Quarantine every stored validation result GX could not load (cut short by a full disk: GX writes
     them in place), so the site builds from the others; returns where they went. A rebuild loads every
@@ -136,18 +115,36 @@ def set_aside_unreadable_results(gx_root: Path) -> list[Path]:
     return moved
 
 
-def publish(site: Path, bucket_url: str, gx_root: Path) -> int:
-    """Upload the site's new or changed files to gs://bucket/prefix; returns how many were uploaded.
+def publish(site: Path, bucket_url: str, gx_root: Path, pages: Iterable[Path], removed: Iterable[Path] = ()) -> int:
+    """Upload the given pages, and the site's static assets and suite pages, when new or changed, to
+    gs://bucket/prefix, and delete the removed (pruned) pages there; returns how many were uploaded.
 
-    The bucket stays private (no ACL is set): readers sign in, e.g. through storage.cloud.google.com.
-    A corrupt manifest is quarantined (and every file uploaded again) rather than stopping each publish.
+    Never the whole site: a command publishes what it wrote. The bucket stays private (no ACL is set):
+    readers sign in, e.g. through storage.cloud.google.com. A corrupt manifest is quarantined (and every
+    file uploaded again) rather than stopping each publish.
     """
+    from google.api_core.exceptions import NotFound
+
     bucket_name, _, prefix = bucket_url[len(GCS_SCHEME) :].partition("/")
     manifest_path = site.parent / PUBLISHED
     published: dict[str, list[int]] = read_json(manifest_path, gx_root, _check_manifest) or {}
     bucket = gcs_client().bucket(bucket_name)
+
+    def blob(relative: str) -> Any:
+        return bucket.blob(f"{prefix.strip('/')}/{relative}" if prefix.strip("/") else relative)
+
+    for path in removed:
+        relative = path.relative_to(site).as_posix()
+        if published.pop(relative, None) is not None:
+            try:
+                blob(relative).delete()
+            except NotFound:  # deleted by a concurrent publish
+                pass
+    shared = [p for folder in ("static", "expectations") for p in (site / folder).rglob("*") if p.is_file()]
     uploaded = 0
-    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.suffix != TEMPORARY_SUFFIX):
+    for path in sorted({*pages, *shared}):
+        if path.suffix == TEMPORARY_SUFFIX:
+            continue
         relative = path.relative_to(site).as_posix()
         try:
             stat = path.stat()
@@ -156,8 +153,7 @@ def publish(site: Path, bucket_url: str, gx_root: Path) -> int:
         signature = [stat.st_size, stat.st_mtime_ns]
         if published.get(relative) == signature:
             continue
-        blob = bucket.blob(f"{prefix.strip('/')}/{relative}" if prefix.strip("/") else relative)
-        blob.upload_from_filename(str(path), content_type=_content_type(path))
+        blob(relative).upload_from_filename(str(path), content_type=_content_type(path))
         published[relative] = signature
         uploaded += 1
     write_json(manifest_path, published)
@@ -175,36 +171,36 @@ def _content_type(path: Path) -> str:
     return types.get(path.suffix, "application/octet-stream")
 
 
-def make_offline(site: Path, since: float | None = None) -> int:
-    """Rewrite the site's pages (those written at or after `since`, or all) to load nothing remote.
-
-    Returns how many pages were rewritten. The vendored assets are copied into the site first.
-    """
+def make_offline(site: Path, pages: Iterable[Path]) -> int:
+    """Rewrite the given pages, and the site's stylesheets, to load nothing remote; never the whole site
+    (a run touches its own pages only). Returns how many files were rewritten. The vendored assets are
+    copied into the site first."""
     if not site.is_dir():
         return 0
     _copy_vendor(site / SITE_VENDOR)
+    styles = [p for p in (site / "static").rglob("*.css") if SITE_VENDOR not in p.relative_to(site).parents]
     rewritten = 0
-    for page in [*site.rglob("*.html"), *site.rglob("*.css")]:
-        if SITE_VENDOR in page.relative_to(site).parents:
-            continue
+    for page in [*pages, *styles]:
         try:
-            if since is not None and page.stat().st_mtime < since:
-                continue
             text = page.read_text(encoding="utf-8")
         except FileNotFoundError:  # a concurrent run's GX replaced the page meanwhile: that run rewrites it
             continue
         offline = offline_html(text, page.parent, site)
         if offline != text:
-            _write_atomically(page, offline)
+            write_atomically(page, offline)
             rewritten += 1
     return rewritten
 
 
-def _write_atomically(page: Path, text: str) -> None:
+def write_atomically(page: Path, text: str) -> None:
     """Readers (a browser, a concurrent run) see the old page or the new one, never half of one."""
     temporary = page.with_name(f".{page.name}.{os.getpid()}{TEMPORARY_SUFFIX}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, page)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, page)
+    except BaseException:  # a full disk: leave nothing half-written behind
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def offline_html(html: str, folder: Path, site: Path) -> str:

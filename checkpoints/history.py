@@ -283,6 +283,22 @@ def check_rows(document: Any) -> None:
         datetime.fromisoformat(row[H.run_at])
 
 
+def read_history(settings: Settings, sql: str, command: str) -> list[Any]:
+    """Rows of a query on the history, on either engine (a BigQuery job labelled with the CLI command
+    and the table); none before the first run wrote it."""
+    if not settings.warehouse_url.startswith(BIGQUERY):
+        return History(settings).read(sql)
+    import sqlalchemy as sa
+
+    from warehouse.connection import open_warehouse
+
+    try:
+        with open_warehouse(settings, {"command": command, "table": DQ_CHECK_RESULTS.name}).connect() as connection:
+            return list(connection.execute(sa.text(sql)))
+    except CouldNotRun:  # no history table yet
+        return []
+
+
 def recorder(settings: Settings) -> Callable[[RunSummary], None]:
     """What a run records its verdict with: the rows of the summary, appended to the history."""
     history = History(settings)

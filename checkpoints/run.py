@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import io
 import logging
-import time
 from collections.abc import Mapping
 from contextlib import redirect_stdout
 from dataclasses import dataclass, replace
@@ -29,7 +28,6 @@ from checkpoints.context import (
     shared_context,
     whole_frame,
 )
-from checkpoints.data_docs import finish_site
 from checkpoints.phases import PHASES, Phase
 from checkpoints.reporting import NO_REPORTING, Reporting
 from checkpoints.summary import RunSummary, check_name, checkpoint_summary
@@ -60,8 +58,8 @@ def run_phase(
 ) -> RunSummary:
     """Validate one phase for one game date. Raises CouldNotRun when no verdict is possible.
 
-    The checkpoint's actions write Data Docs, record the verdict in the history and send it to Slack
-    (what `reporting` attaches); the pages written are then made to work offline (and published).
+    The checkpoint's actions write the run's Data Docs pages (offline-safe), record the verdict in the
+    history and send it to Slack (what `reporting` attaches); run_phases then writes the site's index.
     """
     phase = PHASES[phase_key]
     labels = {"command": "run", "phase": phase.checkpoint}
@@ -70,7 +68,6 @@ def run_phase(
         batches = declare_phase(settings, phase, game_date, now, labels)
         frame = checked_frame(settings, labels, batches)
     declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
-    started = time.time()
     run_id = _run_id(phase, game_date)
     validate = partial(_validate, phase, str(game_date), declared, frame, reporting, run_id, chatter)
     context = None
@@ -86,13 +83,6 @@ def run_phase(
             _discard_results(context, run_id)
         context = build_context(settings.gx_root, in_memory=True)
         result = validate(context, False, fresh_copies(batches))
-    else:
-        try:
-            finish_site(settings, since=started)
-        except OSError as error:  # the verdict is reported already: only the pages' rewrite is lost
-            reporting.could_not_record(
-                f"{phase.checkpoint} {game_date}: Data Docs offline rewrite ({os_problem(error)})"
-            )
     if chatter.getvalue().strip():
         log.debug("GX printed: %s", chatter.getvalue().strip())
     return checkpoint_summary(phase.checkpoint, game_date, result, declared, docs_pages(context, result))
@@ -206,6 +196,7 @@ def run_phases(
 
     Whatever a phase raises counts as "could not run", never as silence: a corrupt GX project file or a
     bug is recorded and alerted like a missing table (with its type, as it is not one of our messages)."""
+    started = datetime.now(timezone.utc)
     summaries = []
     for key in phase_keys:
         try:
@@ -217,6 +208,17 @@ def run_phases(
             if (failed.phase, game_date) not in reporting.reported:
                 reporting.report(failed)
             summaries.append(failed)
+    from checkpoints.site_index import finish_site  # GX's renderers: imported when pages are written
+
+    try:
+        finish_site(settings, [page for summary in summaries for page in summary.data_docs], started, "run")
+    except Exception as error:  # the verdicts are reported already: only the index is lost (and said so)
+        log.debug("the Data Docs index could not be written", exc_info=True)
+        if isinstance(error, OSError):
+            problem = os_problem(error)
+        else:
+            problem = str(error) if isinstance(error, CouldNotRun) else f"{type(error).__name__}: {first_line(error)}"
+        reporting.could_not_record(f"{game_date}: Data Docs index ({problem})")
     return summaries
 
 
@@ -229,8 +231,8 @@ def build_checkpoint(
     partial_unexpected_count: int = 20,
     update_data_docs: bool = True,
 ) -> Any:
-    """Checkpoint `name` validating each batch against its suite; Data Docs are updated before `actions`
-    (unless the caller builds them itself, for several checkpoints at once). Every batch is the run's
+    """Checkpoint `name` validating each batch against its suite; its validation pages are written before
+    `actions` (unless the caller builds them itself, for several checkpoints at once). Every batch is the run's
     one frame (`batch_parameters={"dataframe": frame}`): GX issues no SQL.
 
     In a context an earlier run used (checkpoints/context.py: shared_context), what that run registered
@@ -239,7 +241,8 @@ def build_checkpoint(
     `result_format` adds to SUMMARY.
     """
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    from checkpoints.run_pages import RunPagesAction
 
     datasource = frames_datasource(context, FRAMES)
     definitions = []
@@ -253,7 +256,7 @@ def build_checkpoint(
     checkpoint = gx.Checkpoint(
         name=name,
         validation_definitions=definitions,
-        actions=[*([UpdateDataDocsAction(name="update_data_docs")] if update_data_docs else []), *actions],
+        actions=[*([RunPagesAction(name="update_data_docs")] if update_data_docs else []), *actions],
         # Failing values come with the rows' identity (which player, which system) where columns name it.
         result_format={
             "result_format": "SUMMARY",

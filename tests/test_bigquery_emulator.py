@@ -149,6 +149,8 @@ def test_history_is_appended_with_load_jobs_and_jobs_carry_the_cost_guards(emula
                              " WHERE game_date = DATE '2025-12-02'").result())  # fmt: skip
     assert rows[0]["n"] >= 15
     assert not list((emulated.root / "gx" / "uncommitted" / "history" / "pending").glob("*.json"))
+    index = (emulated.root / "gx/uncommitted/data_docs/local_site/index.html").read_text()
+    assert "'run_name': 'phase5-2025-12-02'" in index  # the Data Docs index, read from the BigQuery history
     config = client._default_query_job_config
     assert config.maximum_bytes_billed == 10 * 10**9 and config.labels["app"] == "nba-dq"
     assert config.priority == "INTERACTIVE"
@@ -169,10 +171,11 @@ def test_every_query_job_sent_carries_the_labels(emulated: EmulatorWorkspace, mo
 
     monkeypatch.setattr(_http.Connection, "api_request", recording)
     assert emulated.cli("run", "--phase", "5", "--date", "2025-12-02").code == 0
-    assert len(sent) == 5
-    assert all(
-        labels["app"] == "nba-dq" and labels["command"] == "run" and labels["phase"] == "phase5" for labels in sent
-    )
+    assert all(labels["app"] == "nba-dq" and labels["command"] == "run" for labels in sent)
+    index = [labels for labels in sent if labels.get("table") == "dq_check_results"]  # the Data Docs index's reads
+    sent = [labels for labels in sent if labels not in index]
+    assert len(sent) == 5 and len(index) == 3  # the month list, this month's runs, the latest runs
+    assert all(labels["phase"] == "phase5" for labels in sent)
     checks = {labels.get("table"): {key for key in labels if key.startswith("check_")} for labels in sent}
     assert checks[STAGING_TABLES] == {"check_no_orphaned_staging_tables"}
     assert {"check_player_coverage", "check_active_key_unique"} <= checks["player_prop_predictions"]

@@ -157,6 +157,8 @@ BAD_VALUES = [
         "[warehouse] url = 'postgres://db/x': must be duckdb:///",
     ),
     ('bucket = ""', 'bucket = "s3://docs"', "[data_docs] bucket = 's3://docs': must be a gs://bucket/prefix URL"),
+    ("retention_days = 90", "retention_days = 0", "[data_docs] retention_days = 0: must be at least 1"),
+    ("retention_days = 90", "retention_days = 7.5", "[data_docs] retention_days = 7.5: must be a whole number"),
     (
         'raw = "nba_raw"',
         'raw = "nba raw"',

@@ -43,11 +43,21 @@ def test_make_offline_rewrites_pages_and_stylesheets_and_copies_the_vendor(tmp_p
         "x { background: url('https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/full_logo_dark.png') }"
     )
     (tmp_path / "index.html").write_text(f'<link href="{next(iter(CDN_FILES))}"/>')
-    assert make_offline(tmp_path) == 2
+    assert make_offline(tmp_path, [tmp_path / "index.html"]) == 2
     assert "amazonaws" not in (tmp_path / "static/styles/gx.css").read_text()
     assert "../images/logo-long.png" in (tmp_path / "static/styles/gx.css").read_text()
     assert (tmp_path / "static/vendor/bootstrap/dist/css/bootstrap.min.css").is_file()
-    assert make_offline(tmp_path) == 0  # nothing left to rewrite
+    assert make_offline(tmp_path, [tmp_path / "index.html"]) == 0  # nothing left to rewrite
+
+
+def test_make_offline_touches_only_the_pages_it_is_given(tmp_path: Path) -> None:
+    """A run rewrites its own pages, never every page of the site (its cost grew with the history)."""
+    cdn = f'<link href="{next(iter(CDN_FILES))}"/>'
+    (tmp_path / "mine.html").write_text(cdn)
+    (tmp_path / "older.html").write_text(cdn)
+    assert make_offline(tmp_path, [tmp_path / "mine.html"]) == 1
+    assert "vendor/" in (tmp_path / "mine.html").read_text()
+    assert (tmp_path / "older.html").read_text() == cdn
 
 
 def test_a_page_another_run_replaced_meanwhile_is_skipped_and_writes_are_whole(
@@ -64,7 +74,7 @@ def test_a_page_another_run_replaced_meanwhile_is_skipped_and_writes_are_whole(
         return read_text(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "read_text", vanishing)
-    assert make_offline(tmp_path) == 1
+    assert make_offline(tmp_path, [tmp_path / "gone.html", tmp_path / "kept.html"]) == 1
     monkeypatch.undo()
     assert "vendor/" in (tmp_path / "kept.html").read_text()
     assert not list(tmp_path.glob(".*.tmp"))
@@ -99,10 +109,11 @@ def test_publish_uploads_new_and_changed_files_only(tmp_path: Path, monkeypatch:
     (site / "validations").mkdir(parents=True)
     (site / "index.html").write_text("<html>index</html>")
     (site / "validations/run.html").write_text("<html>run</html>")
-    assert publish(site, "gs://nba-dq-docs/site", tmp_path) == 2
+    pages = [site / "index.html", site / "validations/run.html"]
+    assert publish(site, "gs://nba-dq-docs/site", tmp_path, pages) == 2
     assert sorted(bucket.uploads) == [("site/index.html", "text/html"), ("site/validations/run.html", "text/html")]
     (site / "index.html").write_text("<html>index, rebuilt</html>")
-    assert publish(site, "gs://nba-dq-docs/site", tmp_path) == 1
+    assert publish(site, "gs://nba-dq-docs/site", tmp_path, pages) == 1
     assert bucket.uploads[-1] == ("site/index.html", "text/html")
 
 
@@ -115,7 +126,7 @@ def test_a_corrupt_publish_manifest_is_quarantined_and_everything_uploaded_again
     site.mkdir()
     (site / "index.html").write_text("<html>index</html>")
     (tmp_path / ".published.json").write_text('{"index.html": [18, ')  # cut short by a full disk
-    assert publish(site, "gs://nba-dq-docs/site", tmp_path) == 1
+    assert publish(site, "gs://nba-dq-docs/site", tmp_path, [site / "index.html"]) == 1
     [(moved, reason)] = quarantined(tmp_path)
     assert moved.name.endswith(".published.json") and "JSONDecodeError" in reason
-    assert publish(site, "gs://nba-dq-docs/site", tmp_path) == 0  # the new manifest is whole
+    assert publish(site, "gs://nba-dq-docs/site", tmp_path, [site / "index.html"]) == 0  # the new manifest is whole

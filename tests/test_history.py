@@ -72,6 +72,8 @@ def test_concurrent_runs_lose_nothing(scratch: Workspace) -> None:
     assert sorted(runs.values()) == ["phase5", "phase5", "phase5b", "phase6"]
     assert len(recorded) == 2 * 16 + 7 + 6  # every check of the four runs, none twice (16, 7 and 6 checks)
     assert not list((scratch.root / "gx/uncommitted/history/pending").glob("*.json"))
+    index = (scratch.root / "gx/uncommitted/data_docs/local_site/index.html").read_text()
+    assert index.count("'phase': 'phase5'") == 2 and "'phase': 'phase5b'" in index and "'phase': 'phase6'" in index
 
 
 def test_rows_kept_while_the_history_is_locked_are_appended_by_the_next_run(scratch: Workspace, tmp_path: Path) -> None:

@@ -201,6 +201,7 @@ class HistorySettings(Section):
 class DocsSettings(Section):
     base_url: Annotated[StrictStr, Field(pattern=f"^$|{HTTP_URL}")]
     bucket: Annotated[StrictStr, Field(pattern=f"^$|{GCS_URL}")]
+    retention_days: AtLeastOne  # GX validation results and their pages older than this are pruned
 
 
 class WarehouseSection(Section):

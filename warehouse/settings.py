@@ -155,7 +155,7 @@ def _settings(path: Path, config: ConfigFile, variables: Environment) -> Setting
     gx_root = Path(variables.gx_root or PROJECT_ROOT / "gx").resolve()
     docs = config.data_docs
     if variables.docs_bucket:
-        docs = DocsSettings(base_url=docs.base_url, bucket=variables.docs_bucket)
+        docs = docs.model_copy(update={"bucket": variables.docs_bucket})
     return Settings(
         config_path=path,
         gx_root=gx_root,
