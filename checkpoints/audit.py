@@ -189,13 +189,13 @@ def _validate(
 ) -> list[Any]:
     """One GX validation of the phase's findings: an expectation per check, its failing values the dates.
     Returns the stored result's identifiers (its Data Docs page is built with the others')."""
-    from great_expectations import expectations as gxe
     from great_expectations.core.run_identifier import RunIdentifier
 
+    from expectations.audit_expectation import ExpectNoFailingDates
     from expectations.declare import CheckedBatch, check
 
     expectations = tuple(
-        check(gxe.ExpectColumnValuesToBeNull(column=c.name), c.name, c.severity, c.expected) for c in audited.checks
+        check(ExpectNoFailingDates(check_column=c.name), c.name, c.severity, c.expected) for c in audited.checks
     )
     name = f"audit_{phase.checkpoint}"
     batches = [CheckedBatch(name, "", expectations, frame=frame)]
@@ -204,9 +204,7 @@ def _validate(
     def run_checkpoint(checked: list[CheckedBatch], in_memory: bool) -> Any:
         context = build_context(settings.gx_root, in_memory=in_memory)
         with redirect_stdout(io.StringIO()):
-            checkpoint = build_checkpoint(
-                context, name, label, checked, [], {}, partial_unexpected_count=len(frame), update_data_docs=False
-            )
+            checkpoint = build_checkpoint(context, name, label, checked, [], {}, update_data_docs=False)
             return checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(f"{name}-{label}"))
 
     stored = True
@@ -215,11 +213,21 @@ def _validate(
     except OSError as error:  # a read-only or full gx/ folder: the verdict stands, only its page is lost
         logger.warning("%s: no Data Docs page, the result could not be stored (%s)", name, os_problem(error))
         result, stored = run_checkpoint(fresh_copies(batches), in_memory=True), False
+    _check_verdicts(name, result, frame)
+    return list(result.run_results) if stored else []
+
+
+def _check_verdicts(name: str, result: Any, frame: pd.DataFrame) -> None:
+    """GX's verdict is the record: a check GX could not evaluate, or judged otherwise than the findings
+    (a failing date GX did not see, or the reverse), means the audit could not run, never a pass."""
     for outcome in result.run_results.values():
         for expectation in outcome.results:
+            config = expectation.expectation_config
             if expectation.exception_info and expectation.exception_info.get("raised_exception"):
-                raise CouldNotRun(f"{name}: GX raised on {expectation.expectation_config.type}")
-    return list(result.run_results) if stored else []
+                raise CouldNotRun(f"{name}: GX raised on {config.type}")
+            column = config.kwargs["check_column"]
+            if expectation.success != bool(frame[column].notna().sum() == 0):
+                raise CouldNotRun(f"{name}: GX and the findings disagree on {column}")
 
 
 def render_audit(report: AuditReport) -> str:
