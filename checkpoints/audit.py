@@ -114,8 +114,9 @@ def audit(
         started = time.perf_counter()
         try:
             labelled = open_warehouse(settings, {"command": "audit", "phase": phase.checkpoint})
-            check_schema(labelled, phase.tables)
-            findings, results[phase.checkpoint] = _audit_phase(settings, phase, request, labelled)
+            with labelled.holding() as held:  # the phase's statements share one connection
+                check_schema(held, phase.tables)
+                findings, results[phase.checkpoint] = _audit_phase(settings, phase, request, held)
         except CouldNotRun as error:
             findings = PhaseFindings(phase.checkpoint, (), error=str(error))
         except Exception as error:  # a phase that raised could not be audited: reported, never a pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,13 +27,21 @@ class Warehouse:
     engine_name: str
     datasets: Mapping[str, str]
     engine_kwargs: dict[str, Any] = field(default_factory=dict)
+    held: sa.Connection | None = field(default=None, compare=False)  # see `holding`
 
     def table(self, table: Table) -> str:
         return table.qualified(self.datasets)
 
     @contextmanager
     def connect(self) -> Iterator[sa.Connection]:
-        """A short-lived connection: DuckDB lets one writer or many readers hold the file, never both."""
+        """A short-lived connection: DuckDB lets one writer or many readers hold the file, never both.
+        Inside `holding`, the held one."""
+        if self.held is not None:
+            try:
+                yield self.held
+            except sa.exc.SQLAlchemyError as error:
+                raise CouldNotRun(f"warehouse {self.url} failed: {first_line(error)}") from error
+            return
         engine = sa.create_engine(self.url, **self.engine_kwargs)
         try:
             with engine.connect() as connection:
@@ -42,6 +50,13 @@ class Warehouse:
             raise CouldNotRun(f"warehouse {self.url} failed: {first_line(error)}") from error
         finally:
             engine.dispose()
+
+    @contextmanager
+    def holding(self) -> Iterator[Warehouse]:
+        """This warehouse with one connection held for a block of many statements (an audit's phase):
+        opening a DuckDB file costs some 30 ms of CPU, and 0.2 s of wall time on loaded cores, each time."""
+        with self.connect() as connection:
+            yield replace(self, held=connection)
 
 
 def open_warehouse(settings: Settings, labels: Mapping[str, str] | None = None) -> Warehouse:
