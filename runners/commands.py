@@ -9,8 +9,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from checkpoints.audit import AuditReport, audit_json, render_audit
+from checkpoints.audit import AuditReport
 from checkpoints.audit import audit as audit_range
+from checkpoints.audit_output import audit_json, render_audit
 from checkpoints.charts import Point, coverage_chart
 from checkpoints.data_docs import rebuild_site, site_folder, site_index
 from checkpoints.doctor import doctor, doctor_json, render_doctor
