@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.common import Workspace, private_workspace, timed
+from bench.common import Timing, Workspace, private_workspace, timed
 from checkpoints.audit import AuditReport, audit
 from checkpoints.phases import AUDITED
 from warehouse.seed import seed_duckdb
@@ -102,14 +102,27 @@ def hand_written(path: Path, exports: Path, start: date, end: date) -> int:
     return disagreeing
 
 
-def cpu_seconds(action: Callable[[], object], repeats: int) -> float:
-    """Median CPU time (this process) of the repeats: wall time is noisy on shared cores."""
-    spent = []
+def interleaved(first: Callable[[], object], second: Callable[[], object], repeats: int) -> list[tuple[Timing, float]]:
+    """Median wall (and statements) and median CPU time of each action, the two run in turn so that a
+    change of load on these shared cores weighs on both alike."""
+    walls: list[list[Timing]] = [[], []]
+    cpus: list[list[float]] = [[], []]
     for _ in range(repeats):
-        started = time.process_time()
-        action()
-        spent.append(time.process_time() - started)
-    return statistics.median(spent)
+        for index, action in enumerate((first, second)):
+            started = time.process_time()
+            walls[index].append(timed(action, 1))
+            cpus[index].append(time.process_time() - started)
+    return [
+        (
+            Timing(
+                statistics.median(t.seconds for t in timings),
+                timings[-1].statements,
+                statistics.median(t.statement_seconds for t in timings),
+            ),
+            statistics.median(cpu),
+        )
+        for timings, cpu in zip(walls, cpus, strict=True)
+    ]
 
 
 def measure(label: str, workspace: Workspace, start: date, end: date, repeats: int) -> None:
@@ -118,8 +131,7 @@ def measure(label: str, workspace: Workspace, start: date, end: date, repeats: i
     report: AuditReport = run()  # warm-up: imports, first connection
     hand = lambda: hand_written(warehouse, exports, start, end)  # noqa: E731
     hand()
-    full, sql = timed(run, repeats), timed(hand, repeats)
-    full_cpu, sql_cpu = cpu_seconds(run, repeats), cpu_seconds(hand, repeats)
+    (full, full_cpu), (sql, sql_cpu) = interleaved(run, hand, repeats)
     dates = len(report.phases[0].game_dates)
     phases = ", ".join(f"{phase.checkpoint} {phase.seconds:.2f}" for phase in report.phases)
     print(f"{label}: audit {start}..{end} on DuckDB, {dates} game dates, phases {', '.join(AUDITED)};"
@@ -129,7 +141,7 @@ def measure(label: str, workspace: Workspace, start: date, end: date, repeats: i
           f"{full.statement_seconds:>10.2f}{full.seconds / sql.seconds:>7.1f}x")  # fmt: skip
     print(f"{'  hand-written pass':<30}{sql.seconds:>8.2f}{sql_cpu:>8.2f}{HAND_STATEMENTS:>7}{'':>10}{1:>7.1f}x")
     print(f"  audit vs hand pass: {full.seconds / sql.seconds:.1f}x wall, {full_cpu / sql_cpu:.1f}x CPU;"
-          f" per phase (last run, s): {phases}")  # fmt: skip
+          f" per phase (warm-up run, s): {phases}")  # fmt: skip
 
 
 def main() -> None:
