@@ -136,7 +136,7 @@ def measure(label: str, workspace: Workspace, start: date, end: date, repeats: i
     phases = ", ".join(f"{phase.checkpoint} {phase.seconds:.2f}" for phase in report.phases)
     print(f"{label}: audit {start}..{end} on DuckDB, {dates} game dates, phases {', '.join(AUDITED)};"
           f" medians of {repeats}")  # fmt: skip
-    print(f"{'':<30}{'wall s':>8}{'cpu s':>8}{'stmts':>7}{'in SQL s':>10}{'ratio':>8}")
+    print(f"{'':<30}{'wall s':>8}{'cpu s':>8}{'stmts':>7}{'in SQL s':>10}{'ratio':>8}  (in SQL: summed)")
     print(f"{'  nba-dq audit':<30}{full.seconds:>8.2f}{full_cpu:>8.2f}{full.statements:>7}"
           f"{full.statement_seconds:>10.2f}{full.seconds / sql.seconds:>7.1f}x")  # fmt: skip
     print(f"{'  hand-written pass':<30}{sql.seconds:>8.2f}{sql_cpu:>8.2f}{HAND_STATEMENTS:>7}{'':>10}{1:>7.1f}x")

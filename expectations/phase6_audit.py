@@ -123,13 +123,20 @@ def _scheduled_games(request: RangeRequest, warehouse: Warehouse) -> dict[date, 
     return {day: tuple(listed) for day, listed in games.items()}
 
 
-def _predicted_players(request: RangeRequest, warehouse: Warehouse) -> Mapping[date, frozenset[str]]:
-    """Per date, the players with an active prediction (what the exports must list); rows are read
-    plainly, as a season holds some 80,000 of them."""
+def _predicted_players(request: RangeRequest, warehouse: Warehouse) -> Mapping[date, frozenset[str | None]]:
+    """Per date, the players with an active prediction (what the exports must list), one row per date: a
+    row per player would make a season's result large enough for BigQuery to page it through the Storage
+    Read API, which needs a role of its own. A NULL player_lookup stays in the set, as `run` reads it
+    (and cannot compare it: could not run); ARRAY_AGG takes no NULL, so they are counted apart."""
     active = request.window(PREDICTIONS, (P.game_date, P.player_lookup, P.is_active))
-    sql = f"SELECT DISTINCT game_date, {P.player_lookup} FROM ({active}) AS p WHERE {P.is_active} = TRUE"
-    players: dict[date, set[str]] = {}
+    named = f"{P.is_active} = TRUE AND {P.player_lookup} IS NOT NULL"
+    sql = (
+        f"SELECT n.game_date, a.players, n.unnamed FROM (SELECT game_date,"
+        f" SUM(CASE WHEN {P.player_lookup} IS NULL THEN 1 ELSE 0 END) AS unnamed"
+        f" FROM ({active}) AS p WHERE {P.is_active} = TRUE GROUP BY game_date) AS n"
+        f" LEFT JOIN (SELECT game_date, ARRAY_AGG(DISTINCT {P.player_lookup}) AS players"
+        f" FROM ({active}) AS p WHERE {named} GROUP BY game_date) AS a ON a.game_date = n.game_date"
+    )
     with warehouse.connect() as connection:
-        for day, player in connection.execute(sa.text(sql)):
-            players.setdefault(as_date(day), set()).add(player)
-    return {day: frozenset(names) for day, names in players.items()}
+        rows = connection.execute(sa.text(sql)).fetchall()
+    return {as_date(day): frozenset([*(players or ()), *([None] if unnamed else [])]) for day, players, unnamed in rows}
