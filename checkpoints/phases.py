@@ -99,6 +99,12 @@ def _audit5b(request: RangeRequest, settings: Settings, warehouse: Warehouse) ->
     return phase5b_grading.audit(request, settings.phase5b, warehouse)
 
 
+def _audit6(request: RangeRequest, settings: Settings, warehouse: Warehouse) -> RangeAudit:
+    from expectations import phase6_audit
+
+    return phase6_audit.audit(request, settings, warehouse)
+
+
 ALL_PHASES = "all"
 
 # In pipeline order: `--phase all` runs them in this order.
@@ -109,7 +115,7 @@ PHASES: dict[str, Phase] = {
         Phase("4", "phase4", (SCHEDULE, UPCOMING_CONTEXT, FEATURE_STORE), _phase4, _audit4),
         Phase("5", "phase5", (SCHEDULE, UPCOMING_CONTEXT, PREDICTIONS), _phase5, _audit5),
         Phase("5b", "phase5b", (SCHEDULE, PREDICTIONS, PLAYER_GAME_SUMMARY, PREDICTION_ACCURACY), _phase5b, _audit5b),
-        Phase("6", "phase6", (SCHEDULE, PREDICTIONS), _phase6, row_identity=("subject",)),
+        Phase("6", "phase6", (SCHEDULE, PREDICTIONS), _phase6, _audit6, row_identity=("subject",)),
     )
 }
 

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 from great_expectations import expectations as gxe
+from great_expectations.expectations import Expectation
 from great_expectations.expectations.row_conditions import Column
 
 from expectations.declare import CheckedBatch, PhaseRequest, checker
@@ -78,13 +79,20 @@ class ExportFacts:
 
 
 def build_batches(request: PhaseRequest, thresholds: Phase6Thresholds, facts: ExportFacts) -> list[CheckedBatch]:
+    checks = export_checks(thresholds, request.game_date)
+    return [CheckedBatch(ASSET, "", checks, frame=facts_frame(request.now, facts))]
+
+
+def export_checks(thresholds: Phase6Thresholds, game_date: object) -> tuple[Expectation, ...]:
+    """Phase 6's checks over a facts frame: a date's (`run`) or a range's (`audit`, which evaluates these
+    same expectations' conditions set-based: expectations/phase6_audit.py). `game_date` only names files."""
     t = thresholds
     named = checker(t)
-    predictions_file = PREDICTIONS_EXPORT.path(request.game_date)
-    checks = (
+    predictions_file = PREDICTIONS_EXPORT.path(game_date)
+    return (
         named(
             "export_files_readable",
-            f"{predictions_file} and {TONIGHT_EXPORT.path(request.game_date)} exist and are JSON objects with"
+            f"{predictions_file} and {TONIGHT_EXPORT.path(game_date)} exist and are JSON objects with"
             " games, players and generated_at",
             gxe.ExpectColumnValuesToBeInSet(column="read_status", value_set=[READABLE], row_condition=IS_FILE),
         ),
@@ -111,7 +119,7 @@ def build_batches(request: PhaseRequest, thresholds: Phase6Thresholds, facts: Ex
         ),
         named(
             "export_players_match_predictions",
-            f"the players in {predictions_file}, and in {TONIGHT_EXPORT.path(request.game_date)} unless a halt is"
+            f"the players in {predictions_file}, and in {TONIGHT_EXPORT.path(game_date)} unless a halt is"
             " active, are exactly the players with an active prediction",
             gxe.ExpectColumnValuesToBeInSet(
                 column="presence", value_set=[BOTH], row_condition=Column("record") == PLAYER
@@ -129,7 +137,6 @@ def build_batches(request: PhaseRequest, thresholds: Phase6Thresholds, facts: Ex
             ),
         ),
     )
-    return [CheckedBatch(ASSET, "", checks, frame=facts_frame(request.now, facts))]
 
 
 def gather_facts(request: PhaseRequest, store: ExportStore, warehouse: Warehouse) -> ExportFacts:
@@ -196,8 +203,24 @@ def _generated_at(document: Mapping[str, Any]) -> datetime | None:
         return None
 
 
+FACT_COLUMNS = ("record", IDENTITY, "export", "read_status", "missing_halt_fields", "hours_since_generated",
+                "players", "halted", "presence")  # fmt: skip
+
+
 def facts_frame(now: datetime, facts: ExportFacts) -> pd.DataFrame:
     """One row per file, per game of each readable file, and per player of either set (`record` says which)."""
+    return frame_of_facts(facts_rows(now, facts))
+
+
+def frame_of_facts(rows: list[dict[str, Any]], extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The facts frame of rows (one date's, or a range's with `extra` columns such as the date)."""
+    frame = pd.DataFrame(rows, columns=[*FACT_COLUMNS, *extra])
+    frame["players"] = frame["players"].astype("Int64")
+    frame["hours_since_generated"] = frame["hours_since_generated"].astype("float64")
+    return frame
+
+
+def facts_rows(now: datetime, facts: ExportFacts) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for folder, read in facts.files.items():
         rows.append(_file_row(folder, read, now))
@@ -206,12 +229,7 @@ def facts_frame(now: datetime, facts: ExportFacts) -> pd.DataFrame:
     for folder, read in facts.files.items():
         if _compared_with_predictions(folder, read):
             rows += _player_rows(folder, _players_in(read), facts.predicted_players)
-    columns = ("record", IDENTITY, "export", "read_status", "missing_halt_fields", "hours_since_generated",
-               "players", "halted", "presence")  # fmt: skip
-    frame = pd.DataFrame(rows, columns=list(columns))
-    frame["players"] = frame["players"].astype("Int64")
-    frame["hours_since_generated"] = frame["hours_since_generated"].astype("float64")
-    return frame
+    return rows
 
 
 def _file_row(folder: str, read: ExportRead, now: datetime) -> dict[str, Any]:

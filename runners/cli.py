@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--phase",
         default=ALL_PHASES,
         choices=(*AUDITED, ALL_PHASES),
-        help=f"phase to audit (default all: {', '.join(AUDITED)}; Phase 6's files are checked per date by run)",
+        help=f"phase to audit (default all: {', '.join(AUDITED)})",
     )
     audit.add_argument("--now", type=_moment, help="the clock each date's daily run is replayed against (as for run)")
     audit.add_argument("--json", action="store_true", help="print one JSON object instead of the table")

@@ -176,7 +176,7 @@ def health(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextI
 def audit(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     """The range's failing dates per phase, one GX validation each, and the coverage chart."""
     from checkpoints.audit import audit as audit_range
-    from checkpoints.audit import audit_json, render_audit
+    from checkpoints.audit_output import audit_json, render_audit
 
     keys = AUDITED if args.phase == ALL_PHASES else [args.phase]
     progress = (lambda line: print(line, file=err, flush=True)) if err.isatty() else None

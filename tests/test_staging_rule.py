@@ -112,4 +112,4 @@ def test_audit_json_is_printed_even_when_a_phase_raises(seeded: Workspace, monke
     assert document["status"] == "error"
     errors = {phase["phase"]: phase["error"] for phase in document["phases"]}
     assert errors == {"phase3": None, "phase4": None, "phase5": "ValueError: Invalid isoformat string: 'nan'",
-                      "phase5b": None}  # fmt: skip
+                      "phase5b": None, "phase6": None}  # fmt: skip
