@@ -23,8 +23,6 @@ import pandas as pd
 from checkpoints.context import build_context
 from checkpoints.phases import PHASES, Phase
 from checkpoints.run import build_checkpoint, fresh_copies, identifier_pages
-from checkpoints.run_pages import write_validation_pages
-from checkpoints.site_index import finish_site
 from checkpoints.summary import CRITICAL
 from expectations.ranges import Failure, RangeAudit, RangeRequest
 from warehouse.catalog import PARTITION_COLUMN, SCHEDULE
@@ -170,7 +168,10 @@ def _judged(
 
 
 def _build_pages(settings: Settings, results: dict[str, list[Any]], since: float) -> dict[str, tuple[str, ...]]:
-    """Every phase's validation page and the index, built once (the index reads every stored result)."""
+    """Every phase's validation page, then the index (from the history), built once for the audit."""
+    from checkpoints.run_pages import write_validation_pages  # GX's renderers: not before the first statement
+    from checkpoints.site_index import finish_site
+
     identifiers = [identifier for found in results.values() for identifier in found]
     if not identifiers:
         return {}
