@@ -60,7 +60,7 @@ def test_no_failing_dates_passes_only_an_empty_column_and_lists_every_failure(tm
     checks = tuple(check(ExpectNoFailingDates(check_column=name), name, "critical", name) for name in columns)
     context = build_context(Path(__file__).resolve().parent.parent / "gx", in_memory=True)
     with redirect_stdout(io.StringIO()):
-        checkpoint = build_checkpoint(context, "t", "x", [CheckedBatch("t", "", checks, frame=frame)], [], {})
+        checkpoint = build_checkpoint(context, "t", [CheckedBatch("t", "", checks, frame=frame)], [], {})
         result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier("t"))
     outcomes = {
         r.expectation_config.kwargs["check_column"]: r for run in result.run_results.values() for r in run.results
