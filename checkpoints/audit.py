@@ -24,6 +24,7 @@ from checkpoints.context import build_context
 from checkpoints.phases import PHASES, Phase
 from checkpoints.run import build_checkpoint, fresh_copies, identifier_pages
 from checkpoints.summary import CRITICAL
+from expectations.gx_import import load_gx
 from expectations.ranges import Failure, RangeAudit, RangeRequest
 from warehouse.catalog import PARTITION_COLUMN, SCHEDULE
 from warehouse.connection import check_schema, one_connection_per_file, open_warehouse
@@ -141,6 +142,7 @@ def _figures(settings: Settings, phase: Phase, request: RangeRequest) -> tuple[R
     labelled = open_warehouse(settings, {"command": "audit", "phase": phase.checkpoint})
     with one_connection_per_file():  # the phase's statements share one connection (in this thread)
         check_schema(labelled, phase.tables)
+        load_gx()  # the phase's module needs GX, and another worker may be importing it now
         audited = phase.audit(request, settings, labelled)
     return audited, time.perf_counter() - started
 

@@ -124,3 +124,33 @@ print(json.dumps([result.success, float(result.result["observed_value"])]), file
     assert done.returncode == 0, done.stderr
     success, observed = json.loads(done.stdout.strip().splitlines()[-1])
     assert success is True and observed == pytest.approx(0.0094665, abs=1e-6)
+
+
+def test_gx_is_loaded_before_any_audit_worker_runs_phase_code(seeded: Workspace, tmp_path: Path) -> None:
+    """The audit's workers compute phases' figures side by side and GX loads lazily: two threads importing
+    GX for the first time at once failed phases with "partially initialized module" or a _DeadlockError.
+    Each worker loads GX under one lock (expectations/gx_import.py) before its phase's code imports it."""
+    code = """
+import json, sys
+import checkpoints.phases as phases
+from dataclasses import replace
+seen = {}
+def watched(phase):
+    def audit(request, settings, warehouse):
+        seen[phase.checkpoint] = "great_expectations" in sys.modules
+        return phase.audit(request, settings, warehouse)
+    return audit
+for key, phase in list(phases.PHASES.items()):
+    if phase.audit is not None:
+        phases.PHASES[key] = replace(phase, audit=watched(phase))
+from runners.cli import main
+main(["audit", "--start", "2025-12-01", "--end", "2025-12-03", "--json"])
+print(json.dumps(seen), file=sys.__stdout__)
+"""
+    env = {**seeded.env, "NBA_DQ_GX_ROOT": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    (tmp_path / "great_expectations.yml").write_bytes((PROJECT_ROOT / "gx" / "great_expectations.yml").read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen and all(seen.values()), (seen, done.stderr[-2000:])
