@@ -82,7 +82,9 @@ def rebuild_site(settings: Settings) -> str:
     """`nba-dq docs`: prune, re-render every kept validation result (at most retention_days of runs), and
     write the index pages of those days (and any month page missing); returns the index."""
     from checkpoints.context import build_context
+    from expectations.gx_import import load_gx_and_checks
 
+    load_gx_and_checks()  # before any stored result is read: they name nba-dq's expectation types
     now = datetime.now(timezone.utc)
     context = build_context(settings.gx_root)
     pruned = prune(settings, now)  # first: what it drops is not rendered

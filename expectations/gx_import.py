@@ -17,3 +17,12 @@ _FIRST_IMPORT = threading.Lock()
 def load_gx() -> None:
     with _FIRST_IMPORT:
         import great_expectations  # noqa: F401
+
+
+def load_gx_and_checks() -> None:
+    """GX with nba-dq's own expectation types registered. A stored validation result names them
+    (expect_no_failing_rows, expect_no_failing_dates): a process that only reads stored results, such as
+    `nba-dq docs`, cannot load or render one until they are imported."""
+    load_gx()
+    import expectations.audit_expectation  # noqa: F401
+    import expectations.no_failing_rows  # noqa: F401

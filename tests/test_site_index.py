@@ -3,6 +3,8 @@ how many runs came before it, old results pruned by the retention while their ru
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from checkpoints.history import History
 from checkpoints.retention import prune
 from checkpoints.site_index import build_site_index
 from tests.conftest import Workspace
+from warehouse.settings import PROJECT_ROOT
 
 DAY = "2025-12-02"  # a clean date
 SITE = Path("gx/uncommitted/data_docs/local_site")
@@ -86,3 +89,19 @@ def test_every_run_is_listed_on_bounded_pages(scratch: Workspace, monkeypatch: p
     listed = [day for page in written[:-1] for day in (d for _, d in runs.values()) if day in page.read_text()]
     assert sorted(listed) == sorted(day for _, day in runs.values())  # every run on exactly one month page
     assert "none (not written)" in index  # no recorded page: no link to one
+
+
+def test_docs_in_a_fresh_process_rebuilds_every_page_and_sets_nothing_aside(scratch: Workspace) -> None:
+    """`nba-dq docs` runs in a process that has declared no check: stored results name nba-dq's own
+    expectation types, which it must register before loading them (it once exited 2 with
+    ExpectationNotFoundError), and a result must never be set aside as unreadable for that."""
+    result = scratch.cli("run", "--phase", "5", "--date", DAY, "--json")
+    assert result.code == 0, result.err
+    page = Path(result.json()["data_docs"])
+    page.unlink()
+    code = "import sys; from runners.cli import main; sys.exit(main(['docs']))"
+    env = {**scratch.env, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert page.is_file()
+    assert not (scratch.root / "gx" / "uncommitted" / "quarantine").exists()
