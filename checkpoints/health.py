@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from checkpoints.history import History
+from checkpoints.history import read_history
 from checkpoints.phases import PHASES
 from checkpoints.summary import CRITICAL, ERROR, FAIL, PASS
 from checkpoints.terminal import printable
@@ -25,8 +25,8 @@ from warehouse.catalog import (
     PREDICTION_ACCURACY,
     PREDICTIONS,
 )
-from warehouse.connection import Warehouse, open_warehouse
-from warehouse.dialect import BIGQUERY, date_literal, staging_tables_query
+from warehouse.connection import open_warehouse
+from warehouse.dialect import date_literal, staging_tables_query
 from warehouse.errors import CouldNotRun
 from warehouse.settings import Settings
 
@@ -131,7 +131,7 @@ def health_report(settings: Settings, end: date, days: int, now: datetime) -> He
             for name, batch, age, status, failed in connection.execute(sa.text(f"{staging} ORDER BY table_name"))
             if failed
         ]
-    _latest_statuses(settings, warehouse, dates, start, end)
+    _latest_statuses(settings, dates, start, end)
     for day in dates.values():
         day.problems = _problems(day, settings)
     return HealthReport(start, end, now, [dates[day] for day in sorted(dates)], orphaned)
@@ -154,9 +154,7 @@ def _problems(day: DateHealth, settings: Settings) -> list[str]:
     return problems
 
 
-def _latest_statuses(
-    settings: Settings, warehouse: Warehouse, dates: dict[date, DateHealth], start: date, end: date
-) -> None:
+def _latest_statuses(settings: Settings, dates: dict[date, DateHealth], start: date, end: date) -> None:
     """Each checkpoint's status in its latest recorded run per date (`-` when never run)."""
     # run_at as text (ISO order on both engines): DuckDB hands TIMESTAMPTZ to Python only through pytz.
     sql = (
@@ -164,14 +162,7 @@ def _latest_statuses(
         f" FROM {DQ_CHECK_RESULTS.qualified(settings.datasets)}"
         f" WHERE {H.game_date} BETWEEN {date_literal(start)} AND {date_literal(end)}"
     )
-    if warehouse.engine_name == BIGQUERY:
-        try:
-            with warehouse.connect() as connection:
-                found = list(connection.execute(sa.text(sql)))
-        except CouldNotRun:
-            found = []  # no history yet
-    else:
-        found = History(settings).read(sql)
+    found = read_history(settings, sql, "health")  # none before the first run wrote the history
     latest: dict[tuple[date, str], tuple[Any, str]] = {}
     verdicts: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for run_id, run_at, phase, day, status, severity in found:
