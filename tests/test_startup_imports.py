@@ -36,8 +36,10 @@ REPORT
 
 # The CLI with a listener on every SQLAlchemy engine: at the first statement, report and end the process.
 FIRST_STATEMENT = """
-import os, sqlalchemy
+import os, sqlalchemy, threading
+reporting = threading.Lock()  # the audit's workers issue statements side by side: only the first reports
 def first(*args):
+    reporting.acquire()  # a later one waits here until os._exit ends the process
     REPORT
     sys.__stdout__.flush()
     os._exit(0)
