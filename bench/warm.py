@@ -23,10 +23,10 @@ from pathlib import Path
 from bench.common import private_workspace
 from bench.phase5 import ONE_DATE, hand_written
 from bench.soda_yardstick import phase5_sodacl, scan, verdicts
-from checkpoints.history import recorder
 from checkpoints.phases import PHASES
-from checkpoints.reporting import Reporting
 from checkpoints.run import run_phase, run_phases
+from reporting.history import recorder
+from reporting.reporter import Reporting
 from warehouse.seed import FAULTS, seed_duckdb, simulated_run_time
 from warehouse.settings import Settings
 
@@ -45,7 +45,7 @@ class Figures:
 def docs_timer() -> Iterator[list[float]]:
     """Seconds spent in Data Docs per run: the run's pages (RunPagesAction: GX renders them, then they
     are made offline-safe) and the index from the history (finish_site), timed around the real functions."""
-    import checkpoints.site_index as index_module
+    import reporting.site_index as index_module
     from checkpoints.run_pages import RunPagesAction
 
     spent = [0.0]

@@ -1,7 +1,7 @@
 """The GX ValidationAction every phase checkpoint carries after Data Docs: it reports the verdict.
 
 It turns the checkpoint result into the same summary the CLI prints and hands it to the run's
-reporter (checkpoints/reporting.py: the history first, then Slack), the same path a phase that
+reporter (reporting/reporter.py: the history first, then Slack), the same path a phase that
 could not run takes. The reporter is attached after GX has stored the checkpoint, so the action's
 serialized fields hold no secret; with nothing attached it does nothing, and it never breaks a
 checkpoint. GX's own SlackNotificationAction never says which checks failed and has no timeout.

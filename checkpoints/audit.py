@@ -172,7 +172,7 @@ def _judged(
 def _build_pages(settings: Settings, results: dict[str, list[Any]], since: float) -> dict[str, tuple[str, ...]]:
     """Every phase's validation page, then the index (from the history), built once for the audit."""
     from checkpoints.run_pages import write_validation_pages  # GX's renderers: not before the first statement
-    from checkpoints.site_index import finish_site
+    from reporting.site_index import finish_site
 
     identifiers = [identifier for found in results.values() for identifier in found]
     if not identifiers:

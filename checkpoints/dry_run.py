@@ -15,7 +15,7 @@ from typing import Any
 
 from checkpoints.phases import PHASES
 from checkpoints.run import declare_phase, table_statements
-from checkpoints.terminal import printable
+from reporting.terminal import printable
 from warehouse.bigquery import dry_run_bytes, job_labels
 from warehouse.dialect import BIGQUERY
 from warehouse.settings import Settings

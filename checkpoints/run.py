@@ -29,9 +29,9 @@ from checkpoints.context import (
     whole_frame,
 )
 from checkpoints.phases import PHASES, Phase
-from checkpoints.reporting import NO_REPORTING, Reporting
 from checkpoints.summary import RunSummary, check_name, checkpoint_summary
 from expectations.declare import CheckedBatch, PhaseRequest, findings_sql
+from reporting.reporter import NO_REPORTING, Reporting
 from warehouse.catalog import SCHEDULE
 from warehouse.connection import (
     Warehouse,
@@ -208,7 +208,7 @@ def run_phases(
             if (failed.phase, game_date) not in reporting.reported:
                 reporting.report(failed)
             summaries.append(failed)
-    from checkpoints.site_index import finish_site  # GX's renderers: imported when pages are written
+    from reporting.site_index import finish_site  # GX's renderers: imported when pages are written
 
     try:
         finish_site(settings, [page for summary in summaries for page in summary.data_docs], started, "run")

@@ -4,7 +4,7 @@ GX's UpdateDataDocsAction calls build_data_docs once per validation result: each
 stored result and page (the section builder and the index builder both do) and re-renders the index
 from all of them, so a run's cost grew with every run before it. RunPagesAction renders exactly the
 pages of the run's results and suites with the site's own GX renderers and views (the escaping ones of
-checkpoints/data_docs_view.py), makes them offline-safe, and leaves the index to checkpoints/site_index.py,
+reporting/data_docs_view.py), makes them offline-safe, and leaves the index to reporting/site_index.py,
 built once per command from the history.
 """
 
@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from great_expectations.checkpoint import UpdateDataDocsAction
 
-from checkpoints.data_docs import make_offline
+from reporting.data_docs import make_offline
 
 log = logging.getLogger(__name__)
 STATIC_STAMP = Path("static") / ".nba-dq-gx-version"  # which GX version's static assets the site holds

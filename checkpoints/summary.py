@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from checkpoints.terminal import printable
+from reporting.terminal import printable
 from warehouse.catalog import FAILED_COLUMN
 from warehouse.errors import ExitCode
 

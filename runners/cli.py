@@ -18,7 +18,7 @@ from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from checkpoints.phases import ALL_PHASES, AUDITED, PHASES
-from checkpoints.terminal import printable
+from reporting.terminal import printable
 from warehouse.errors import CouldNotRun, ExitCode, one_line
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def _could_not_run(line: str, command: str | None, as_json: bool, out: TextIO, e
 
 def _doctor_without_config(error: ConfigError, as_json: bool, out: TextIO) -> int:
     """doctor reports a bad config like any other problem: a FAIL line each, the other probes skipped."""
-    from checkpoints.doctor import config_findings, doctor_json, exit_code, render_doctor
+    from runners.doctor import config_findings, doctor_json, exit_code, render_doctor
 
     findings = config_findings(error.problems)
     print(json.dumps(doctor_json(findings), indent=2) if as_json else render_doctor(findings), file=out)

@@ -14,16 +14,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from checkpoints.charts import Point, coverage_chart
-from checkpoints.data_docs import site_folder, site_index
-from checkpoints.doctor import doctor, doctor_json, render_doctor
-from checkpoints.doctor import exit_code as doctor_exit_code
 from checkpoints.dry_run import plan, plan_json, render_plan
-from checkpoints.history import recorder
 from checkpoints.phases import ALL_PHASES, AUDITED, PHASES
-from checkpoints.reporting import NO_REPORTING, Reporting, alerter_from_env
 from checkpoints.run import run_phases
-from checkpoints.slack import BOT_TOKEN, WEBHOOK_DEFAULT, WEBHOOK_ERROR
 from checkpoints.summary import (
     ERROR,
     RunSummary,
@@ -34,7 +27,14 @@ from checkpoints.summary import (
     to_json,
     worst_exit_code,
 )
-from checkpoints.terminal import printable
+from reporting.charts import Point, coverage_chart
+from reporting.data_docs import site_folder, site_index
+from reporting.history import recorder
+from reporting.reporter import NO_REPORTING, Reporting, alerter_from_env
+from reporting.slack import BOT_TOKEN, WEBHOOK_DEFAULT, WEBHOOK_ERROR
+from reporting.terminal import printable
+from runners.doctor import doctor, doctor_json, render_doctor
+from runners.doctor import exit_code as doctor_exit_code
 from warehouse.connection import DUCKDB_PREFIX
 from warehouse.environment import ENVIRONMENT, PRODUCTION
 from warehouse.errors import CouldNotRun, ExitCode, one_line, os_problem
@@ -151,7 +151,7 @@ def build_reporting(settings: Settings, env: Mapping[str, str], err: TextIO) -> 
 
 def health(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     """The window's health table and coverage chart; exit 1 when a date is below its threshold."""
-    from checkpoints.health import health_json, health_report, render_health
+    from reporting.health import health_json, health_report, render_health
 
     clock = datetime.now(timezone.utc)
     end = args.end or clock.date()
@@ -176,7 +176,7 @@ def health(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextI
 def audit(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     """The range's failing dates per phase, one GX validation each, and the coverage chart."""
     from checkpoints.audit import audit as audit_range
-    from checkpoints.audit_output import audit_json, render_audit
+    from reporting.audit_output import audit_json, render_audit
 
     keys = AUDITED if args.phase == ALL_PHASES else [args.phase]
     progress = (lambda line: print(line, file=err, flush=True)) if err.isatty() else None
@@ -228,7 +228,7 @@ def _audit_chart(settings: Settings, report: AuditReport) -> Path | None:
 
 def docs(settings: Settings, out: TextIO) -> ExitCode:
     """Rebuild the Data Docs site from the stored validation results; print where it is."""
-    from checkpoints.site_index import rebuild_site  # imports GX's renderers: not at start-up
+    from reporting.site_index import rebuild_site  # imports GX's renderers: not at start-up
 
     print(f"Data Docs index: {rebuild_site(settings)}", file=out)
     return ExitCode.PASSED

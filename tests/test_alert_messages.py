@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from checkpoints.alert_messages import RunLinks, alert_message, shown
 from checkpoints.summary import CheckOutcome, RunSummary
+from reporting.alert_messages import RunLinks, alert_message, shown
 from tests.conftest import Workspace
 from tests.slack_server import SlackServer, slack_server
 from warehouse.dialect import inspect_table_command

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-import checkpoints.alerts
-from checkpoints.alerts import NOT_DEDUPLICATED, Alerter, RunLinks
-from checkpoints.slack import DELIVERED, Answer, Destination, Routing
-from checkpoints.state_files import quarantined
+import reporting.alerts
 from checkpoints.summary import CheckOutcome, RunSummary
+from reporting.alerts import NOT_DEDUPLICATED, Alerter, RunLinks
+from reporting.slack import DELIVERED, Answer, Destination, Routing
+from state.files import quarantined
 
 DESTINATION = Destination("webhook", "SLACK_WEBHOOK_URL")
 ROUTING = Routing(critical=DESTINATION, warning=DESTINATION, resolved=DESTINATION)
@@ -174,7 +174,7 @@ def test_a_full_disk_sends_the_alert_and_leaves_no_half_outbox(tmp_path: Path, m
     def disk_full(path: Path, document: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(checkpoints.alerts, "write_json", disk_full)
+    monkeypatch.setattr(reporting.alerts, "write_json", disk_full)
     sender = SlowSender()
     alerter(tmp_path, sender).notify(FAILING)
     assert titles(sender) == ["nba-dq phase5 2025-12-05: FAIL"] and NOT_DEDUPLICATED in sender.sent[0]["text"]
@@ -184,7 +184,7 @@ def test_a_full_disk_sends_the_alert_and_leaves_no_half_outbox(tmp_path: Path, m
 def test_one_slack_budget_for_the_whole_command_run() -> None:
     """Every send of a run shares total_timeout_seconds: a second message to another destination after
     the first spent the budget is not tried (it waits in the outbox), instead of 15 s more per phase."""
-    from checkpoints.slack import SlackSender
+    from reporting.slack import SlackSender
     from warehouse.settings import load_settings
 
     class HungSlack(SlackSender):

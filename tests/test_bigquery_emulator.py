@@ -226,7 +226,7 @@ def test_a_replayed_history_load_appends_once(emulated: EmulatorWorkspace) -> No
     """BigQuery refuses a second job with the same id (409), which the replay reads as "already appended"."""
     from google.api_core.exceptions import NotFound
 
-    from checkpoints.history_bigquery import load_into_bigquery, load_job_id
+    from reporting.history_bigquery import load_into_bigquery, load_job_id
     from tests.test_history import made_rows
     from warehouse.bigquery import bigquery_client
 

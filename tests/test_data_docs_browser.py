@@ -111,7 +111,7 @@ def test_docs_rebuilds_the_site_offline_and_prints_its_index(scratch: Workspace)
 
 
 def test_every_remote_resource_of_gx_templates_is_vendored() -> None:
-    from checkpoints.data_docs import CDN_FILES, VENDOR
+    from reporting.data_docs import CDN_FILES, VENDOR
 
     assert all((VENDOR / file).is_file() for file in CDN_FILES.values())
     templates = Path(__import__("great_expectations").__file__).parent / "render/view/templates"

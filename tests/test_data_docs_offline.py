@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from checkpoints import data_docs
-from checkpoints.data_docs import CDN_FILES, make_offline, offline_html, publish
-from checkpoints.state_files import quarantined
+from reporting import data_docs
+from reporting.data_docs import CDN_FILES, make_offline, offline_html, publish
+from state.files import quarantined
 
 SITE = Path("/site")
 

@@ -153,7 +153,7 @@ def test_a_missing_warehouse_and_export_root_are_reported_not_raised(scratch: Wo
 
 
 def test_a_quarantined_state_file_is_a_fail_line(scratch: Workspace) -> None:
-    from checkpoints.state_files import read_json
+    from state.files import read_json
 
     ledger = scratch.root / "gx" / "uncommitted" / "alerts" / "ledger.json"
     ledger.parent.mkdir(parents=True)

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from checkpoints.history import History
+from reporting.history import History
 from tests.conftest import Workspace
 from tests.slack_server import slack_server
 from warehouse.settings import PROJECT_ROOT
@@ -122,7 +122,7 @@ def test_a_crash_between_the_append_and_the_pending_files_removal_doubles_nothin
     child = (
         "import json, os, signal, sys\n"
         "from pathlib import Path\n"
-        "from checkpoints.history import History\n"
+        "from reporting.history import History\n"
         "from warehouse.settings import load_settings\n"
         "Path.unlink = lambda self, missing_ok=False: os.kill(os.getpid(), signal.SIGKILL)\n"
         "History(load_settings(os.environ)).append(json.loads(sys.argv[1]))\n"

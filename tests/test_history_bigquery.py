@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from google.api_core.exceptions import Conflict
 
-import checkpoints.history_bigquery as history_bigquery
-from checkpoints.history_bigquery import load_into_bigquery, load_job_id
+import reporting.history_bigquery as history_bigquery
+from reporting.history_bigquery import load_into_bigquery, load_job_id
 from tests.conftest import make_workspace
 from tests.test_history import made_rows
 from warehouse.errors import CouldNotRun

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from checkpoints import site_index
-from checkpoints.history import History
-from checkpoints.retention import prune
-from checkpoints.site_index import build_site_index
+from reporting import site_index
+from reporting.history import History
+from reporting.retention import prune
+from reporting.site_index import build_site_index
 from tests.conftest import Workspace
 from warehouse.settings import PROJECT_ROOT
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from checkpoints.slack import Destination, routing_from_env
+from reporting.slack import Destination, routing_from_env
 from tests.conftest import CliResult, Workspace
 from tests.slack_server import Reply, SlackServer, slack_server
 from warehouse.settings import PROJECT_ROOT, load_settings

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from checkpoints.alerts import NOT_DEDUPLICATED
+from reporting.alerts import NOT_DEDUPLICATED
 from tests.conftest import Workspace
 from tests.slack_server import HANGS, NOT_IN_CHANNEL, POSTED_ANSWER_LOST, Reply, SlackServer, slack_server
 from tests.test_slack_alerts import COVERAGE_DROP, fast_config, run, text_of

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from checkpoints.state_files import CorruptStateFile, quarantined, read_json, write_json
+from state.files import CorruptStateFile, quarantined, read_json, write_json
 
 
 def _must_be_object(document: Any) -> None:

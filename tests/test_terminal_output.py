@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from checkpoints.terminal import printable
+from reporting.terminal import printable
 from tests.conftest import Workspace
 
 DAY = "2025-12-02"

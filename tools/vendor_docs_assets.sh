@@ -1,9 +1,9 @@
 #!/bin/sh
 # Re-fetch the CSS, JS and fonts GX's Data Docs pages load from CDNs, from the npm registry, into
-# checkpoints/docs_assets/vendor/ (committed). Versions are the ones GX 1.24.1's templates ask for.
-# Run after a GX upgrade changes them; checkpoints/data_docs.py maps each CDN URL to a file here.
+# reporting/docs_assets/vendor/ (committed). Versions are the ones GX 1.24.1's templates ask for.
+# Run after a GX upgrade changes them; reporting/data_docs.py maps each CDN URL to a file here.
 set -eu
-target="$(cd "$(dirname "$0")/.." && pwd)/checkpoints/docs_assets/vendor"
+target="$(cd "$(dirname "$0")/.." && pwd)/reporting/docs_assets/vendor"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from checkpoints.state_files import CorruptStateFile, read_json, write_json
-from checkpoints.terminal import printable
+from reporting.terminal import printable
+from state.files import CorruptStateFile, read_json, write_json
 from warehouse.errors import CouldNotRun
 
 MARKER = ".nba-dq-seed"  # in the export root; beside the warehouse it is `<warehouse name>.nba-dq-seed`

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from checkpoints.terminal import printable
+from reporting.terminal import printable
 from warehouse.catalog import ALL_TABLES, PREDICTIONS, Table
 from warehouse.dialect import create_table_ddl, duckdb_type
 from warehouse.errors import CouldNotRun

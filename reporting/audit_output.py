@@ -8,7 +8,7 @@ from typing import Any
 
 from checkpoints.audit import AuditReport, CheckFindings, PhaseFindings
 from checkpoints.summary import CRITICAL
-from checkpoints.terminal import printable
+from reporting.terminal import printable
 from warehouse.errors import ExitCode
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from checkpoints.slack import BOT_TOKEN, NO_DESTINATION, WEBHOOK, routing_from_env, web_client
+from reporting.slack import BOT_TOKEN, NO_DESTINATION, WEBHOOK, routing_from_env, web_client
 from warehouse.errors import CouldNotRun
 from warehouse.settings import AlertSettings
 

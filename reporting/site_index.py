@@ -2,7 +2,7 @@
 
 GX builds its index by listing and loading every stored validation result, so the index page and the
 cost of writing it grew with every run (8.8 MB and most of a run's CPU after 1,000 runs). Here the
-history (checkpoints/history.py: DuckDB, or BigQuery in production) says which runs there were:
+history (reporting/history.py: DuckDB, or BigQuery in production) says which runs there were:
 index.html lists the latest RUNS_ON_INDEX runs and links one archive page per month of runs
 (runs-YYYY-MM.html, split every RUNS_PER_PAGE runs). A command rewrites the index and only the month
 pages whose runs changed (its own month, and months whose pages were pruned). A run whose pages were
@@ -29,7 +29,9 @@ from great_expectations.render.components import (
 )
 from great_expectations.render.renderer import SiteIndexPageRenderer
 
-from checkpoints.data_docs import (
+from checkpoints.run_pages import write_validation_pages
+from checkpoints.summary import CRITICAL, ERROR, FAIL, PASS
+from reporting.data_docs import (
     docs_url,
     offline_html,
     publish,
@@ -38,11 +40,9 @@ from checkpoints.data_docs import (
     site_index,
     write_atomically,
 )
-from checkpoints.data_docs_view import EscapingIndexPageView
-from checkpoints.history import read_history
-from checkpoints.retention import Pruned, prune
-from checkpoints.run_pages import write_validation_pages
-from checkpoints.summary import CRITICAL, ERROR, FAIL, PASS
+from reporting.data_docs_view import EscapingIndexPageView
+from reporting.history import read_history
+from reporting.retention import Pruned, prune
 from warehouse.catalog import DQ_CHECK_RESULTS
 from warehouse.dialect import date_literal
 from warehouse.settings import Settings

@@ -17,14 +17,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from checkpoints.alerts import waiting_messages
-from checkpoints.data_docs import site_folder
-from checkpoints.history import History, warehouse_label
 from checkpoints.phases import PHASES
-from checkpoints.slack import NO_DESTINATION, routing_from_env
-from checkpoints.slack_check import check_destination
-from checkpoints.state_files import quarantined
-from checkpoints.terminal import printable
+from reporting.alerts import waiting_messages
+from reporting.data_docs import site_folder
+from reporting.history import History, warehouse_label
+from reporting.slack import NO_DESTINATION, routing_from_env
+from reporting.slack_check import check_destination
+from reporting.terminal import printable
+from state.files import quarantined
 from warehouse.catalog import PARTITION_COLUMN, Table
 from warehouse.connection import Warehouse, first_line, open_warehouse, schema_problems
 from warehouse.dialect import date_literal

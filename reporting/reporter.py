@@ -10,11 +10,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from checkpoints.alerts import Alerter, RunLinks
-from checkpoints.data_docs import docs_url
 from checkpoints.phases import phase_key
-from checkpoints.slack import SlackSender, routing_from_env
 from checkpoints.summary import RunSummary
+from reporting.alerts import Alerter, RunLinks
+from reporting.data_docs import docs_url
+from reporting.slack import SlackSender, routing_from_env
 from warehouse.catalog import PREDICTIONS
 from warehouse.dialect import inspect_table_command
 from warehouse.settings import Settings

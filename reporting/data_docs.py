@@ -3,7 +3,7 @@
 GX's pages load Bootstrap, jQuery, Font Awesome, Vega and more from CDNs (unstyled without internet)
 and a remote logo whose URL carries the run time: every view of a private site would tell another host
 about it. After GX writes pages, each CDN reference is pointed at a copy vendored from the npm registry
-(checkpoints/docs_assets/vendor, see tools/vendor_docs_assets.sh), the logo at GX's own copy in the
+(reporting/docs_assets/vendor, see tools/vendor_docs_assets.sh), the logo at GX's own copy in the
 site, and any other external resource is dropped, so opening a page requests nothing from another host.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from checkpoints.state_files import CorruptStateFile, quarantine, read_json, write_json
+from state.files import CorruptStateFile, quarantine, read_json, write_json
 from warehouse.connection import first_line
 from warehouse.exports import GCS_SCHEME, gcs_client
 

@@ -11,7 +11,7 @@ time; webhooks take no idempotency key, so nothing on our side can tell. A repea
 
 The ledger also holds the open alerts (phase|date|check -> when posted), which suppress a repeat within
 `repeat_after_hours` and bring one "resolved" message. A corrupt ledger or outbox entry is quarantined
-(checkpoints/state_files.py) and never blocks the other alerts. When the state cannot be written at all
+(state/files.py) and never blocks the other alerts. When the state cannot be written at all
 (a read-only or full disk), the alert is sent anyway, without repeat suppression, and says so.
 """
 
@@ -26,11 +26,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from checkpoints.alert_messages import RunLinks, alert_message, resolved_message, with_note
-from checkpoints.slack import CHANNEL, CRITICAL, RESOLVED, WARNING, WEBHOOK, Answer, Destination, Routing
-from checkpoints.state_files import CorruptStateFile, quarantine, read_json, write_json
 from checkpoints.summary import COULD_NOT_RUN, ERROR, PASS, CheckOutcome, RunSummary, outcomes
 from checkpoints.summary import CRITICAL as CRITICAL_SEVERITY
+from reporting.alert_messages import RunLinks, alert_message, resolved_message, with_note
+from reporting.slack import CHANNEL, CRITICAL, RESOLVED, WARNING, WEBHOOK, Answer, Destination, Routing
+from state.files import CorruptStateFile, quarantine, read_json, write_json
 
 __all__ = ["Alerter", "RunLinks", "alert_state_folder", "failing_checks", "waiting_messages"]
 

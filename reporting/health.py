@@ -15,11 +15,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from checkpoints.history import read_history
 from checkpoints.phases import PHASES
 from checkpoints.summary import CRITICAL, ERROR, FAIL, PASS
-from checkpoints.terminal import printable
 from expectations.ranges import RangeRequest, as_date
+from reporting.history import read_history
+from reporting.terminal import printable
 from warehouse.catalog import (
     DQ_CHECK_RESULTS,
     PREDICTION_ACCURACY,

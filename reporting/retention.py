@@ -2,7 +2,7 @@
 
 Kept forever, they made every run slower (GX and the offline rewrite walked them all) and filled the
 disk (350 MB after 1,000 runs). The history keeps every run's verdict; the site's index keeps listing
-a pruned run, saying its page was pruned (checkpoints/site_index.py). GX stores a result under
+a pruned run, saying its page was pruned (reporting/site_index.py). GX stores a result under
 validations/<suite>/<run name>/<run time>/ and its page under the same folders of the site, so a run's
 age is in its folder name: the walk stops at run-time folders and reads no file.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from checkpoints.data_docs import VALIDATIONS_FOLDER, site_folder
+from reporting.data_docs import VALIDATIONS_FOLDER, site_folder
 from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)

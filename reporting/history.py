@@ -6,7 +6,7 @@ an exclusive file lock, so concurrent runs take turns. Rows that cannot be writt
 gx/uncommitted/history/pending and appended first by the next run: nothing is lost. Appending is
 idempotent, keyed by (run_id, check_name): a run that crashed after its append but before removing its
 pending file doubles nothing when the next run replays the file. A corrupt pending file is quarantined
-(checkpoints/state_files.py) and holds up no other rows.
+(state/files.py) and holds up no other rows.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from checkpoints.data_docs import docs_url
-from checkpoints.history_bigquery import check_bigquery_history, load_into_bigquery
-from checkpoints.state_files import CorruptStateFile, read_json, write_json
 from checkpoints.summary import PASS, RunSummary, json_safe, outcomes
+from reporting.data_docs import docs_url
+from reporting.history_bigquery import check_bigquery_history, load_into_bigquery
+from state.files import CorruptStateFile, read_json, write_json
 from warehouse.catalog import DQ_CHECK_RESULTS
 from warehouse.dialect import BIGQUERY, create_table_ddl
 from warehouse.errors import CouldNotRun
