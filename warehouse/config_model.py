@@ -204,6 +204,11 @@ class DocsSettings(Section):
     retention_days: AtLeastOne  # GX validation results and their pages older than this are pruned
 
 
+class StateSettings(Section):
+    url: Annotated[StrictStr, Field(pattern=f"^$|{GCS_URL}")]  # empty: files under the GX folder; or NBA_DQ_STATE_URL
+    lease_seconds: AtLeastOne  # a claimed run or lock older than this is taken over (its holder died)
+
+
 class WarehouseSection(Section):
     url: Annotated[StrictStr, Field(pattern=WAREHOUSE_URL)] | None = None  # or NBA_DQ_WAREHOUSE
     location: Name | None = None
@@ -249,6 +254,7 @@ class ConfigFile(Section):
     data_docs: DocsSettings
     datasets: Datasets
     history: HistorySettings
+    state: StateSettings
     phase3: Phase3Thresholds
     phase4: Phase4Thresholds
     phase5: Phase5Thresholds

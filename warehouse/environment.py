@@ -21,6 +21,7 @@ GX_ROOT = "NBA_DQ_GX_ROOT"
 WAREHOUSE = "NBA_DQ_WAREHOUSE"
 EXPORT_ROOT = "NBA_DQ_EXPORT_ROOT"
 DOCS_BUCKET = "NBA_DQ_DOCS_BUCKET"
+STATE_URL = "NBA_DQ_STATE_URL"
 BIGQUERY_ENDPOINT = "NBA_DQ_BIGQUERY_ENDPOINT"  # a local BigQuery emulator (tests), else Google
 ENVIRONMENT, DEVELOPMENT, PRODUCTION = "NBA_DQ_ENV", "development", "production"
 WEBHOOK_DEFAULT = "SLACK_WEBHOOK_URL"
@@ -43,6 +44,7 @@ class Environment(BaseModel):
     warehouse: Annotated[StrictStr, Field(pattern=WAREHOUSE_URL)] | None = Field(None, alias=WAREHOUSE)
     export_root: ExportRoot | None = Field(None, alias=EXPORT_ROOT)
     docs_bucket: Annotated[StrictStr, Field(pattern=GCS_URL)] | None = Field(None, alias=DOCS_BUCKET)
+    state_url: Annotated[StrictStr, Field(pattern=GCS_URL)] | None = Field(None, alias=STATE_URL)
     bigquery_endpoint: HttpUrl | None = Field(None, alias=BIGQUERY_ENDPOINT)
     mode: Literal[DEVELOPMENT, PRODUCTION] | None = Field(None, alias=ENVIRONMENT)
     webhook_default: HttpUrl | None = Field(None, alias=WEBHOOK_DEFAULT)

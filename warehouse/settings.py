@@ -27,6 +27,7 @@ from warehouse.config_model import (
     Phase5BThresholds,
     Phase5Thresholds,
     Phase6Thresholds,
+    StateSettings,
     Thresholds,
 )
 from warehouse.config_types import SEVERITIES
@@ -42,6 +43,7 @@ __all__ = [  # the config objects the rest of the code imports from here
     "DocsSettings",
     "Era",
     "HistorySettings",
+    "StateSettings",
     "Phase3Thresholds",
     "Phase4Thresholds",
     "Phase5BThresholds",
@@ -67,6 +69,7 @@ class Settings:
     alerts: AlertSettings
     data_docs: DocsSettings
     history: HistorySettings
+    state: StateSettings
     phase3: Phase3Thresholds
     phase4: Phase4Thresholds
     phase5: Phase5Thresholds
@@ -172,6 +175,7 @@ def _settings(path: Path, config: ConfigFile, variables: Environment) -> Setting
             duckdb_file=str(gx_root / config.history.duckdb_file),
             lock_timeout_seconds=config.history.lock_timeout_seconds,
         ),
+        state=config.state.model_copy(update={"url": variables.state_url}) if variables.state_url else config.state,
         phase3=config.phase3,
         phase4=config.phase4,
         phase5=config.phase5,
