@@ -54,8 +54,11 @@ class Visit:
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.on("requestfailed", lambda request: self.failed.append(request.url))
         self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
-        self.page.goto(url, wait_until="load")
-        self.page.wait_for_load_state("networkidle")
+        # "load" waits for every stylesheet, script and image the page references; fonts may load after
+        # it, so wait for those too. Not "networkidle": a file:// page has nothing to go idle from, and
+        # on a loaded machine its 500 ms quiet window timed out (30 s) on a page that had loaded.
+        self.page.goto(url, wait_until="load", timeout=120_000)
+        self.page.evaluate("document.fonts.ready.then(() => true)")
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(screenshot), full_page=True)
 
