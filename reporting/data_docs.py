@@ -125,13 +125,13 @@ def publish(site: Path, bucket_url: str, gx_root: Path, pages: Iterable[Path], r
     """
     from google.api_core.exceptions import NotFound
 
-    bucket_name, _, prefix = bucket_url[len(GCS_SCHEME) :].partition("/")
+    bucket_name, prefix = _bucket_and_prefix(bucket_url)
     manifest_path = site.parent / PUBLISHED
     published: dict[str, list[int]] = read_json(manifest_path, gx_root, _check_manifest) or {}
     bucket = gcs_client().bucket(bucket_name)
 
     def blob(relative: str) -> Any:
-        return bucket.blob(f"{prefix.strip('/')}/{relative}" if prefix.strip("/") else relative)
+        return bucket.blob(f"{prefix}{relative}")
 
     for path in removed:
         relative = path.relative_to(site).as_posix()
@@ -158,6 +158,19 @@ def publish(site: Path, bucket_url: str, gx_root: Path, pages: Iterable[Path], r
         uploaded += 1
     write_json(manifest_path, published)
     return uploaded
+
+
+def published_pages(bucket_url: str, starting: str) -> set[str]:
+    """The site's pages in the bucket whose path (relative to the site) starts with `starting`, in one
+    listing: on Cloud Run the local site holds only this container's pages, the bucket every run's."""
+    bucket_name, prefix = _bucket_and_prefix(bucket_url)
+    return {blob.name[len(prefix) :] for blob in gcs_client().list_blobs(bucket_name, prefix=prefix + starting)}
+
+
+def _bucket_and_prefix(bucket_url: str) -> tuple[str, str]:
+    """gs://bucket/site -> ("bucket", "site/"); gs://bucket -> ("bucket", "")."""
+    bucket_name, _, prefix = bucket_url[len(GCS_SCHEME) :].partition("/")
+    return bucket_name, f"{prefix.strip('/')}/" if prefix.strip("/") else ""
 
 
 def _check_manifest(document: Any) -> None:

@@ -35,6 +35,7 @@ from reporting.data_docs import (
     docs_url,
     offline_html,
     publish,
+    published_pages,
     set_aside_unreadable_results,
     site_folder,
     site_index,
@@ -128,7 +129,10 @@ def build_site_index(settings: Settings, months: Iterable[str], now: datetime, c
 
 def _build(settings: Settings, site: Path, months: Iterable[str], now: datetime, command: str) -> list[Path]:
     archive = _months(settings, command)
-    missing = {month for month, _ in archive if not (site / month_page(month, 1)).is_file()}  # e.g. a new site
+    present = {page.name for page in site.glob(month_page("*", 1))}
+    if settings.data_docs.bucket:  # a new container's site is empty: the bucket holds the month pages
+        present |= published_pages(settings.data_docs.bucket, month_page("", 1).removesuffix(".html"))
+    missing = {month for month, _ in archive if month_page(month, 1) not in present}  # e.g. a new site
     written = []
     for month in sorted({*months, *missing}):
         runs = _runs(settings, command, f"{H.run_at} >= {_instant(month, 0)} AND {H.run_at} < {_instant(month, 1)}")
@@ -202,7 +206,8 @@ def _write(
     now: datetime,
 ) -> Path:  # fmt: skip
     cutoff = now - timedelta(days=settings.data_docs.retention_days)
-    rows = [_row(run, site, cutoff, settings.data_docs.retention_days) for run in runs]
+    published = bool(settings.data_docs.bucket)
+    rows = [_row(run, site, cutoff, settings.data_docs.retention_days, published) for run in runs]
     document = HistoryIndexRenderer.render({"site_name": f"nba-dq: {title}", "runs": rows, "archive": archive})
     html = EscapingIndexPageView(custom_styles_directory=None, custom_views_directory=None).render(document)
     page = site / name
@@ -210,10 +215,13 @@ def _write(
     return page
 
 
-def _row(run: RunEntry, site: Path, cutoff: datetime, retention_days: int) -> dict[str, Any]:
-    if run.page and (site / run.page).is_file():
+def _row(run: RunEntry, site: Path, cutoff: datetime, retention_days: int, published: bool) -> dict[str, Any]:
+    """A run's link: its page when this site holds it, or (a published site) when the bucket does: every
+    instance publishes its runs' pages there, and a bucket lifecycle rule deletes them after retention_days."""
+    kept = run.run_at >= cutoff
+    if run.page and ((site / run.page).is_file() or (published and kept)):
         link, page = urllib.parse.quote(run.page), "open"
-    elif run.run_at < cutoff:
+    elif not kept:
         link, page = "#", f"pruned (older than {retention_days} days)"
     else:
         link, page = "#", "none (not written)"
