@@ -125,8 +125,8 @@ def dockerfile_problems(dockerfile: str) -> list[str]:
     steps = instructions(dockerfile)
     problems = []
     bases = [arguments for keyword, arguments in steps if keyword == "FROM"]
-    if bases != ["python:3.11-slim"]:
-        problems.append(f"base image {bases}: expected one stage FROM python:3.11-slim")
+    if len(bases) != 1 or not re.fullmatch(r"python:3\.11-slim(@sha256:[0-9a-f]{64})?", bases[0]):
+        problems.append(f"base image {bases}: expected one stage FROM python:3.11-slim (a digest may pin it)")
     installs = [arguments for keyword, arguments in steps if keyword == "RUN" and "pip install" in arguments]
     locked = [run for run in installs if re.search(r"-r \S*requirements\.lock\b", run)]
     if not any("--require-hashes" in run and "--no-deps" in run for run in locked):
@@ -227,6 +227,7 @@ def test_the_lock_checker_names_each_disagreement(lock: str, problem: str) -> No
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
+        (("FROM python:3.11-slim", "FROM python:3.12-slim"), "base image"),
         (("USER nba-dq", "USER root"), "runs as root"),
         (("USER nba-dq", ""), "no USER"),
         (("--require-hashes ", ""), "--require-hashes"),
