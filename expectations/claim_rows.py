@@ -86,7 +86,7 @@ class ClaimContext:
 def judge(claims: PhaseClaims, context: ClaimContext) -> list[ClaimRow]:
     """Every claim of every report as rows; claims holding no report are a failing row, not a silence."""
     if not claims.reports:
-        return [ClaimRow(CLAIM_STATUS_SUCCESS, "-", "status", None, "the claims hold no processor's report", True)]
+        return [ClaimRow(CLAIM_STATUS_SUCCESS, "-", "status", None, "the claims hold no report of any processor", True)]
     rows: list[ClaimRow] = []
     for report in sorted(claims.reports, key=lambda r: str(r.processor)):
         rows += status_rows(report)
@@ -133,7 +133,9 @@ def table_row(
     dataset, _, name = claimed.rpartition(".")
     table = next((t for t in tables if t.name == name), None)
     if table is None:
-        where = "a table this phase's checks read" if name in {t.name for t in ALL_TABLES} else "in nba-dq's catalog"
+        where = (
+            "a table the checks of this phase read" if name in {t.name for t in ALL_TABLES} else "in the nba-dq catalog"
+        )
         return None, row(f"{claimed} is not {where}, so its count is not reconciled", True)
     if dataset and dataset.rpartition(".")[2] != datasets[table.dataset_role]:
         return None, row(f"{claimed} is not {table.qualified(datasets)}, the table nba-dq reads", True)
@@ -159,8 +161,9 @@ def count_rows(report: ProcessorReport, checkpoint: str, table: Table) -> list[C
     for field, value, unit in claims:
         count = as_count(value)
         if count is None:
-            problem = "the message carries no" if value is None else "not a count:"
-            note = f"{problem} {field}, not judged" if value is None else f"{problem} {value!r}, not judged"
+            note = (
+                f"the message carries no {field}, not judged" if value is None else f"not a count ({value}), not judged"
+            )
             rows.append(ClaimRow(CLAIM_ROWS_LANDED, report.processor, field, text(value), note, True))
         else:
             rows.append(ClaimRow(CLAIM_ROWS_LANDED, report.processor, field, str(count), None, None, count,
@@ -176,11 +179,11 @@ def batch_rows(report: ProcessorReport, min_completion_pct: float) -> list[Claim
     expected = details.get("expected_predictions", details.get("expected_players"))
     completed = details.get("completed_predictions")
     if as_count(expected) == 0 and as_count(completed) == 0:
-        complete = (True, "claims nothing (0 expected, 0 completed), as the legacy batch summary's metadata does")
+        complete = (True, "claims nothing (0 expected, 0 completed), as the legacy batch summary metadata does")
     elif pct is None:
         complete = (True, "the message carries no completion_pct, not judged")
     elif not is_number(pct):
-        complete = (True, f"not a percentage {pct!r}, not judged")
+        complete = (True, f"not a percentage ({pct}), not judged")
     elif pct < min_completion_pct:
         complete = (True, f"{pct:.1f}% completed, below {min_completion_pct:g}%")
     else:
@@ -198,7 +201,7 @@ def batch_rows(report: ProcessorReport, min_completion_pct: float) -> list[Claim
     if failures is None:
         failing = (True, "the message carries no failed_predictions, not judged")
     elif failed_count is None:
-        failing = (True, f"not a count {failures!r}, not judged")
+        failing = (True, f"not a count ({failures}), not judged")
     else:
         failing = (failed_count > 0, f"{failed_count} predictions failed" if failed_count else None)
     return [
