@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from checkpoints.phases import PHASES
-from checkpoints.run import run_phase
+from checkpoints.run import run_phase, run_phases
 from checkpoints.summary import PASS, RunSummary
 from expectations.check_names import CLAIM_CHECK_NAMES
 from expectations.claims import PhaseClaims, ProcessorReport
@@ -247,3 +247,10 @@ def test_message_text_cannot_break_the_statement(seeded: Workspace) -> None:
     assert failing_claims(summary) == {"claim_status_success"}
     status = claim_outcomes(summary)["claim_status_success"].observed
     assert status[0]["processor"] == "X? OR 1=1 --? ?name ?batch?"
+
+
+def test_run_phases_hands_each_phase_its_own_claims(seeded: Workspace) -> None:
+    lying = with_report(truthful(seeded)["5"], record_count=950)
+    phase4, phase5 = run_phases(seeded.settings, ["4", "5"], DAY, simulated_run_time(DAY), claims={"5": lying})
+    assert not claim_outcomes(phase4) and phase4.status == PASS
+    assert failing_claims(phase5) == {"claim_rows_landed"} and phase5.status == "fail"
