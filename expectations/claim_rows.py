@@ -175,41 +175,44 @@ def batch_rows(report: ProcessorReport, min_completion_pct: float) -> list[Claim
     """A prediction batch's own figures: completion, stall, failed predictions. The live coordinator's
     message carries no stall_detected or failed_predictions, the legacy one all-zero figures."""
     details, processor = report.details, report.processor
+    judged = (
+        (CLAIM_BATCH_COMPLETE, "completion_pct", completion_problem(details, min_completion_pct)),
+        (CLAIM_BATCH_NOT_STALLED, "stall_detected", stall_problem(details.get("stall_detected"))),
+        (CLAIM_BATCH_NO_FAILED_PREDICTIONS, "failed_predictions", failures_problem(details.get("failed_predictions"))),
+    )
+    return [
+        ClaimRow(check, processor, field, text(details.get(field)), problem, problem is not None)
+        for check, field, problem in judged
+    ]
+
+
+def completion_problem(details: Mapping[str, Any], min_completion_pct: float) -> str | None:
     pct = details.get("completion_pct")
     expected = details.get("expected_predictions", details.get("expected_players"))
-    completed = details.get("completed_predictions")
-    if as_count(expected) == 0 and as_count(completed) == 0:
-        complete = (True, "claims nothing (0 expected, 0 completed), as the legacy batch summary metadata does")
-    elif pct is None:
-        complete = (True, "the message carries no completion_pct, not judged")
-    elif not is_number(pct):
-        complete = (True, f"not a percentage ({pct}), not judged")
-    elif pct < min_completion_pct:
-        complete = (True, f"{pct:.1f}% completed, below {min_completion_pct:g}%")
-    else:
-        complete = (False, None)
-    stall = details.get("stall_detected")
+    if as_count(expected) == 0 and as_count(details.get("completed_predictions")) == 0:
+        return "claims nothing (0 expected, 0 completed), as the legacy batch summary metadata does"
+    if pct is None:
+        return "the message carries no completion_pct, not judged"
+    if not is_number(pct):
+        return f"not a percentage ({pct}), not judged"
+    return f"{pct:.1f}% completed, below {min_completion_pct:g}%" if pct < min_completion_pct else None
+
+
+def stall_problem(stall: Any) -> str | None:
     if stall is None:
-        stalled = (True, "the message carries no stall_detected, not judged")
-    else:
-        stalled = (
-            stall is not False,
-            "stall detected" if stall is True else None if stall is False else "not a boolean",
-        )
-    failures = details.get("failed_predictions")
-    failed_count = as_count(failures)
+        return "the message carries no stall_detected, not judged"
+    if not isinstance(stall, bool):
+        return f"not a boolean ({stall}), not judged"
+    return "stall detected" if stall else None
+
+
+def failures_problem(failures: Any) -> str | None:
+    count = as_count(failures)
     if failures is None:
-        failing = (True, "the message carries no failed_predictions, not judged")
-    elif failed_count is None:
-        failing = (True, f"not a count ({failures}), not judged")
-    else:
-        failing = (failed_count > 0, f"{failed_count} predictions failed" if failed_count else None)
-    return [
-        ClaimRow(CLAIM_BATCH_COMPLETE, processor, "completion_pct", text(pct), complete[1], complete[0]),
-        ClaimRow(CLAIM_BATCH_NOT_STALLED, processor, "stall_detected", text(stall), stalled[1], stalled[0]),
-        ClaimRow(CLAIM_BATCH_NO_FAILED_PREDICTIONS, processor, "failed_predictions", text(failures), failing[1],
-                 failing[0]),
-    ]  # fmt: skip
+        return "the message carries no failed_predictions, not judged"
+    if count is None:
+        return f"not a count ({failures}), not judged"
+    return f"{count} predictions failed" if count else None
 
 
 def export_errors_row(report: ProcessorReport) -> ClaimRow:

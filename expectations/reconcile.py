@@ -35,7 +35,7 @@ from expectations.claim_rows import OUTPUT_TABLES, PATH, PLAYERS, ClaimContext, 
 from expectations.declare import CheckedBatch, PhaseRequest, checker, no_failing_rows
 from expectations.definitions import active_predictions
 from warehouse.catalog import FAILED_COLUMN, PARTITION_COLUMN, PREDICTIONS
-from warehouse.dialect import BIGQUERY
+from warehouse.dialect import BIGQUERY, duckdb_type
 from warehouse.exports import open_export_store
 from warehouse.settings import Settings, Thresholds
 
@@ -54,7 +54,6 @@ COLUMNS = {
     "note": "STRING",
     FAILED_COLUMN: "BOOL",
 }
-DUCKDB_TYPES = {"STRING": "VARCHAR", "INT64": "BIGINT", "BOOL": "BOOLEAN"}
 
 
 def with_claims(
@@ -217,7 +216,7 @@ def _null(engine: str, kind: str) -> str:
 
 
 def _type(engine: str, kind: str) -> str:
-    return kind if engine == BIGQUERY else DUCKDB_TYPES[kind]
+    return kind if engine == BIGQUERY else duckdb_type(kind)
 
 
 def with_claim_facts(batch: CheckedBatch, rows: Iterable[ClaimRow], checks: tuple[Expectation, ...]) -> CheckedBatch:

@@ -164,3 +164,17 @@ def test_phase6_errors_and_paths_outside_the_root() -> None:
 
 def flat(paths: dict[str, Any]) -> list[str]:
     return [p for value in paths.values() if value for p in (value if isinstance(value, list) else [value])]
+
+
+def test_values_in_a_shape_nba_dq_cannot_read_are_not_judged() -> None:
+    """A bool is no count, NaN no percentage, "yes" no boolean: each fails saying so, never passes."""
+    details = {"completion_pct": float("nan"), "stall_detected": "yes", "failed_predictions": True}
+    claims = PhaseClaims((ProcessorReport("PredictionCoordinator", "", "player_prop_predictions", True, details),))
+    rows = judge(claims, ClaimContext("phase5", DATASETS, 80))
+    assert failing(rows) == {
+        ("claim_status_success", "PredictionCoordinator"): "the message carries no status",
+        ("claim_rows_landed", "PredictionCoordinator"): "not a count (True), not judged",
+        ("claim_batch_complete", "PredictionCoordinator"): "not a percentage (nan), not judged",
+        ("claim_batch_not_stalled", "PredictionCoordinator"): "not a boolean (yes), not judged",
+        ("claim_batch_no_failed_predictions", "PredictionCoordinator"): "not a count (True), not judged",
+    }
