@@ -30,6 +30,7 @@ from checkpoints.context import (
 )
 from checkpoints.phases import PHASES, Phase
 from checkpoints.summary import RunSummary, check_name, checkpoint_summary
+from expectations.claims import PhaseClaims
 from expectations.declare import CheckedBatch, PhaseRequest, findings_sql
 from reporting.reporter import NO_REPORTING, Reporting
 from warehouse.catalog import SCHEDULE
@@ -54,9 +55,16 @@ WHOLE_FRAME = "frame"  # each frame asset's batch definition
 
 
 def run_phase(
-    settings: Settings, phase_key: str, game_date: date, now: datetime, reporting: Reporting = NO_REPORTING
+    settings: Settings,
+    phase_key: str,
+    game_date: date,
+    now: datetime,
+    reporting: Reporting = NO_REPORTING,
+    claims: PhaseClaims | None = None,
 ) -> RunSummary:
     """Validate one phase for one game date. Raises CouldNotRun when no verdict is possible.
+
+    `claims`: what the phase's completion messages say (the service); their checks join the phase's.
 
     The checkpoint's actions write the run's Data Docs pages (offline-safe), record the verdict in the
     history and send it to Slack (what `reporting` attaches); run_phases then writes the site's index.
@@ -65,7 +73,7 @@ def run_phase(
     labels = {"command": "run", "phase": phase.checkpoint}
     # GX prints to stdout (e.g. a custom expectation's registration notice): keep it out of our output.
     with redirect_stdout(io.StringIO()) as chatter, one_connection_per_file():
-        batches = declare_phase(settings, phase, game_date, now, labels)
+        batches = declare_phase(settings, phase, game_date, now, labels, claims)
         frame = checked_frame(settings, labels, batches)
     declared = [check_name(e.meta) for batch in batches for e in batch.expectations]
     run_id = _run_id(phase, game_date)
@@ -136,18 +144,29 @@ def _discard_results(context: Any, run_id: Any) -> None:
 
 
 def declare_phase(
-    settings: Settings, phase: Phase, game_date: date, now: datetime, labels: Mapping[str, str]
+    settings: Settings,
+    phase: Phase,
+    game_date: date,
+    now: datetime,
+    labels: Mapping[str, str],
+    claims: PhaseClaims | None = None,
 ) -> list[CheckedBatch]:
     """The phase's checks for the date, after the preflight: the schema, and a date with games.
-    Declaring reads only what thresholds need (Phase 5's volume history, Phase 6's export files)."""
+    Declaring reads only what thresholds need (Phase 5's volume history, Phase 6's export files).
+    With `claims`, the checks of what the completion messages claim join them (expectations/reconcile.py)."""
     warehouse = open_warehouse(settings, labels)
     check_schema(warehouse, phase.tables)
     if scheduled_games(warehouse, game_date) == 0:
         raise CouldNotRun(
             f"no games scheduled on {game_date} in {warehouse.table(SCHEDULE)}: nothing to check (pick a game date)"
         )
-    request = PhaseRequest(game_date=game_date, now=now, engine=warehouse.engine_name, datasets=warehouse.datasets)
-    return phase.build(request, settings, warehouse)
+    request = PhaseRequest(game_date, now, warehouse.engine_name, warehouse.datasets, claims)
+    batches = phase.build(request, settings, warehouse)
+    if claims is None:
+        return batches
+    from expectations.reconcile import with_claims  # GX is loaded already: the phase declared its checks
+
+    return with_claims(request, settings, phase.checkpoint, batches)
 
 
 def checked_frame(settings: Settings, labels: Mapping[str, str], batches: list[CheckedBatch]) -> pd.DataFrame:
@@ -190,9 +209,15 @@ def table_statements(
 
 
 def run_phases(
-    settings: Settings, phase_keys: list[str], game_date: date, now: datetime, reporting: Reporting = NO_REPORTING
+    settings: Settings,
+    phase_keys: list[str],
+    game_date: date,
+    now: datetime,
+    reporting: Reporting = NO_REPORTING,
+    claims: Mapping[str, PhaseClaims] | None = None,
 ) -> list[RunSummary]:
     """Phases in pipeline order; one that could not run is reported (recorded, alerted) and does not stop the rest.
+    `claims`, by phase key: what each phase's completion messages say (the service; None for the CLI).
 
     Whatever a phase raises counts as "could not run", never as silence: a corrupt GX project file or a
     bug is recorded and alerted like a missing table (with its type, as it is not one of our messages)."""
@@ -200,7 +225,7 @@ def run_phases(
     summaries = []
     for key in phase_keys:
         try:
-            summaries.append(run_phase(settings, key, game_date, now, reporting))
+            summaries.append(run_phase(settings, key, game_date, now, reporting, (claims or {}).get(key)))
         except Exception as error:  # reported below; the traceback under --debug
             log.debug("%s %s could not run", key, game_date, exc_info=True)
             reason = str(error) if isinstance(error, CouldNotRun) else f"{type(error).__name__}: {first_line(error)}"

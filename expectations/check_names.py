@@ -3,10 +3,32 @@
 Written here, free of GX, so dq.toml is validated before GX loads (its import takes seconds): a
 mistyped name in a severity table is an error at load, not a check silently left critical. The
 phase modules declare the checks; tests/test_check_names.py proves each set equals what its phase
-declares for one date and over a range (`nba-dq audit`, which adds a `*_rows_present` check).
+declares for one date, over a range (`nba-dq audit`, which adds a `*_rows_present` check) and on its
+completion messages' claims (`nba-dq serve`).
 """
 
 from __future__ import annotations
+
+# Checks of what the platform's completion messages claim (expectations/reconcile.py): declared only
+# when a phase runs on its messages (`nba-dq serve`), never by `run` or `audit`.
+CLAIM_STATUS_NOT_FAILED = "claim_status_not_failed"
+CLAIM_STATUS_SUCCESS = "claim_status_success"
+CLAIM_TABLE_KNOWN = "claim_table_known"
+CLAIM_ROWS_LANDED = "claim_rows_landed"
+CLAIM_BATCH_COMPLETE = "claim_batch_complete"
+CLAIM_BATCH_NOT_STALLED = "claim_batch_not_stalled"
+CLAIM_BATCH_NO_FAILED_PREDICTIONS = "claim_batch_no_failed_predictions"
+CLAIM_EXPORT_ERRORS_EMPTY = "claim_export_errors_empty"
+CLAIM_EXPORT_PATHS_EXIST = "claim_export_paths_exist"
+_STATUS_CLAIMS = (CLAIM_STATUS_NOT_FAILED, CLAIM_STATUS_SUCCESS)
+_TABLE_CLAIMS = (*_STATUS_CLAIMS, CLAIM_TABLE_KNOWN, CLAIM_ROWS_LANDED)
+CLAIM_CHECK_NAMES: dict[str, tuple[str, ...]] = {
+    "phase3": _TABLE_CLAIMS,
+    "phase4": _TABLE_CLAIMS,
+    "phase5": (*_TABLE_CLAIMS, CLAIM_BATCH_COMPLETE, CLAIM_BATCH_NOT_STALLED, CLAIM_BATCH_NO_FAILED_PREDICTIONS),
+    "phase5b": (*_STATUS_CLAIMS, CLAIM_ROWS_LANDED),
+    "phase6": (*_STATUS_CLAIMS, CLAIM_EXPORT_ERRORS_EMPTY, CLAIM_EXPORT_PATHS_EXIST),
+}
 
 CHECK_NAMES: dict[str, frozenset[str]] = {
     "phase3": frozenset(
@@ -79,3 +101,4 @@ CHECK_NAMES: dict[str, frozenset[str]] = {
         }
     ),
 }
+CHECK_NAMES = {checkpoint: names | set(CLAIM_CHECK_NAMES[checkpoint]) for checkpoint, names in CHECK_NAMES.items()}

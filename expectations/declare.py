@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from expectations.claims import PhaseClaims
 from warehouse.catalog import FAILED_COLUMN, PARTITION_COLUMN, Table
 from warehouse.dialect import date_literal, holds_non_finite, non_finite, row_json
 
@@ -55,12 +56,14 @@ def finding_key(table: str, query: str) -> str:
 
 @dataclass(frozen=True)
 class PhaseRequest:
-    """What a phase's suites are declared for: one game date on one warehouse."""
+    """What a phase's suites are declared for: one game date on one warehouse, and what the platform's
+    completion messages claim about it when the run was started by them (None: `run`, `audit`)."""
 
     game_date: date
     now: datetime
     engine: str
     datasets: Mapping[str, str]
+    claims: PhaseClaims | None = None
 
     def table(self, table: Table) -> str:
         return table.qualified(self.datasets)

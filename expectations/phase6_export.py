@@ -214,7 +214,16 @@ def facts_frame(now: datetime, facts: ExportFacts) -> pd.DataFrame:
 
 def frame_of_facts(rows: list[dict[str, Any]], extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """The facts frame of rows (one date's, or a range's with `extra` columns such as the date)."""
-    frame = pd.DataFrame(rows, columns=[*FACT_COLUMNS, *extra])
+    return _typed(pd.DataFrame(rows, columns=[*FACT_COLUMNS, *extra]))
+
+
+def with_fact_rows(frame: pd.DataFrame, rows: list[dict[str, Any]], extra: tuple[str, ...]) -> pd.DataFrame:
+    """The frame with more facts, in `extra` columns of their own (what the completion message claimed)."""
+    added = pd.DataFrame(rows, columns=[*frame.columns, *extra], dtype=object)
+    return _typed(pd.concat([frame.astype(object), added], ignore_index=True))
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     frame["players"] = frame["players"].astype("Int64")
     frame["hours_since_generated"] = frame["hours_since_generated"].astype("float64")
     return frame

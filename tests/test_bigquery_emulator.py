@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,9 +26,13 @@ import pytest
 
 from checkpoints.audit import audit
 from checkpoints.phases import AUDITED
+from checkpoints.run import run_phase
+from expectations.claims import PhaseClaims
 from expectations.phase5_predictions import STAGING_TABLES
 from tests.bigquery_emulator import PROJECT, bigquery_emulator
 from tests.conftest import MonthRuns, Workspace, make_workspace, month_run_group
+from tests.reconcile_claims import DAY as CLAIMS_DAY
+from tests.reconcile_claims import truthful
 from tests.test_statements import unpruned_reads
 from warehouse.bigquery import bigquery_client
 from warehouse.seed import DEFAULT_END, DEFAULT_START, simulated_run_time
@@ -294,3 +299,24 @@ def test_null_nan_and_infinity_fail_on_the_emulator(
     the_day = date.fromisoformat(day)
     report = audit(emulated.settings, ["3", "4", "5"], the_day - timedelta(days=1), the_day, CLOCK)
     assert {p.checkpoint: {c.name for c in p.checks if the_day in c.failures} for p in report.phases} == expected
+
+
+@pytest.mark.parametrize("key", ["3", "5", "5b"], ids=lambda key: f"phase{key}")
+def test_claims_reconcile_on_the_emulator_as_on_duckdb(
+    emulated: EmulatorWorkspace, seeded: Workspace, key: str
+) -> None:
+    """The claims' one statement (typed literals, a LEFT JOIN of partition counts) runs on BigQuery's
+    dialect: truthful claims pass, a lying count fails with the same rows as on DuckDB."""
+    truthful_claims = truthful(seeded)[key]
+    lie = truthful_claims.reports[0]
+    lying = PhaseClaims((replace(lie, record_count=950, details={**lie.details, "graded_count": 99999}),))
+    run_time = simulated_run_time(CLAIMS_DAY)
+    for claims, failing in ((truthful_claims, set()), (lying, {"claim_rows_landed"})):
+        with capturing_statements() as statements:
+            on_emulator = run_phase(emulated.settings, key, CLAIMS_DAY, run_time, claims=claims)
+        on_duckdb = run_phase(seeded.settings, key, CLAIMS_DAY, run_time, claims=claims)
+        assert on_emulator.error is None, on_emulator.error
+        claim_checks = lambda summary: {c.name: (c.status, c.observed) for c in summary.checks if "claim_" in c.name}  # noqa: E731
+        assert claim_checks(on_emulator) == claim_checks(on_duckdb)
+        assert {name for name, (status, _) in claim_checks(on_emulator).items() if status != "pass"} == failing
+        assert {s: unpruned_reads(s, "bigquery") for s in statements.texts if unpruned_reads(s, "bigquery")} == {}

@@ -88,6 +88,16 @@ BAD_VALUES = [
         "[phase5] volume_min_mad_share = 1: must be at least 0 and below 1",
     ),
     (
+        "min_batch_completion_pct = 80",
+        "min_batch_completion_pct = 120",
+        "[phase5] min_batch_completion_pct = 120: must be between 0 and 100",
+    ),
+    (
+        'claim_batch_not_stalled = "warning"',
+        'claim_batch_stalled = "warning"',
+        "[phase5.severity] claim_batch_stalled: not a phase5 check (did you mean claim_batch_not_stalled?)",
+    ),
+    (
         "staging_grace_minutes = 30",
         "staging_grace_minutes = 0",
         "[phase5] staging_grace_minutes = 0: must be at least 1",

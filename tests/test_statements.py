@@ -15,7 +15,9 @@ import sqlglot
 from sqlglot import exp
 
 from checkpoints.phases import PHASES
+from checkpoints.run import run_phase
 from tests.conftest import MonthRuns, Workspace, month_run_group
+from tests.reconcile_claims import DAY, truthful
 from warehouse.catalog import ALL_TABLES, PARTITION_COLUMN
 from warehouse.seed import FAULTS, simulated_run_time
 from warehouse.statements import capturing_statements
@@ -124,3 +126,24 @@ def test_range_commands_filter_game_date_too(seeded: Workspace, statements: list
     assert result.code in (0, 1), result.err
     assert statements
     assert {s: unpruned_reads(s) for s in statements if unpruned_reads(s)} == {}
+
+
+@pytest.mark.parametrize("key", list(PHASES), ids=lambda key: f"phase{key}")
+def test_claims_add_at_most_one_statement_and_it_filters_game_date(seeded: Workspace, key: str) -> None:
+    """The claims of a phase's completion messages (`nba-dq serve`) are read in one more statement,
+    each count in it a read of one table's date partition; Phase 6's claims are facts of its frame."""
+    day = DAY
+    claims = truthful(seeded)[key]
+    counted = []
+    for with_claims in (None, claims):
+        with capturing_statements() as captured:
+            summary = run_phase(seeded.settings, key, day, simulated_run_time(day), claims=with_claims)
+        assert summary.error is None and summary.status == "pass", summary.failed()
+        counted.append(list(captured.texts))
+    without, with_claims_ = counted
+    assert {s: unpruned_reads(s) for s in with_claims_ if unpruned_reads(s)} == {}
+    added = [s for s in with_claims_ if s not in without]
+    assert len(with_claims_) == len(without) + (0 if key == "6" else 1)
+    assert len(added) == (0 if key == "6" else 1)
+    if key != "6":
+        assert added[0].startswith("WITH batch AS") and "claim_rows_landed" in added[0]

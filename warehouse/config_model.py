@@ -142,6 +142,7 @@ class Phase5Thresholds(Thresholds):
     volume_lookback_days: AtLeastOne
     volume_mad_k: Positive
     volume_min_mad_share: Annotated[Number, bounded(0, 1, high_open=True)]
+    min_batch_completion_pct: Annotated[Number, bounded(0, 100)]
 
     @model_validator(mode="after")
     def _pairs(self) -> Phase5Thresholds:

@@ -1,0 +1,180 @@
+"""The platform's real completion messages (tests/fixtures/pubsub) map onto the claim checks.
+
+Each body is turned into a ProcessorReport as the contract says (details: Phase 5's metadata, grading's
+and Phase 6's body fields) and judged; the counts against the warehouse are tests/test_reconcile.py's.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from expectations.claim_rows import PLAYERS, ROWS, ClaimContext, ClaimRow, judge
+from expectations.claims import PhaseClaims, ProcessorReport
+from warehouse.catalog import FEATURE_STORE, PLAYER_GAME_SUMMARY, PREDICTION_ACCURACY, PREDICTIONS
+from warehouse.exports import GcsExportStore
+
+FIXTURES = Path(__file__).parent / "fixtures" / "pubsub"
+DATASETS = {"raw": "nba_raw", "analytics": "nba_analytics", "predictions": "nba_predictions"}
+UNIFIED = {"phase_3_analytics", "phase_4_precompute", "phase_5_predictions"}  # UnifiedPubSubPublisher's
+
+
+def message(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def as_report(body: dict[str, Any]) -> ProcessorReport:
+    """The contract's mapping: the unified publisher's metadata, or grading's / Phase 6's own body."""
+    table = body.get("output_table")
+    if table and body.get("output_dataset"):
+        table = f"{body['output_dataset']}.{table}"
+    details = body.get("metadata", {}) if body["phase"] in UNIFIED else body
+    return ProcessorReport(
+        body["processor_name"], body["status"], table, body.get("record_count"), details, body.get("execution_id")
+    )
+
+
+def judged(checkpoint: str, *names: str, exports: Any = None) -> list[ClaimRow]:
+    claims = PhaseClaims(tuple(as_report(message(name)) for name in names))
+    return judge(claims, ClaimContext(checkpoint, DATASETS, 80, exports))
+
+
+def failing(rows: list[ClaimRow]) -> dict[tuple[str, str], str | None]:
+    return {(row.check, row.processor): row.note for row in rows if row.failed}
+
+
+def counted(rows: list[ClaimRow]) -> dict[tuple[str, str], tuple[int | None, str, str]]:
+    return {
+        (row.processor, row.field): (row.claimed_count, row.landed.table.name, row.landed.unit)
+        for row in rows
+        if row.landed is not None
+    }
+
+
+PHASE3 = [f"nba-phase3-analytics-complete--{name}Processor" for name in (
+    "PlayerGameSummary", "TeamDefenseGameSummary", "TeamOffenseGameSummary", "UpcomingPlayerGameContext",
+    "UpcomingTeamGameContext")]  # fmt: skip
+
+
+def test_phase3_messages() -> None:
+    rows = judged("phase3", *PHASE3)
+    assert counted(rows) == {
+        ("PlayerGameSummaryProcessor", "record_count"): (231, PLAYER_GAME_SUMMARY.name, ROWS),
+        ("UpcomingPlayerGameContextProcessor", "record_count"): (302, "upcoming_player_game_context", ROWS),
+    }
+    assert failing(rows) == {
+        ("claim_table_known", f"{team}Processor"): f"nba_analytics.{table} is not in the nba-dq catalog, so its"
+        " count is not reconciled"
+        for team, table in (
+            ("TeamDefenseGameSummary", "team_defense_game_summary"),
+            ("TeamOffenseGameSummary", "team_offense_game_summary"),
+            ("UpcomingTeamGameContext", "upcoming_team_game_context"),
+        )
+    }
+
+
+def test_phase3_failed_message() -> None:
+    rows = judged("phase3", "nba-phase3-analytics-complete--PlayerGameSummaryProcessor--status-failed")
+    assert failing(rows) == {("claim_status_not_failed", "PlayerGameSummaryProcessor"): "reported failed"}
+    assert counted(rows) == {("PlayerGameSummaryProcessor", "record_count"): (0, PLAYER_GAME_SUMMARY.name, ROWS)}
+
+
+def test_phase4_messages() -> None:
+    rows = judged(
+        "phase4",
+        "nba-phase4-precompute-complete--MLFeatureStoreProcessor",
+        "nba-phase4-precompute-complete--PlayerDailyCacheProcessor",
+    )
+    assert counted(rows) == {("MLFeatureStoreProcessor", "record_count"): (298, FEATURE_STORE.name, ROWS)}
+    assert set(failing(rows)) == {("claim_table_known", "PlayerDailyCacheProcessor")}
+
+
+def test_phase5_live_message_counts_players_and_lacks_stall_and_failures() -> None:
+    rows = judged("phase5", "nba-phase5-predictions-complete--PredictionCoordinator")
+    assert counted(rows) == {
+        ("PredictionCoordinator", "record_count"): (296, PREDICTIONS.name, PLAYERS),
+        ("PredictionCoordinator", "completed_predictions"): (296, PREDICTIONS.name, PLAYERS),
+        ("PredictionCoordinator", "total_predictions"): (2368, PREDICTIONS.name, ROWS),
+    }
+    assert failing(rows) == {  # completion_pct 98.99 passes; the two fields it does not carry are not judged
+        ("claim_batch_not_stalled", "PredictionCoordinator"): "the message carries no stall_detected, not judged",
+        ("claim_batch_no_failed_predictions", "PredictionCoordinator"): (
+            "the message carries no failed_predictions, not judged"
+        ),
+    }
+
+
+def test_phase5_legacy_summary_claims_nothing() -> None:
+    rows = judged("phase5", "nba-phase5-predictions-complete--PredictionCoordinator-legacy-batch-summary")
+    assert failing(rows) == {
+        ("claim_batch_complete", "PredictionCoordinator"): (
+            "claims nothing (0 expected, 0 completed), as the legacy batch summary metadata does"
+        )
+    }
+    assert counted(rows)[("PredictionCoordinator", "record_count")] == (0, PREDICTIONS.name, PLAYERS)
+
+
+def test_grading_message() -> None:
+    rows = judged("phase5b", "nba-grading-complete--Phase5BGrading")
+    assert failing(rows) == {}
+    assert counted(rows) == {("Phase5BGrading", "graded_count"): (2291, PREDICTION_ACCURACY.name, ROWS)}
+
+
+class StoredObjects(GcsExportStore):
+    """The production export root's naming (gs://nba-props-platform-api/v1), its objects in a set."""
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__("nba-props-platform-api", "v1")
+        object.__setattr__(self, "names", names)
+
+    def read(self, relative: str) -> bytes | None:
+        return b"{}" if relative in self.names else None
+
+
+def test_phase6_message_paths_are_looked_up_under_the_export_root() -> None:
+    body = message("nba-phase6-export-complete--Phase6Export")
+    relative = {path.removeprefix("gs://nba-props-platform-api/v1/") for path in flat(body["paths"])}
+    assert len(relative) == 16  # 13 keys with one path, tonight_players a list of 3
+    rows = judged("phase6", "nba-phase6-export-complete--Phase6Export", exports=StoredObjects(relative))
+    assert failing(rows) == {}
+    held = relative - {"tonight/player/2025-12-30/lebronjames.json"}
+    rows = judged("phase6", "nba-phase6-export-complete--Phase6Export", exports=StoredObjects(held))
+    assert failing(rows) == {
+        ("claim_export_paths_exist", "Phase6Export"): (
+            "missing: gs://nba-props-platform-api/v1/tonight/player/2025-12-30/lebronjames.json"
+        )
+    }
+
+
+def test_phase6_errors_and_paths_outside_the_root() -> None:
+    body = {**message("nba-phase6-export-complete--Phase6Export"), "status": "partial"}
+    body["errors"] = ["tonight: NotFound: 404", "streaks: TimeoutError"]
+    body["paths"] = {"tonight": "gs://another-bucket/v1/tonight/2025-12-30.json", "signal_best_bets": None}
+    claims = PhaseClaims((as_report(body),))
+    rows = judge(claims, ClaimContext("phase6", DATASETS, 80, StoredObjects(set())))
+    assert failing(rows) == {
+        ("claim_status_success", "Phase6Export"): "reported partial",
+        ("claim_export_errors_empty", "Phase6Export"): "2 errors: tonight: NotFound: 404; streaks: TimeoutError",
+        ("claim_export_paths_exist", "Phase6Export"): (
+            "not under the export root gs://nba-props-platform-api/v1/, not checked"
+        ),
+    }
+
+
+def flat(paths: dict[str, Any]) -> list[str]:
+    return [p for value in paths.values() if value for p in (value if isinstance(value, list) else [value])]
+
+
+def test_values_in_a_shape_nba_dq_cannot_read_are_not_judged() -> None:
+    """A bool is no count, NaN no percentage, "yes" no boolean: each fails saying so, never passes."""
+    details = {"completion_pct": float("nan"), "stall_detected": "yes", "failed_predictions": True}
+    claims = PhaseClaims((ProcessorReport("PredictionCoordinator", "", "player_prop_predictions", True, details),))
+    rows = judge(claims, ClaimContext("phase5", DATASETS, 80))
+    assert failing(rows) == {
+        ("claim_status_success", "PredictionCoordinator"): "the message carries no status",
+        ("claim_rows_landed", "PredictionCoordinator"): "not a count (True), not judged",
+        ("claim_batch_complete", "PredictionCoordinator"): "not a percentage (nan), not judged",
+        ("claim_batch_not_stalled", "PredictionCoordinator"): "not a boolean (yes), not judged",
+        ("claim_batch_no_failed_predictions", "PredictionCoordinator"): "not a count (True), not judged",
+    }
