@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep", parents=[debug], help="report phases whose processors are overdue for a date; run abandoned rounds"
     )
     sweep.add_argument("--date", type=_game_date, default=None, dest="game_date", help="game date (default yesterday)")
+    sweep.add_argument("--now", type=_moment, help="the moment overdue is judged by (default: the clock)")
     sweep.add_argument("--json", action="store_true", help="print one JSON object instead of the lines")
 
     doctor = commands.add_parser(

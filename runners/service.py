@@ -132,7 +132,7 @@ def service_command(
     from checkpoints.summary import dumps
     from runners.sweep import exit_code, render_sweep, sweep
 
-    context = PushContext.open(settings)
+    context = PushContext.open(settings, (lambda: args.now) if args.now else None)
     game_date = args.game_date or (context.clock().date() - timedelta(days=1))
     swept = sweep(settings, env, game_date, context, err)
     report = {"game_date": game_date.isoformat(), "phases": [phase.to_json() for phase in swept]}

@@ -11,9 +11,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from runners.auth import Verifier
 from runners.events import PushContext
 from runners.service import create_app
-from state.store import LocalFiles, StateStore
+from state.store import StateStore, open_store
 from tests.conftest import Workspace
 from warehouse.settings import load_settings
 
@@ -69,13 +70,19 @@ def like(name: str, **changes: Any) -> dict[str, Any]:
 class Service:
     """The app on a workspace, its state store and the fixed clock; `post` returns (status, JSON)."""
 
-    def __init__(self, workspace: Workspace, env: Mapping[str, str] | None = None, store: StateStore | None = None):
+    def __init__(
+        self,
+        workspace: Workspace,
+        env: Mapping[str, str] | None = None,
+        store: StateStore | None = None,
+        verifier: Verifier | None = None,
+    ) -> None:
         self.env = {**workspace.env, **NO_AUTH, **(env or {})}
         self.settings = load_settings(self.env)
-        self.store = store or LocalFiles(workspace.root / "state")
+        self.store = store or open_store(self.settings)  # the GX folder's uncommitted/, as the CLI's sweep finds it
         self.now = CLOCK
         self.context = PushContext(self.store, "test-instance", lambda: self.now)
-        self.app = create_app(self.settings, self.env, context=self.context)
+        self.app = create_app(self.settings, self.env, verifier=verifier, context=self.context)
 
     def post(self, delivery: Any, headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, Any]]:
         client = self.app.test_client()
