@@ -104,6 +104,9 @@ def _record_unusable(parsed: Malformed | Unknown, context: PushContext) -> Event
 
 
 def _handle_report(settings: Settings, env: Mapping[str, str], report: Report, context: PushContext) -> EventOutcome:
+    if report.status != "success":  # recorded and run on all the same: the run's checks judge what it left
+        sent = report.details.get("reported_status", report.status)
+        log.warning("%s reported %s for %s (%s)", report.processor, sent, report.game_date, report.checkpoint)
     processors = settings.completion[report.checkpoint].processors
     lease = timedelta(seconds=settings.state.lease_seconds)
     decision = record_report(context.store, report, processors, context.owner, context.clock(), lease)

@@ -32,6 +32,22 @@ TYPED_FIELDS = frozenset(
 # Detail keys naming a time or a duration: they change between two publications of the same counts
 # (Phase 5 re-publishes a batch's summary with a new timestamp), so they do not make a report new.
 TIMING_SUFFIXES = ("_time", "_seconds", "_runtime")
+# The statuses checks reconcile (success | partial | no_data | failed), from what each publisher sends.
+# Phases 3-5 send only these four. Grading and Phase 6 send their own; each is mapped to what it means
+# for the data, and the status as sent is kept in the details (`reported_status`) and logged, so a run
+# that was skipped or failed upstream is never reported as a plain success.
+STATUSES = {
+    "success": "success",
+    "partial": "partial",  # Phase 6: some exports failed (its `errors` list says which)
+    "no_data": "no_data",
+    "failed": "failed",
+    "skipped": "no_data",  # grading: no predictions or no actuals for the date
+    "auto_heal_pending": "no_data",  # grading: no predictions yet, Phase 5 re-run requested; grading comes later
+    "auto_heal_failed": "failed",  # grading: no predictions, and the re-run request failed
+    "analytics_not_ready": "failed",  # Phase 6: refused to export, Phase 3 data missing
+    "validation_failed": "failed",  # Phase 6: refused to export, predictions missing
+}
+UNKNOWN_STATUS = "failed"  # a status no publisher documents (Phase 6's "unknown" default): fail closed
 
 
 @dataclass(frozen=True)
@@ -142,11 +158,14 @@ def parse_envelope(envelope: Any, processors: Mapping[str, str]) -> Parsed:
         return Unknown(processor, body.get("phase"), game_date, message_id, digest)
     metadata = body.get("metadata") or {}
     details = {key: value for key, value in body.items() if key not in TYPED_FIELDS}
+    status = STATUSES.get(body["status"], UNKNOWN_STATUS)
+    if status != body["status"]:
+        details["reported_status"] = body["status"]
     return Report(
         checkpoint=checkpoint,
         game_date=game_date,
         processor=processor,
-        status=body["status"],
+        status=status,
         record_count=body.get("record_count"),
         output_table=body.get("output_table"),
         details={**details, **metadata},  # metadata's counts (Phase 5's completion_pct) as details

@@ -45,6 +45,8 @@ def create_app(
     check_fit_to_serve(settings, env)
     if settings.push_auth and verifier is None:
         verifier = google_verifier(settings.service.audience)
+    if not settings.push_auth:
+        log.warning("NBA_DQ_PUSH_AUTH=off: pushes are taken without a token check (local use only)")
     context = context or PushContext.open(settings, clock)
     allowed = frozenset(settings.service.allowed_service_accounts)
     app = Flask("nba-dq")
@@ -56,7 +58,7 @@ def create_app(
             if refused:
                 log.warning("push refused: %s", refused)
                 return jsonify({"outcome": "forbidden", "error": refused}), 403
-        envelope = request.get_json(silent=True)
+        envelope = request.get_json(force=True, silent=True)  # whatever the Content-Type says
         if envelope is None:  # not JSON: still a delivery, recorded as malformed and acknowledged
             envelope = request.get_data(as_text=True)
         outcome = handle_push(settings, env, envelope, context)
@@ -84,7 +86,7 @@ def serve(settings: Settings, env: Mapping[str, str], host: str | None, port: in
     elsewhere the default is 127.0.0.1:8080 (a laptop's service is not the network's)."""
     from gunicorn.app.base import BaseApplication
 
-    app = create_app(settings, env)  # refused settings fail here, before a port is bound
+    check_fit_to_serve(settings, env)  # refused settings fail here, before a port is bound
     on_cloud_run = bool(env.get("PORT"))
     bind_host = host or ("0.0.0.0" if on_cloud_run else "127.0.0.1")
     bind_port = port or int(env.get("PORT") or 8080)
@@ -96,6 +98,7 @@ def serve(settings: Settings, env: Mapping[str, str], host: str | None, port: in
         "timeout": settings.service.run_deadline_seconds + TIMEOUT_MARGIN_SECONDS,
         "graceful_timeout": settings.service.run_deadline_seconds + TIMEOUT_MARGIN_SECONDS,
         "accesslog": "-",
+        "control_socket_disable": True,  # nothing administers it from inside the container
     }
 
     class Server(BaseApplication):  # type: ignore[misc]
@@ -104,7 +107,8 @@ def serve(settings: Settings, env: Mapping[str, str], host: str | None, port: in
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return app
+            # Built in the worker process, after the fork: its store's and Google's HTTP sessions are its own.
+            return create_app(settings, env)
 
     log.warning("nba-dq serve listening on %s", options["bind"])
     Server().run()

@@ -172,3 +172,21 @@ def test_a_released_round_is_claimed_again_by_the_next_delivery(store: LocalFile
     assert finish_round(store, "phase6", day, 1, "a", RELEASED, {"error": "warehouse unreachable"}, T0)
     retry = deliver(store, body("Phase6Export"), owner="b")
     assert (first.round, retry.kind, retry.round) == (1, RUN, 2)
+
+
+@pytest.mark.parametrize(
+    ("name", "sent", "meant"),
+    [
+        ("Phase5BGrading", "skipped", "no_data"),
+        ("Phase5BGrading", "auto_heal_pending", "no_data"),
+        ("Phase5BGrading", "auto_heal_failed", "failed"),
+        ("Phase6Export", "analytics_not_ready", "failed"),
+        ("Phase6Export", "validation_failed", "failed"),
+        ("Phase6Export", "unknown", "failed"),
+        ("Phase6Export", "partial", "partial"),
+    ],
+)
+def test_grading_and_phase6_statuses_are_mapped_and_the_status_sent_is_kept(name: str, sent: str, meant: str) -> None:
+    parsed = report(like(name, status=sent))
+    assert parsed.status == meant
+    assert parsed.details.get("reported_status", parsed.status) == sent

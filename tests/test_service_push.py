@@ -3,7 +3,16 @@ on the seeded DuckDB month, history in its real DuckDB file, alerts to a real Sl
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -204,3 +213,37 @@ def test_healthz_says_version_and_state_store_and_nothing_secret(no_warehouse: W
     assert response.status_code == 200
     assert response.get_json()["state_store"] == service.store.location
     assert "s3cr3t" not in response.get_data(as_text=True)
+
+
+@pytest.mark.slow
+def test_nba_dq_serve_answers_under_gunicorn_and_stops_on_sigterm(no_warehouse: Workspace) -> None:
+    """The real command: gunicorn binds 127.0.0.1, answers /healthz and a push, and exits on SIGTERM."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-c", "from runners.cli import entry; entry()", "serve", "--port", str(port)]
+    env = {**os.environ, **no_warehouse.env, "NBA_DQ_PUSH_AUTH": "off"}
+    server = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        health = _get_when_up(f"http://127.0.0.1:{port}/healthz", server)
+        assert health["status"] == "ok"
+        push = urllib.request.Request(f"http://127.0.0.1:{port}/pubsub/push", data=b"{}", method="POST")
+        with urllib.request.urlopen(push, timeout=30) as response:
+            assert (response.status, json.loads(response.read())["outcome"]) == (200, "malformed")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=60)[0].decode()
+    assert server.returncode == 0, output
+    assert "Using worker: gthread" in output
+
+
+def _get_when_up(url: str, server: subprocess.Popen[bytes]) -> dict[str, Any]:
+    """GET `url` once the server listens (it imports Flask and gunicorn first); fail if it exits."""
+    while server.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return dict(json.loads(response.read()))
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    output = server.stdout.read().decode() if server.stdout else ""
+    raise AssertionError(f"nba-dq serve exited {server.returncode}: {output}")
