@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,10 @@ from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+# One phase run at a time per process: runs share the GX context and the Data Docs site's index (GX's
+# own part is locked already, the site's index is written per run), and a run takes seconds.
+RUN_LOCK = threading.Lock()
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,9 @@ def _record_unusable(parsed: Malformed | Unknown, context: PushContext) -> Event
             "push message %s from processor %r (%s, %s) acknowledged: no [completion.*] table lists it",
             parsed.message_id, parsed.processor, parsed.phase, parsed.game_date,
         )  # fmt: skip
-    context.store.create(f"messages/{parsed.message_id or parsed.envelope_digest}.json", record)  # a replay: kept
+    # A messageId is the publisher's text: it names a stored document only if it is a plain name.
+    safe_id = parsed.message_id if parsed.message_id and SAFE_NAME.match(parsed.message_id) else None
+    context.store.create(f"messages/{safe_id or parsed.envelope_digest}.json", record)  # a replay: the first kept
     return EventOutcome(200, parsed.kind, {key: value for key, value in record.items() if key != "data"})
 
 
@@ -184,8 +191,9 @@ def _run_phase(
     """The phase's run, with what the messages claim for its reconciliation checks."""
     from checkpoints.run import run_phases
 
-    # Lead: the reconcile helper's run_phases takes `claims=claims`; pass it once both are merged.
-    return run_phases(settings, [key], game_date, now, reporting)[0]
+    with RUN_LOCK:
+        # Lead: the reconcile helper's run_phases takes `claims=claims`; pass it once both are merged.
+        return run_phases(settings, [key], game_date, now, reporting)[0]
 
 
 def verdict_json(summary: RunSummary, round_number: int) -> dict[str, Any]:
