@@ -108,6 +108,31 @@ def test_one_message_delivered_8_times_at_once_runs_once_and_alerts_once(seeded:
 
 
 @pytest.mark.slow
+def test_two_instances_receiving_the_last_two_processors_at_once_run_phase3_once(seeded: Workspace) -> None:
+    first = Service(seeded, owner="instance-a")
+    second = Service(seeded, owner="instance-b", store=first.store)  # two instances, one shared state store
+    for name in PHASE3[:-2]:
+        assert first.post(envelope(body(name)))[1]["outcome"] == "waiting"
+    answers: list[tuple[int, dict[str, Any]]] = []
+    start = threading.Barrier(2)
+
+    def deliver(service: Service, name: str) -> None:
+        start.wait()
+        answers.append(service.post(envelope(body(name))))
+
+    threads = [threading.Thread(target=deliver, args=pair) for pair in ((first, PHASE3[-2]), (second, PHASE3[-1]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    outcomes = sorted(answer["outcome"] for _, answer in answers)
+    assert outcomes == ["verdict", "waiting"]  # whichever write came second completed the set and claimed the run
+    assert len(first.history_runs("phase3")) == 1
+    [round_] = first.document("phase3")["rounds"]
+    assert round_["state"] == DONE and round_["owner"] in ("instance-a", "instance-b")
+
+
+@pytest.mark.slow
 def test_a_failed_status_still_runs_the_phase_and_is_recorded_as_failed(seeded: Workspace) -> None:
     service = Service(seeded)
     failed = body("PlayerGameSummaryProcessor--status-failed")
