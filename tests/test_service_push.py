@@ -21,6 +21,7 @@ import pytest
 
 from runners import events
 from runners.completion import DONE, RELEASED
+from state.store import LocalFiles
 from tests.conftest import Workspace, make_workspace
 from tests.pubsub_push import PHASE3, PHASE4_FIXTURES, PHASE4_OTHERS, Service, body, envelope, like
 from tests.slack_server import SlackServer, slack_server
@@ -272,3 +273,19 @@ def _get_when_up(url: str, server: subprocess.Popen[bytes]) -> dict[str, Any]:
             time.sleep(0.2)
     output = server.stdout.read().decode() if server.stdout else ""
     raise AssertionError(f"nba-dq serve exited {server.returncode}: {output}")
+
+
+@pytest.mark.slow
+def test_a_verdict_whose_history_cannot_be_kept_is_503_and_run_again(seeded: Workspace, tmp_path: Path) -> None:
+    uncommitted = seeded.root / "gx" / "uncommitted"
+    (uncommitted / "monitoring.duckdb").mkdir(parents=True)  # the history file cannot be opened
+    (uncommitted / "history").write_text("a file where the pending rows' folder should be")  # nor kept pending
+    service = Service(seeded, store=LocalFiles(tmp_path / "state"))
+    status, answer = service.post(envelope(body("Phase5BGrading")))
+    assert (status, answer["outcome"]) == (503, "unavailable") and "could not be recorded" in answer["error"]
+    assert service.document("phase5b")["rounds"][0]["state"] == RELEASED
+    (uncommitted / "monitoring.duckdb").rmdir()
+    (uncommitted / "history").unlink()
+    status, answer = service.post(envelope(body("Phase5BGrading")))  # Pub/Sub's redelivery
+    assert (status, answer["outcome"], answer["round"]) == (200, "verdict", 2)
+    assert len(service.history_runs("phase5b")) == 1
