@@ -73,7 +73,7 @@ def serve_problems(settings: Settings, env: Mapping[str, str]) -> list[str]:
     if settings.production and not settings.push_auth:
         problems.append(f"{PUSH_AUTH}=off is refused with {ENVIRONMENT}={PRODUCTION}: anyone could push")
     elif settings.push_auth and not settings.service.audience:
-        problems.append(f"[service] audience is empty: set it (or {PUSH_AUDIENCE}) to the subscription's audience{hint}")
+        problems.append(f"[service] audience is empty: set it or {PUSH_AUDIENCE} (the push audience){hint}")
     elif settings.push_auth and not settings.service.allowed_service_accounts:
         problems.append(f"[service] allowed_service_accounts is empty: list the pushing service accounts{hint}")
     if settings.production and not settings.state.url:
