@@ -172,18 +172,30 @@ def count_rows(report: ProcessorReport, checkpoint: str, table: Table) -> list[C
 
 
 def batch_rows(report: ProcessorReport, min_completion_pct: float) -> list[ClaimRow]:
-    """A prediction batch's own figures: completion, stall, failed predictions. The live coordinator's
-    message carries no stall_detected or failed_predictions, the legacy one all-zero figures."""
+    """A prediction batch's own figures: completion, stall, failed predictions. completion_pct is in
+    every message the coordinator sends; the live one carries no stall_detected, and its failures as
+    records_failed: a figure the message does not carry is shown as not judged without failing (else
+    every day's run would fail on the platform's own message shape), a figure it carries that is not
+    a boolean or a count fails."""
     details, processor = report.details, report.processor
+    failed_field = (
+        "records_failed"
+        if "failed_predictions" not in details and "records_failed" in details
+        else ("failed_predictions")
+    )
     judged = (
         (CLAIM_BATCH_COMPLETE, "completion_pct", completion_problem(details, min_completion_pct)),
         (CLAIM_BATCH_NOT_STALLED, "stall_detected", stall_problem(details.get("stall_detected"))),
-        (CLAIM_BATCH_NO_FAILED_PREDICTIONS, "failed_predictions", failures_problem(details.get("failed_predictions"))),
+        (CLAIM_BATCH_NO_FAILED_PREDICTIONS, failed_field, failures_problem(details.get(failed_field))),
     )
     return [
-        ClaimRow(check, processor, field, text(details.get(field)), problem, problem is not None)
+        ClaimRow(check, processor, field, text(details.get(field)), problem,
+                 problem is not None and not problem.startswith(NOT_CARRIED))
         for check, field, problem in judged
-    ]
+    ]  # fmt: skip
+
+
+NOT_CARRIED = "the message carries no"
 
 
 def completion_problem(details: Mapping[str, Any], min_completion_pct: float) -> str | None:
@@ -200,7 +212,7 @@ def completion_problem(details: Mapping[str, Any], min_completion_pct: float) ->
 
 def stall_problem(stall: Any) -> str | None:
     if stall is None:
-        return "the message carries no stall_detected, not judged"
+        return f"{NOT_CARRIED} stall_detected, not judged"
     if not isinstance(stall, bool):
         return f"not a boolean ({stall}), not judged"
     return "stall detected" if stall else None
@@ -209,7 +221,7 @@ def stall_problem(stall: Any) -> str | None:
 def failures_problem(failures: Any) -> str | None:
     count = as_count(failures)
     if failures is None:
-        return "the message carries no failed_predictions, not judged"
+        return f"{NOT_CARRIED} failed_predictions, not judged"
     if count is None:
         return f"not a count ({failures}), not judged"
     return f"{count} predictions failed" if count else None

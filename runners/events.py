@@ -197,8 +197,7 @@ def _run_phase(
     from checkpoints.run import run_phases
 
     with RUN_LOCK:
-        # Lead: the reconcile helper's run_phases takes `claims=claims`; pass it once both are merged.
-        return run_phases(settings, [key], game_date, now, reporting)[0]
+        return run_phases(settings, [key], game_date, now, reporting, claims=claims)[0]
 
 
 def verdict_json(summary: RunSummary, round_number: int) -> dict[str, Any]:

@@ -167,13 +167,21 @@ def parse_envelope(envelope: Any, processors: Mapping[str, str]) -> Parsed:
         processor=processor,
         status=status,
         record_count=body.get("record_count"),
-        output_table=body.get("output_table"),
+        output_table=_qualified_table(body.get("output_table"), body.get("output_dataset")),
         details={**details, **metadata},  # metadata's counts (Phase 5's completion_pct) as details
         execution_id=body.get("execution_id"),
         correlation_id=body.get("correlation_id"),
         message_id=message_id,
         published_at=body.get("timestamp") or _text(message.get("publishTime")),
     )
+
+
+def _qualified_table(table: Any, dataset: Any) -> Any:
+    """ "dataset.table" when the message names both (a processor writing another dataset than the one
+    nba-dq reads is a finding), else what it says."""
+    if isinstance(table, str) and "." not in table and isinstance(dataset, str) and dataset:
+        return f"{dataset}.{table}"
+    return table
 
 
 def _decoded(data: Any) -> tuple[str, dict[str, Any] | str]:

@@ -7,7 +7,7 @@ import base64
 import itertools
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,31 @@ def envelope(data: Mapping[str, Any] | bytes | str, message_id: str | None = Non
 def like(name: str, **changes: Any) -> dict[str, Any]:
     """Another processor's report shaped like the fixture `name` (the platform's publisher builds all alike)."""
     return {**body(name), **changes}
+
+
+def truthful(workspace: Workspace, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A fixture body whose claims are the seeded warehouse's real figures for its date (the fixtures'
+    counts are the platform's, not the seeded month's): what the platform would have sent."""
+    from tests.reconcile_claims import BOX, CONTEXT, FEATURES, GRADED, PREDICTIONS, landed
+    from warehouse.catalog import PREDICTIONS_EXPORT, TONIGHT_EXPORT
+
+    day = date.fromisoformat(str(data.get("game_date") or data["target_date"]))
+    counts = landed(workspace, day)
+    tables = {"player_game_summary": BOX, "upcoming_player_game_context": CONTEXT, "ml_feature_store_v2": FEATURES}
+    honest = dict(data)
+    if data.get("output_table") in tables:
+        honest["record_count"] = counts[tables[data["output_table"]]]
+    if data["processor_name"] == "PredictionCoordinator":
+        players = counts["players"]
+        honest.update(record_count=players, records_failed=0)
+        honest["metadata"] = {**data["metadata"], "completed_players": players, "completed_predictions": players,
+                              "expected_players": players, "total_predictions": counts[PREDICTIONS]}  # fmt: skip
+    if "graded_count" in data:
+        honest["graded_count"] = counts[GRADED]
+    if "paths" in data:  # what the seed exports (predictions and tonight files), where it writes them
+        honest["paths"] = {"predictions": str(workspace.exports / PREDICTIONS_EXPORT.path(day)),
+                           "tonight": str(workspace.exports / TONIGHT_EXPORT.path(day))}  # fmt: skip
+    return honest
 
 
 class Service:

@@ -21,20 +21,21 @@ PREDICTIONS = "nba_predictions.player_prop_predictions"
 GRADED = "nba_predictions.prediction_accuracy"
 
 
-def landed(workspace: Workspace) -> dict[str, int]:
+def landed(workspace: Workspace, day: date = DAY) -> dict[str, int]:
     """The date's real counts, read beside nba-dq (read-only) to build truthful claims."""
+    on_day = f"game_date = DATE '{day}'"
     connection = duckdb.connect(str(workspace.warehouse), read_only=True)
     try:
         count = lambda sql: int(connection.execute(sql).fetchone()[0])  # noqa: E731
         return {
-            BOX: count(f"SELECT COUNT(*) FROM {BOX} WHERE {ON_DAY}"),
-            CONTEXT: count(f"SELECT COUNT(*) FROM {CONTEXT} WHERE {ON_DAY}"),
-            FEATURES: count(f"SELECT COUNT(*) FROM {FEATURES} WHERE {ON_DAY}"),
-            PREDICTIONS: count(f"SELECT COUNT(*) FROM {PREDICTIONS} WHERE {ON_DAY}"),
+            BOX: count(f"SELECT COUNT(*) FROM {BOX} WHERE {on_day}"),
+            CONTEXT: count(f"SELECT COUNT(*) FROM {CONTEXT} WHERE {on_day}"),
+            FEATURES: count(f"SELECT COUNT(*) FROM {FEATURES} WHERE {on_day}"),
+            PREDICTIONS: count(f"SELECT COUNT(*) FROM {PREDICTIONS} WHERE {on_day}"),
             "players": count(
-                f"SELECT COUNT(DISTINCT player_lookup) FROM {PREDICTIONS} WHERE {ON_DAY} AND is_active = TRUE"
+                f"SELECT COUNT(DISTINCT player_lookup) FROM {PREDICTIONS} WHERE {on_day} AND is_active = TRUE"
             ),
-            GRADED: count(f"SELECT COUNT(*) FROM {GRADED} WHERE {ON_DAY}"),
+            GRADED: count(f"SELECT COUNT(*) FROM {GRADED} WHERE {on_day}"),
         }
     finally:
         connection.close()

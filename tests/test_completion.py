@@ -69,7 +69,8 @@ def test_every_fixture_parses_into_its_phase_with_its_date_and_counts() -> None:
     batch = report(body("PredictionCoordinator"))
     assert (batch.record_count, batch.details["completion_pct"]) == (296, 98.99665551839465)
     cache = report(body("PlayerDailyCacheProcessor"))
-    assert (cache.checkpoint, cache.output_table, cache.execution_id) == ("phase4", "player_daily_cache", "7d05b3fe")
+    expected = ("phase4", "nba_precompute.player_daily_cache", "7d05b3fe")
+    assert (cache.checkpoint, cache.output_table, cache.execution_id) == expected
     claim = cache.as_claim()
     assert (claim.processor, claim.status, claim.record_count) == ("PlayerDailyCacheProcessor", "success", 302)
 

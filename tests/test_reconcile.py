@@ -215,26 +215,20 @@ def test_a_table_the_catalog_does_not_know_is_reported_not_skipped(seeded: Works
 
 
 def test_a_claim_the_message_does_not_carry_is_not_a_pass(seeded: Workspace) -> None:
-    """The live coordinator's message carries no stall_detected nor failed_predictions."""
+    """A count the message does not carry fails. The live coordinator's message carries no stall_detected
+    nor failed_predictions: those are shown as not judged, without failing every day's run."""
     first = truthful(seeded)["5"].reports[0]
     details = {k: v for k, v in first.details.items() if k not in ("stall_detected", "failed_predictions")}
     bare = ProcessorReport(first.processor, "success", first.output_table, None, details)
     summary = run(seeded, "5", PhaseClaims((bare,)))
-    assert failing_claims(summary) == {
-        "claim_rows_landed",
-        "claim_batch_not_stalled",
-        "claim_batch_no_failed_predictions",
-    }
+    assert failing_claims(summary) == {"claim_rows_landed"}
     notes = {
         name: [row["note"] for row in check.observed if "not judged" in str(row["note"])]
         for name, check in claim_outcomes(summary).items()
-        if check.status != PASS
     }
-    assert notes == {
-        "claim_rows_landed": ["the message carries no record_count, not judged"],
-        "claim_batch_not_stalled": ["the message carries no stall_detected, not judged"],
-        "claim_batch_no_failed_predictions": ["the message carries no failed_predictions, not judged"],
-    }
+    assert notes["claim_rows_landed"] == ["the message carries no record_count, not judged"]
+    assert notes["claim_batch_not_stalled"] == ["the message carries no stall_detected, not judged"]
+    assert notes["claim_batch_no_failed_predictions"] == ["the message carries no failed_predictions, not judged"]
 
 
 def test_claims_without_a_report_fail(seeded: Workspace) -> None:

@@ -23,7 +23,7 @@ from runners import events
 from runners.completion import DONE, RELEASED
 from state.store import LocalFiles
 from tests.conftest import Workspace, make_workspace
-from tests.pubsub_push import PHASE3, PHASE4_FIXTURES, PHASE4_OTHERS, Service, body, envelope, like
+from tests.pubsub_push import PHASE3, PHASE4_FIXTURES, PHASE4_OTHERS, Service, body, envelope, like, truthful
 from tests.slack_server import SlackServer, slack_server
 from warehouse.settings import PROJECT_ROOT
 
@@ -59,7 +59,7 @@ VERDICTS = {"phase3": "pass", "phase4": "pass", "phase5": "pass", "phase5b": "fa
 @pytest.mark.parametrize("checkpoint", list(MESSAGES_BY_PHASE))
 def test_each_topics_real_messages_run_their_phase_once_with_a_verdict(seeded: Workspace, checkpoint: str) -> None:
     service = Service(seeded)
-    *first, last = MESSAGES_BY_PHASE[checkpoint]()
+    *first, last = (truthful(seeded, data) for data in MESSAGES_BY_PHASE[checkpoint]())
     for data in first:
         assert service.post(envelope(data))[1]["outcome"] == "waiting"
     assert service.history_runs(checkpoint) == []  # no run before the last processor reported
@@ -289,3 +289,13 @@ def test_a_verdict_whose_history_cannot_be_kept_is_503_and_run_again(seeded: Wor
     status, answer = service.post(envelope(body("Phase5BGrading")))  # Pub/Sub's redelivery
     assert (status, answer["outcome"], answer["round"]) == (200, "verdict", 2)
     assert len(service.history_runs("phase5b")) == 1
+
+
+@pytest.mark.slow
+def test_a_batch_that_claims_more_than_landed_fails_its_phase_through_the_push(seeded: Workspace) -> None:
+    """The platform's own report is a check: 950 players claimed, the seeded date's real number landed."""
+    service = Service(seeded)
+    honest = truthful(seeded, body("PredictionCoordinator"))
+    status, answer = service.post(envelope({**honest, "record_count": 950}))
+    assert (status, answer["outcome"], answer["verdict"]) == (200, "verdict", "fail")
+    assert answer["failed_checks"] == ["claim_rows_landed"]
