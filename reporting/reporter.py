@@ -15,6 +15,7 @@ from checkpoints.summary import RunSummary
 from reporting.alerts import Alerter, RunLinks
 from reporting.data_docs import docs_url
 from reporting.slack import SlackSender, routing_from_env
+from state.store import open_store
 from warehouse.catalog import PREDICTIONS
 from warehouse.dialect import inspect_table_command
 from warehouse.settings import Settings
@@ -81,7 +82,7 @@ def alerter_from_env(settings: Settings, env: Mapping[str, str]) -> Alerter | No
     return Alerter(
         routing,
         SlackSender(env, settings.alerts),
-        settings.gx_root,
+        open_store(settings),
         links,
         repeat_after=timedelta(hours=settings.alerts.repeat_after_hours),
     )
