@@ -18,7 +18,10 @@ locked() is an flock locally and a lease document on GCS (state/lease.py). Claim
 by one was the alternative; it is not taken because the ledger is one document every verdict changes
 (open alerts, delivered keys) and the outbox must go out in order per destination: per-entry claims
 would still serialise on the ledger and would let a later message overtake a kept one. Alerts are a
-few a day, so turns cost nothing; a holder killed mid-send (its lease runs out) delays the others.
+few a day, so turns cost nothing. A live holder keeps the lock for one Slack time budget at most, so a
+run waits a few budgets (alerter_from_env); longer means the holder died and its lease has not run out:
+the verdict is then sent without the state, saying so, rather than held up for minutes, and the dead
+holder's outbox goes out with the first run after its lease.
 
 The ledger also holds the open alerts (phase|date|check -> when posted), which suppress a repeat within
 `repeat_after_hours` and bring one "resolved" message. A corrupt ledger or outbox entry is quarantined
@@ -82,8 +85,10 @@ class Alerter:
         links: RunLinks,
         repeat_after: timedelta,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        lock_wait_seconds: float | None = None,
     ) -> None:
         self._routing, self._sender, self._store = routing, sender, store
+        self._lock_wait = lock_wait_seconds
         self._links, self._repeat_after, self._clock = links, repeat_after, clock
         self._unreachable: set[Destination] = set()
 
@@ -95,7 +100,7 @@ class Alerter:
             try:
                 with ExitStack() as lock:
                     try:
-                        lock.enter_context(self._store.locked(LOCK))
+                        lock.enter_context(self._store.locked(LOCK, self._lock_wait))
                     except StateUnavailable as error:
                         raise StateNotWritable(str(error)) from error
                     ledger = self._commit(summary)

@@ -19,7 +19,7 @@ from checkpoints.summary import CheckOutcome, RunSummary
 from reporting.alerts import NOT_DEDUPLICATED, Alerter, RunLinks
 from reporting.slack import DELIVERED, Answer, Destination, Routing
 from state.files import quarantined
-from state.store import local_store
+from state.store import StateStore, local_store
 
 DESTINATION = Destination("webhook", "SLACK_WEBHOOK_URL")
 ROUTING = Routing(critical=DESTINATION, warning=DESTINATION, resolved=DESTINATION)
@@ -47,7 +47,11 @@ class SlowSender:
 
 
 def alerter(gx_root: Path, sender: SlowSender) -> Alerter:
-    return Alerter(ROUTING, sender, local_store(gx_root), LINKS, repeat_after=timedelta(hours=6))
+    return alerter_on(local_store(gx_root), sender)
+
+
+def alerter_on(store: StateStore, sender: SlowSender, lock_wait_seconds: float | None = None) -> Alerter:
+    return Alerter(ROUTING, sender, store, LINKS, repeat_after=timedelta(hours=6), lock_wait_seconds=lock_wait_seconds)
 
 
 def outbox(gx_root: Path) -> list[Path]:

@@ -10,9 +10,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,55 @@ def test_history_rows_one_instance_kept_pending_are_appended_once_by_the_other(
     assert run(instances.a, env, "5", COVERAGE_DROP).code == 1
     assert kept_run not in {row[0] for row in rows(instances.a)} and len({row[0] for row in rows(instances.a)}) == 1
     assert not (instances.a.root / "gx/uncommitted/history/pending").exists()  # nothing was kept locally
+
+
+def test_two_instances_at_once_post_the_alert_once(gcs: GcsServer) -> None:
+    """The alert lock is a lease on GCS: two instances committing and sending the same verdict at the
+    same moment post it once (each has its own store client, as two containers would)."""
+    from tests.test_alerts_ledger import FAILING, SlowSender, alerter_on
+
+    sender = SlowSender()
+    runs = [threading.Thread(target=alerter_on(GcsStore(gcs.url("state")), sender).notify, args=(FAILING,))]
+    runs.append(threading.Thread(target=alerter_on(GcsStore(gcs.url("state")), sender).notify, args=(FAILING,)))
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join()
+    assert len(sender.sent) == 1 and "player_coverage" in sender.sent[0]["text"]
+    assert GcsStore(gcs.url("state")).list("alerts/") == ["alerts/ledger.json"]  # the lease was released
+
+
+def test_a_lock_held_by_a_dead_instance_does_not_hold_the_alert_up(gcs: GcsServer) -> None:
+    """Its lease has minutes to run: after a few Slack budgets the verdict goes out without the state,
+    saying so (never lost, never held up for the lease); the dead holder's outbox waits for its lease."""
+    from reporting.alerts import NOT_DEDUPLICATED
+    from tests.test_alerts_ledger import FAILING, SlowSender, alerter_on
+
+    store = GcsStore(gcs.url("state"))
+    store.create(
+        "alerts/.lock", {"owner": "dead-instance:1", "token": "t", "since": datetime.now(timezone.utc).isoformat()}
+    )
+    sender = SlowSender()
+    alerter_on(store, sender, lock_wait_seconds=0).notify(FAILING)
+    assert len(sender.sent) == 1 and NOT_DEDUPLICATED in sender.sent[0]["text"]
+    assert store.read("alerts/.lock").document["owner"] == "dead-instance:1"  # type: ignore[union-attr]
+
+
+def test_doctor_reports_the_shared_store_its_outbox_and_its_quarantine(instances: Instances, gcs: GcsServer) -> None:
+    store = instances.store
+    store.create("alerts/outbox/20251205T180000000000-00.json", {"key": "k"})
+    store.create("history/pending/1-corrupt.json", {"rows": []})
+    store.quarantine("history/pending/1-corrupt.json", "not a non-empty list of history rows")
+    result = instances.a.cli("doctor", env=instances.env)
+    lines = {line[6:].partition("  ")[0].strip(): line for line in result.out.splitlines()[1:]}
+    assert lines["state store"].startswith("ok") and "gs://nba-dq-state/state reachable and writable" in result.out
+    assert (
+        "1 message(s) waiting in gs://nba-dq-state/state/alerts/outbox since 20251205T180000000000-00.json"
+        in (lines["slack"])
+    )
+    assert lines["state files"].startswith("FAIL") and "gs://nba-dq-state/state/quarantine" in lines["state files"]
+    assert "1-corrupt.json (gs://nba-dq-state/state/history/pending/1-corrupt.json: not a non-empty" in result.out
+    gcs.stop()
+    down = instances.a.cli("doctor", env={**instances.env, "NBA_DQ_STATE_URL": gcs.url("elsewhere")})
+    line = next(line for line in down.out.splitlines() if " state store " in line)
+    assert down.code == 1 and line.startswith("FAIL") and "state store gs://nba-dq-state/elsewhere" in line
