@@ -160,7 +160,7 @@ class History:
         """What `nba-dq doctor` reports: the history can be written (created if missing), or CouldNotRun."""
         if self._settings.warehouse_url.startswith(BIGQUERY):
             return check_bigquery_history(self._settings)
-        with self._exclusive():
+        with self._duckdb_exclusive():  # this machine's file: the shared store's lock is not needed
             self._write_duckdb([])
         return f"{self._settings.history.duckdb_file} writable"
 

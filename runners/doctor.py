@@ -62,12 +62,14 @@ def doctor(settings: Settings, env: Mapping[str, str], today: date | None = None
         warehouse = opened[0]
         findings += _tables(warehouse, today or datetime.now(timezone.utc).date())
     store = open_store(settings)
+    state_store = _probe("state store", lambda: _state_store_writable(store))  # once: a store down costs retries
+    reachable = store if state_store.ok else None
     findings.append(_probe("history", History(settings, store=store).check_writable))
-    findings.append(_slack(settings, env, store))
+    findings.append(_slack(settings, env, reachable))
     findings.append(_probe("data docs", lambda: _data_docs_writable(settings)))
     findings.append(_probe("exports", lambda: _exports_readable(settings.export_root)))
-    findings.append(_probe("state store", lambda: _state_store_writable(store)))
-    findings.append(_probe("state files", lambda: _no_quarantined_state(settings, store)))
+    findings.append(state_store)
+    findings.append(_probe("state files", lambda: _no_quarantined_state(settings, reachable)))
     return findings
 
 
@@ -115,15 +117,17 @@ def _label(finding: Finding) -> str:
     return "FAIL" if not finding.ok else "warn" if finding.warning else "ok  "
 
 
-def _slack(settings: Settings, env: Mapping[str, str], store: StateStore) -> Finding:
+def _slack(settings: Settings, env: Mapping[str, str], store: StateStore | None) -> Finding:
     """No destination is what `run` says about it: a warning in development, a FAIL in production.
-    Messages waiting in the outbox (Slack did not take them) make an ok line a warning."""
+    Messages waiting in the outbox (Slack did not take them) make an ok line a warning. (No store: it
+    cannot be reached, which the state store line says.)"""
     try:
-        waiting = waiting_messages(store)
-    except StateUnavailable:  # the state store line says why
+        waiting = [] if store is None else waiting_messages(store)
+    except StateUnavailable:
         waiting = []
     where, _, first = waiting[0].rpartition("/") if waiting else ("", "", "")
-    backlog = f"; {len(waiting)} message(s) waiting in {store.location}/{where} since {first}" if waiting else ""
+    location = store.location if store is not None else ""
+    backlog = f"; {len(waiting)} message(s) waiting in {location}/{where} since {first}" if waiting else ""
     if routing_from_env(env, settings.alerts) is None and not settings.production:
         detail = f"{NO_DESTINATION}; an error with {ENVIRONMENT}={PRODUCTION}{backlog}"
         return Finding("slack", True, detail, warning=True)
@@ -198,12 +202,13 @@ def _state_store_writable(store: StateStore) -> str:
     return f"{store.location} reachable and writable"
 
 
-def _no_quarantined_state(settings: Settings, store: StateStore) -> str:
+def _no_quarantined_state(settings: Settings, store: StateStore | None) -> str:
     """A corrupt ledger, outbox message or pending history file was moved aside: someone must look at it.
-    Local files (the GX folder's own state) and the state store's quarantine/ both count."""
+    Local files (the GX folder's own state) and the state store's quarantine/ both count (the store's
+    when it can be reached)."""
     found = [(str(path), reason) for path, reason in quarantined(settings.gx_root)]
-    local = local_store(settings.gx_root)
-    if not (isinstance(store, LocalFiles) and store.root == local.root):
+    in_gx_folder = isinstance(store, LocalFiles) and store.root == local_store(settings.gx_root).root
+    if store is not None and not in_gx_folder:  # else the same folder as above: counted once
         found += store.quarantined()
     if found:
         shown = "; ".join(f"{where.rpartition('/')[2]} ({reason})" for where, reason in found[:5])

@@ -6,7 +6,10 @@ only holds on one machine:
 - `create(name, document)` writes a document only if none exists (atomic; False when one does);
 - `replace(name, document, version)` writes only if the document is still the `version` that was
   read (atomic compare-and-set; False when another writer got there first).
-`update()` builds a read-modify-write loop from them.
+`update()` builds a read-modify-write loop from them. `locked(name)` is a lock every process sharing
+the store respects (an flock locally, released by the kernel when its holder dies; a lease document on
+GCS, state/lease.py), and `quarantine(name, reason)` moves a corrupt document to "quarantine/" with a
+note saying why (read_checked() does it for a document that is not JSON or fails its shape check).
 
 Backends: `LocalFiles` (the embedded default: files under the GX folder's uncommitted/, exactly
 where nba-dq kept them before) and, for Cloud Run, a GCS bucket (state/gcs.py: `ifGenerationMatch`
