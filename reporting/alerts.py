@@ -1,42 +1,58 @@
 """Slack alerts for a run's verdict: when to post, and never losing one.
 
-Write-ahead outbox: every message is written to gx/uncommitted/alerts/outbox *before* it is sent and
-removed only after Slack confirmed it, so a process killed mid-send (SIGKILL, SIGTERM, a container
-stopped during a hung POST) leaves it for the next run, which delivers the outbox first: at least once.
+The state lives in a StateStore (state/store.py): files under gx/uncommitted/alerts by default, or a
+GCS prefix shared by every instance (`[state] url`). Names: "alerts/ledger.json", "alerts/outbox/
+<stamp>.json", and the lock "alerts/.lock".
+
+Write-ahead outbox: every message is written to the outbox *before* it is sent and removed only after
+Slack confirmed it, so a process killed mid-send (SIGKILL, SIGTERM, a container stopped during a hung
+POST) leaves it for the next run, on any instance, which delivers the outbox first: at least once.
 Each entry carries an idempotency key (phase|date|level|checks|verdict time). The ledger records a key
 as delivered right after Slack confirmed it and before the entry is removed, so an entry whose removal
 was cut short is not posted again. The window that remains: killed after Slack received the message
 but before its answer arrived (or before the ledger recorded it). Then the next run posts it a second
 time; webhooks take no idempotency key, so nothing on our side can tell. A repeat beats a lost alert.
 
+One lock, "alerts/.lock", covers commit and delivery, as the flock did on one machine: the store's
+locked() is an flock locally and a lease document on GCS (state/lease.py). Claiming outbox entries one
+by one was the alternative; it is not taken because the ledger is one document every verdict changes
+(open alerts, delivered keys) and the outbox must go out in order per destination: per-entry claims
+would still serialise on the ledger and would let a later message overtake a kept one. Alerts are a
+few a day, so turns cost nothing. A live holder keeps the lock for one Slack time budget at most, so a
+run waits a few budgets (alerter_from_env); longer means the holder died and its lease has not run out:
+the verdict is then sent without the state, saying so, rather than held up for minutes, and the dead
+holder's outbox goes out with the first run after its lease.
+
 The ledger also holds the open alerts (phase|date|check -> when posted), which suppress a repeat within
 `repeat_after_hours` and bring one "resolved" message. A corrupt ledger or outbox entry is quarantined
-(state/files.py) and never blocks the other alerts. When the state cannot be written at all
-(a read-only or full disk), the alert is sent anyway, without repeat suppression, and says so.
+(to the store's quarantine/) and never blocks the other alerts. When the state cannot be written at
+all (a read-only or full disk, a store that is down), the alert is sent anyway, without repeat
+suppression, and says so.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, Protocol
 
 from checkpoints.summary import COULD_NOT_RUN, ERROR, PASS, CheckOutcome, RunSummary, outcomes
 from checkpoints.summary import CRITICAL as CRITICAL_SEVERITY
 from reporting.alert_messages import RunLinks, alert_message, resolved_message, with_note
 from reporting.slack import CHANNEL, CRITICAL, RESOLVED, WARNING, WEBHOOK, Answer, Destination, Routing
-from state.files import CorruptStateFile, quarantine, read_json, write_json
+from state.files import CorruptStateFile
+from state.store import StateStore, StateUnavailable, read_checked, update
 
-__all__ = ["Alerter", "RunLinks", "alert_state_folder", "failing_checks", "waiting_messages"]
+__all__ = ["Alerter", "RunLinks", "failing_checks", "waiting_messages"]
 
 log = logging.getLogger(__name__)
 
-ALERTS_FOLDER = Path("uncommitted") / "alerts"  # under the GX root
+LEDGER = "alerts/ledger.json"
+OUTBOX = "alerts/outbox/"
+LOCK = "alerts/.lock"  # gx/uncommitted/alerts/.lock locally, where the flock always was
 NOT_DEDUPLICATED = "nba-dq could not write its alert ledger: this alert is sent without repeat suppression."
 
 
@@ -65,13 +81,14 @@ class Alerter:
         self,
         routing: Routing | None,
         sender: Sender,
-        gx_root: Path,
+        store: StateStore,
         links: RunLinks,
         repeat_after: timedelta,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        lock_wait_seconds: float | None = None,
     ) -> None:
-        self._routing, self._sender, self._gx_root = routing, sender, gx_root
-        self._folder = alert_state_folder(gx_root)
+        self._routing, self._sender, self._store = routing, sender, store
+        self._lock_wait = lock_wait_seconds
         self._links, self._repeat_after, self._clock = links, repeat_after, clock
         self._unreachable: set[Destination] = set()
 
@@ -81,7 +98,11 @@ class Alerter:
             return
         try:
             try:
-                with self._locked():
+                with ExitStack() as lock:
+                    try:
+                        lock.enter_context(self._store.locked(LOCK, self._lock_wait))
+                    except StateUnavailable as error:
+                        raise StateNotWritable(str(error)) from error
                     ledger = self._commit(summary)
                     self._deliver_outbox(ledger)
             except StateNotWritable as error:
@@ -93,10 +114,10 @@ class Alerter:
         """Write this verdict's messages to the outbox and the ledger, before anything is sent."""
         try:
             ledger = self._read_ledger()
-        except OSError as error:
-            raise StateNotWritable(f"{self._ledger_path}: {error}") from error
+        except StateUnavailable as error:
+            raise StateNotWritable(str(error)) from error
         messages = self._messages(summary, ledger.open)
-        written: list[Path] = []
+        written: list[str] = []
         stamp = f"{self._clock():%Y%m%dT%H%M%S%f}"
         try:
             for number, (level, payload, key) in enumerate(messages):
@@ -106,29 +127,35 @@ class Alerter:
                     "destination": {"kind": destination.kind, "name": destination.name},
                     "payload": payload,
                 }
-                written.append(self._outbox / f"{stamp}-{number:02d}.json")
-                write_json(written[-1], entry)
+                name = f"{OUTBOX}{stamp}-{number:02d}.json"
+                if not self._store.create(name, entry):  # under the lock: a name taken is not ours to reuse
+                    raise StateUnavailable(f"{self._store.location}/{name} exists already")
+                written.append(name)
             if messages:
-                write_json(self._ledger_path, ledger.document())
-        except OSError as error:
-            for path in written:  # nothing half-committed: the caller sends these without state
-                path.unlink(missing_ok=True)
-            raise StateNotWritable(f"{self._folder}: {error}") from error
+                self._save(ledger)
+        except StateUnavailable as error:
+            for name in written:  # nothing half-committed: the caller sends these without state
+                try:
+                    self._store.delete(name)
+                except StateUnavailable:
+                    log.warning("alerts: %s could not be taken back: it may be posted twice", name)
+            raise StateNotWritable(str(error)) from error
         return ledger
 
     def _deliver_outbox(self, ledger: Ledger) -> None:
         """Send every kept message, oldest first; a destination that fails keeps its later ones in order."""
         waiting: set[str] = set()
-        for path in waiting_messages(self._gx_root):
-            entry = read_json(path, self._gx_root, _check_entry)
-            if entry is None:  # quarantined (or delivered by another run meanwhile)
+        for name in waiting_messages(self._store):
+            stored = read_checked(self._store, name, _check_entry)
+            if stored is None:  # quarantined (or delivered by another run meanwhile)
                 continue
-            key = str(entry.get("key") or path.stem)  # entries of earlier versions had no key
+            entry, leaf = stored.document, name.rpartition("/")[2]
+            key = str(entry.get("key") or leaf.removesuffix(".json"))  # entries of earlier versions had no key
             if key not in ledger.delivered:
                 destination = Destination(entry["destination"]["kind"], entry["destination"]["name"])
                 answer = self._send(destination, entry["payload"])
                 if answer.refused:  # Slack will never take this one: set it aside, never hold the others up
-                    quarantine(path, self._gx_root, f"Slack refused the message: {answer.problem}")
+                    self._store.quarantine(name, f"Slack refused the message: {answer.problem}")
                     continue
                 if not answer.delivered:
                     waiting.add(key)
@@ -136,22 +163,26 @@ class Alerter:
                         "alerts: %s did not take a message (%s); kept in %s for the next run",
                         destination.describe(),
                         answer.problem,
-                        path.name,
+                        leaf,
                     )
                     continue
                 ledger.delivered[key] = self._clock().isoformat()
             try:
-                write_json(self._ledger_path, ledger.document())  # delivered, recorded, then removed
-                path.unlink(missing_ok=True)
-            except OSError as error:
+                self._save(ledger)  # delivered, recorded, then removed
+                self._store.delete(name)
+            except StateUnavailable as error:
                 waiting.add(key)
-                log.warning("alerts: %s delivered but not marked so (%s): it may be posted again", path.name, error)
+                log.warning("alerts: %s delivered but not marked so (%s): it may be posted again", leaf, error)
         # A delivered key matters only while its entry exists: forget the others.
         ledger.delivered = {key: at for key, at in ledger.delivered.items() if key in waiting}
         try:
-            write_json(self._ledger_path, ledger.document())
-        except OSError as error:
-            log.warning("alerts: could not tidy %s: %s", self._ledger_path, error)
+            self._save(ledger)
+        except StateUnavailable as error:
+            log.warning("alerts: could not tidy %s/%s: %s", self._store.location, LEDGER, error)
+
+    def _save(self, ledger: Ledger) -> None:
+        """Under the alert lock nobody else writes the ledger: whatever is there is replaced."""
+        update(self._store, LEDGER, lambda _current: ledger.document())
 
     def _send_without_state(self, summary: RunSummary, problem: str) -> None:
         """The state cannot be written: the verdict's alert still goes out, saying it is not deduplicated."""
@@ -213,33 +244,14 @@ class Alerter:
                 del ledger[prefix + name]
         return messages
 
-    @property
-    def _ledger_path(self) -> Path:
-        return self._folder / "ledger.json"
-
-    @property
-    def _outbox(self) -> Path:
-        return self._folder / "outbox"  # see waiting_messages
-
     def _read_ledger(self) -> Ledger:
-        document = read_json(self._ledger_path, self._gx_root, _check_ledger)
-        if document is None:
+        stored = read_checked(self._store, LEDGER, _check_ledger)
+        if stored is None:
             return Ledger()
+        document = stored.document
         if "open" not in document:  # the flat ledger of earlier versions: open alerts only
             return Ledger(open=dict(document))
         return Ledger(open=dict(document["open"]), delivered=dict(document.get("delivered", {})))
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """Concurrent runs take turns, so they neither double-post nor lose state (one machine)."""
-        try:
-            self._folder.mkdir(parents=True, exist_ok=True)
-            lock = open(self._folder / ".lock", "a")  # noqa: SIM115 (held for the with-block below)
-        except OSError as error:
-            raise StateNotWritable(f"{self._folder}: {error}") from error
-        with lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
 
 
 def _check_ledger(document: Any) -> None:
@@ -277,11 +289,6 @@ def _is_critical(check: CheckOutcome) -> bool:
     return check.status == ERROR or check.severity == CRITICAL_SEVERITY
 
 
-def alert_state_folder(gx_root: Path) -> Path:
-    return gx_root / ALERTS_FOLDER
-
-
-def waiting_messages(gx_root: Path) -> list[Path]:
+def waiting_messages(store: StateStore) -> list[str]:
     """The outbox's entries, oldest first: messages Slack has not confirmed yet (what doctor reports)."""
-    outbox = alert_state_folder(gx_root) / "outbox"
-    return sorted(outbox.glob("*.json")) if outbox.is_dir() else []
+    return [name for name in store.list(OUTBOX) if name.endswith(".json")]

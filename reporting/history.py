@@ -2,11 +2,15 @@
 
 Append only. On BigQuery rows go in with a load job (load_table_from_json), never DML or streaming
 inserts (the platform hit DML concurrency limits). On DuckDB they go into the history's own file under
-an exclusive file lock, so concurrent runs take turns. Rows that cannot be written in time are kept in
-gx/uncommitted/history/pending and appended first by the next run: nothing is lost. Appending is
-idempotent, keyed by (run_id, check_name): a run that crashed after its append but before removing its
-pending file doubles nothing when the next run replays the file. A corrupt pending file is quarantined
-(state/files.py) and holds up no other rows.
+an exclusive file lock, so concurrent runs take turns. Each run's rows are first kept as a pending
+document in the state store ("history/pending/<ns>-<run_id>.json": gx/uncommitted/history/pending by
+default, or the GCS prefix every instance shares, `[state] url`) and removed once appended; rows that
+cannot be written in time stay there and are appended first by the next run, on any instance: nothing
+is lost. Appending is idempotent, keyed by (run_id, check_name) in DuckDB and by the load job ids on
+BigQuery: a run that crashed after its append but before removing its pending document doubles nothing
+when the next run replays it. Replays on a shared store take the store's lock "history/.lock" too, so
+two instances never both replay one document. A corrupt pending document is quarantined (to the
+store's quarantine/) and holds up no other rows.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,8 @@ from typing import Any
 from checkpoints.summary import PASS, RunSummary, json_safe, outcomes
 from reporting.data_docs import docs_url
 from reporting.history_bigquery import check_bigquery_history, load_into_bigquery
-from state.files import CorruptStateFile, read_json, write_json
+from state.files import CorruptStateFile
+from state.store import LocalFiles, LockTimeout, StateStore, StateUnavailable, open_store, read_checked
 from warehouse.catalog import DQ_CHECK_RESULTS
 from warehouse.dialect import BIGQUERY, create_table_ddl
 from warehouse.errors import CouldNotRun
@@ -33,7 +38,8 @@ from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 H = DQ_CHECK_RESULTS.c
-PENDING = Path("uncommitted") / "history" / "pending"  # under the GX root
+PENDING = "history/pending/"  # in the state store
+HISTORY_LOCK = "history/.lock"  # gx/uncommitted/history/.lock locally, where BigQuery runs always took turns
 Row = dict[str, Any]
 
 
@@ -73,52 +79,62 @@ def warehouse_label(url: str) -> str:
 
 
 class History:
-    def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, settings: Settings, sleep: Callable[[float], None] = time.sleep, store: StateStore | None = None
+    ) -> None:
         self._settings, self._sleep = settings, sleep
-        self._pending = settings.gx_root / PENDING
+        self._store = store or open_store(settings)
 
     def append(self, rows: list[Row]) -> None:
         """Append the rows (after any kept by earlier runs); keep them for the next run if that fails.
 
-        Pending files are written and removed under the history's lock, so two runs never write the
+        Pending documents are written and removed under the history's lock, so two runs never write the
         same rows twice, nor skip one another's; a replay after a crash is idempotent. Raises
         HistoryNotRecorded when the rows could neither be kept pending (a read-only or full gx/
-        folder) nor written.
+        folder, a state store that is down) nor written.
         """
-        unkept: OSError | None = None
+        unkept: StateUnavailable | None = None
         if rows:
             try:
                 self._keep(rows)
-            except OSError as error:
+            except StateUnavailable as error:
                 unkept = error
         try:
             with self._exclusive():
-                for path in sorted(self._pending.glob("*.json")) if self._pending.is_dir() else []:
-                    self._replay(path)
+                for name in self._pending_names():
+                    self._replay(name)
                 if unkept is not None:
                     self._write(rows)
         except CouldNotRun as error:
             if unkept is not None:
                 raise HistoryNotRecorded(
-                    f"history rows of {rows[0][H.run_id]} could neither be kept in {self._pending}"
-                    f" ({unkept.strerror or unkept}) nor written ({error})"
+                    f"history rows of {rows[0][H.run_id]} could neither be kept ({unkept}) nor written ({error})"
                 ) from error
-            log.warning("history: %s; the rows are kept in %s for the next run", error, self._pending)
+            log.warning(
+                "history: %s; the rows are kept in %s/%s for the next run", error, self._store.location, PENDING
+            )
 
-    def _replay(self, path: Path) -> None:
-        """Append one pending file's rows and remove it; a corrupt one is quarantined, holding up nothing."""
+    def _pending_names(self) -> list[str]:
         try:
-            kept = read_json(path, self._settings.gx_root, check_rows)
-        except OSError as error:  # unreadable, or the quarantine cannot be written: leave it, go on
-            log.warning("history: pending file %s could not be read or quarantined: %s", path, error)
+            return [name for name in self._store.list(PENDING) if name.endswith(".json")]
+        except StateUnavailable as error:  # the rows kept there wait for a run that can read them
+            log.warning("history: the pending rows cannot be listed: %s", error)
+            return []
+
+    def _replay(self, name: str) -> None:
+        """Append one pending document's rows and remove it; a corrupt one is quarantined, holding up nothing."""
+        try:
+            kept = read_checked(self._store, name, check_rows)
+        except StateUnavailable as error:  # unreadable, or the quarantine cannot be written: leave it, go on
+            log.warning("history: pending %s could not be read or quarantined: %s", name, error)
             return
         if kept is None:
             return
-        self._write(kept)
+        self._write(kept.document)
         try:
-            path.unlink()
-        except OSError as error:  # appended; replaying it later doubles nothing
-            log.warning("history: appended %s but could not remove it (%s); a replay will skip its rows", path, error)
+            self._store.delete(name)
+        except StateUnavailable as error:  # appended; replaying it later doubles nothing
+            log.warning("history: appended %s but could not remove it (%s); a replay will skip its rows", name, error)
 
     def read(self, sql: str) -> list[Any]:
         """Rows of a query on the DuckDB history (none before the first run), taking turns with writers."""
@@ -135,14 +151,16 @@ class History:
                 raise CouldNotRun(f"history file {path}: {str(error).splitlines()[0]}") from error
 
     def _keep(self, rows: list[Row]) -> None:
-        """Rows are on disk (whole) before any write is tried, so a crash mid-write loses nothing either."""
-        write_json(self._pending / f"{time.time_ns()}-{rows[0][H.run_id]}.json", rows)
+        """Rows are stored (whole) before any write is tried, so a crash mid-write loses nothing either."""
+        name = f"{PENDING}{time.time_ns()}-{rows[0][H.run_id]}.json"
+        if not self._store.create(name, rows):  # run ids are unique: taken means something is wrong
+            raise StateUnavailable(f"{self._store.location}/{name} exists already")
 
     def check_writable(self) -> str:
         """What `nba-dq doctor` reports: the history can be written (created if missing), or CouldNotRun."""
         if self._settings.warehouse_url.startswith(BIGQUERY):
             return check_bigquery_history(self._settings)
-        with self._exclusive():
+        with self._duckdb_exclusive():  # this machine's file: the shared store's lock is not needed
             self._write_duckdb([])
         return f"{self._settings.history.duckdb_file} writable"
 
@@ -177,27 +195,40 @@ class History:
             raise CouldNotRun(f"history file {path}: {str(error).splitlines()[0]}") from error
 
     def _lock_path(self) -> Path:
-        """Beside the DuckDB history file (every run writing it takes turns), else beside the pending rows."""
-        if self._settings.warehouse_url.startswith(BIGQUERY):
-            return self._pending.parent / ".lock"
+        """Beside the DuckDB history file: every run writing it takes turns."""
         database = Path(self._settings.history.duckdb_file)
         return database.with_name(database.name + ".lock")
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
-        """One writer at a time across processes; waits up to lock_timeout_seconds.
+        """One writer at a time; waits up to lock_timeout_seconds.
 
-        On BigQuery a lock that cannot be created (a read-only gx/ folder) is done without: the load
+        DuckDB: the file lock beside the history file (it is this machine's file), and on a shared
+        store also the store's lock, so two instances never replay one pending document. BigQuery: the
+        store's lock only; one that cannot be taken (a read-only gx/ folder) is done without: the load
         jobs' ids make every append idempotent, so taking turns only saves work there."""
+        wait = self._settings.history.lock_timeout_seconds
+        with ExitStack() as held:
+            if not self._settings.warehouse_url.startswith(BIGQUERY):
+                held.enter_context(self._duckdb_exclusive())
+                if not isinstance(self._store, LocalFiles):
+                    held.enter_context(self._store.locked(HISTORY_LOCK, wait))
+            else:
+                try:
+                    held.enter_context(self._store.locked(HISTORY_LOCK, wait))
+                except LockTimeout as error:
+                    raise CouldNotRun(f"the history stayed locked by another run ({error})") from error
+                except StateUnavailable as error:
+                    log.warning("history: no lock (%s); appending without taking turns", error)
+            yield
+
+    @contextmanager
+    def _duckdb_exclusive(self) -> Iterator[None]:
         path = self._lock_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            lock = open(path, "a")
+            lock = open(path, "a")  # noqa: SIM115 (held for the with-block below)
         except OSError as error:
-            if self._settings.warehouse_url.startswith(BIGQUERY):
-                log.warning("history: no lock (%s: %s); appending without taking turns", path, error)
-                yield
-                return
             raise CouldNotRun(f"history lock {path} cannot be created: {error.strerror or error}") from error
         with lock:
             self._take(lock, fcntl.LOCK_EX, path)

@@ -15,6 +15,7 @@ from checkpoints.summary import RunSummary
 from reporting.alerts import Alerter, RunLinks
 from reporting.data_docs import docs_url
 from reporting.slack import SlackSender, routing_from_env
+from state.store import open_store
 from warehouse.catalog import PREDICTIONS
 from warehouse.dialect import inspect_table_command
 from warehouse.settings import Settings
@@ -23,6 +24,9 @@ if TYPE_CHECKING:  # actions.py subclasses a GX action: importing it here would 
     from checkpoints.actions import Handler
 
 log = logging.getLogger(__name__)
+# A live holder of the alert lock sends for one Slack budget (total_timeout_seconds) at most: waiting
+# four of them covers it and the store's round trips; a holder still there after that has died.
+ALERT_LOCK_WAIT_BUDGETS = 4
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,8 @@ def alerter_from_env(settings: Settings, env: Mapping[str, str]) -> Alerter | No
     return Alerter(
         routing,
         SlackSender(env, settings.alerts),
-        settings.gx_root,
+        open_store(settings),
         links,
         repeat_after=timedelta(hours=settings.alerts.repeat_after_hours),
+        lock_wait_seconds=ALERT_LOCK_WAIT_BUDGETS * settings.alerts.total_timeout_seconds,
     )

@@ -3,13 +3,15 @@
 The warehouse answers; every table and column the suites read exists with the catalog's type (schema
 drift once failed every write for days); those tables can be read; the history can be written; Slack
 has a destination (a bot token is checked with auth.test and the bot's access to each channel); the
-Data Docs site and the exports can be reached. Each probe is independent: one failing does not hide the others.
+Data Docs site and the exports can be reached; the state store (local files or a GCS prefix) can be
+written, and holds no quarantined document. Each probe is independent: one failing does not hide the others.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -25,6 +27,7 @@ from reporting.slack import NO_DESTINATION, routing_from_env
 from reporting.slack_check import check_destination
 from reporting.terminal import printable
 from state.files import quarantined
+from state.store import LocalFiles, StateStore, StateUnavailable, local_store, open_store
 from warehouse.catalog import PARTITION_COLUMN, Table
 from warehouse.connection import Warehouse, first_line, open_warehouse, schema_problems
 from warehouse.dialect import date_literal
@@ -58,11 +61,15 @@ def doctor(settings: Settings, env: Mapping[str, str], today: date | None = None
     if findings[-1].ok:
         warehouse = opened[0]
         findings += _tables(warehouse, today or datetime.now(timezone.utc).date())
-    findings.append(_probe("history", History(settings).check_writable))
-    findings.append(_slack(settings, env))
+    store = open_store(settings)
+    state_store = _probe("state store", lambda: _state_store_writable(store))  # once: a store down costs retries
+    reachable = store if state_store.ok else None
+    findings.append(_probe("history", History(settings, store=store).check_writable))
+    findings.append(_slack(settings, env, reachable))
     findings.append(_probe("data docs", lambda: _data_docs_writable(settings)))
     findings.append(_probe("exports", lambda: _exports_readable(settings.export_root)))
-    findings.append(_probe("state files", lambda: _no_quarantined_state(settings)))
+    findings.append(state_store)
+    findings.append(_probe("state files", lambda: _no_quarantined_state(settings, reachable)))
     return findings
 
 
@@ -110,11 +117,17 @@ def _label(finding: Finding) -> str:
     return "FAIL" if not finding.ok else "warn" if finding.warning else "ok  "
 
 
-def _slack(settings: Settings, env: Mapping[str, str]) -> Finding:
+def _slack(settings: Settings, env: Mapping[str, str], store: StateStore | None) -> Finding:
     """No destination is what `run` says about it: a warning in development, a FAIL in production.
-    Messages waiting in the outbox (Slack did not take them) make an ok line a warning."""
-    waiting = waiting_messages(settings.gx_root)
-    backlog = f"; {len(waiting)} message(s) waiting in {waiting[0].parent} since {waiting[0].name}" if waiting else ""
+    Messages waiting in the outbox (Slack did not take them) make an ok line a warning. (No store: it
+    cannot be reached, which the state store line says.)"""
+    try:
+        waiting = [] if store is None else waiting_messages(store)
+    except StateUnavailable:
+        waiting = []
+    where, _, first = waiting[0].rpartition("/") if waiting else ("", "", "")
+    location = store.location if store is not None else ""
+    backlog = f"; {len(waiting)} message(s) waiting in {location}/{where} since {first}" if waiting else ""
     if routing_from_env(env, settings.alerts) is None and not settings.production:
         detail = f"{NO_DESTINATION}; an error with {ENVIRONMENT}={PRODUCTION}{backlog}"
         return Finding("slack", True, detail, warning=True)
@@ -180,14 +193,29 @@ def _data_docs_writable(settings: Settings) -> str:
     return f"{site} writable; {settings.data_docs.bucket} accepts uploads"
 
 
-def _no_quarantined_state(settings: Settings) -> str:
-    """A corrupt ledger, outbox message or pending history file was moved aside: someone must look at it."""
-    found = quarantined(settings.gx_root)
+def _state_store_writable(store: StateStore) -> str:
+    """Where nba-dq keeps its ledger, outbox and pending rows (shared by every instance on GCS), written and read."""
+    probe = f".doctor-{uuid.uuid4().hex}.json"
+    if not store.create(probe, {"probe": True}) or store.read(probe) is None:
+        raise StateUnavailable(f"state store {store.location}: a document written could not be read back")
+    store.delete(probe)
+    return f"{store.location} reachable and writable"
+
+
+def _no_quarantined_state(settings: Settings, store: StateStore | None) -> str:
+    """A corrupt ledger, outbox message or pending history file was moved aside: someone must look at it.
+    Local files (the GX folder's own state) and the state store's quarantine/ both count (the store's
+    when it can be reached)."""
+    found = [(str(path), reason) for path, reason in quarantined(settings.gx_root)]
+    in_gx_folder = isinstance(store, LocalFiles) and store.root == local_store(settings.gx_root).root
+    if store is not None and not in_gx_folder:  # else the same folder as above: counted once
+        found += store.quarantined()
     if found:
-        shown = "; ".join(f"{path.name} ({reason})" for path, reason in found[:5])
+        shown = "; ".join(f"{where.rpartition('/')[2]} ({reason})" for where, reason in found[:5])
         more = f"; +{len(found) - 5} more" if len(found) > 5 else ""
+        folders = sorted({where.rpartition("/")[0] for where, _ in found})
         raise CouldNotRun(
-            f"{len(found)} corrupt state file(s) quarantined in {found[0][0].parent}: {shown}{more}"
+            f"{len(found)} corrupt state file(s) quarantined in {' and '.join(folders)}: {shown}{more}"
             " (inspect, re-queue or delete them)"
         )
     return "no corrupt state file quarantined"

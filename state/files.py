@@ -12,7 +12,8 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,24 @@ class CorruptStateFile(ValueError):
 
 def write_json(path: Path, document: Any) -> None:
     """Write whole or not at all: a crash or a full disk never leaves half a file under `path`."""
+    with _draft(path, document) as draft:
+        os.replace(draft, path)
+
+
+def create_json(path: Path, document: Any) -> bool:
+    """Write whole, and only if no file is at `path` (False then): a hard link never replaces a file,
+    so two writers racing for one name cannot both win, and no lock file is needed."""
+    with _draft(path, document) as draft:
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return False
+        return True
+
+
+@contextmanager
+def _draft(path: Path, document: Any) -> Iterator[str]:
+    """The document written and synced in a hidden file beside `path`, removed afterwards whatever happens."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, draft = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -36,10 +55,12 @@ def write_json(path: Path, document: Any) -> None:
             json.dump(document, out, indent=1, sort_keys=True)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(draft, path)
-    except BaseException:
-        Path(draft).unlink(missing_ok=True)
-        raise
+        yield draft
+    finally:
+        try:
+            os.unlink(draft)  # os.unlink, not Path.unlink: gone after os.replace, a second name after os.link
+        except FileNotFoundError:
+            pass
 
 
 def read_json(path: Path, gx_root: Path, check: Callable[[Any], None] | None = None) -> Any | None:
@@ -59,9 +80,13 @@ def read_json(path: Path, gx_root: Path, check: Callable[[Any], None] | None = N
 
 def quarantine(path: Path, gx_root: Path, reason: str) -> Path | None:
     """Move a corrupt state file out of the way (with a note saying why); None when another run already did."""
-    folder = gx_root / QUARANTINE_FOLDER
+    return quarantine_into(path, gx_root / QUARANTINE_FOLDER, reason)
+
+
+def quarantine_into(path: Path, folder: Path, reason: str) -> Path | None:
+    """quarantine() into `folder` (a state store's own quarantine/, which for the local store is the same)."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{path.parent.name}-{path.name}"
+    target = folder / quarantine_name(path.parent.name, path.name)
     try:
         os.replace(path, target)
     except FileNotFoundError:
@@ -71,9 +96,17 @@ def quarantine(path: Path, gx_root: Path, reason: str) -> Path | None:
     return target
 
 
+def quarantine_name(parent: str, name: str) -> str:
+    """A quarantined file's name: when it was moved, and where it came from."""
+    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{parent}-{name}"
+
+
 def quarantined(gx_root: Path) -> list[tuple[Path, str]]:
     """Quarantined state files and why each was moved, oldest first (what `nba-dq doctor` reports)."""
-    folder = gx_root / QUARANTINE_FOLDER
+    return quarantined_in(gx_root / QUARANTINE_FOLDER)
+
+
+def quarantined_in(folder: Path) -> list[tuple[Path, str]]:
     if not folder.is_dir():
         return []
     found = []

@@ -6,7 +6,10 @@ only holds on one machine:
 - `create(name, document)` writes a document only if none exists (atomic; False when one does);
 - `replace(name, document, version)` writes only if the document is still the `version` that was
   read (atomic compare-and-set; False when another writer got there first).
-`update()` builds a read-modify-write loop from them.
+`update()` builds a read-modify-write loop from them. `locked(name)` is a lock every process sharing
+the store respects (an flock locally, released by the kernel when its holder dies; a lease document on
+GCS, state/lease.py), and `quarantine(name, reason)` moves a corrupt document to "quarantine/" with a
+note saying why (read_checked() does it for a document that is not JSON or fails its shape check).
 
 Backends: `LocalFiles` (the embedded default: files under the GX folder's uncommitted/, exactly
 where nba-dq kept them before) and, for Cloud Run, a GCS bucket (state/gcs.py: `ifGenerationMatch`
@@ -19,22 +22,28 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from warehouse.errors import CouldNotRun
+from warehouse.errors import CouldNotRun, one_line
 
 if TYPE_CHECKING:
     from warehouse.settings import Settings
 
 JsonDocument = Any  # what json.loads returns
+QUARANTINE = "quarantine/"  # corrupt documents, each beside a "<name>.reason" note saying why
 
 
 class StateUnavailable(CouldNotRun):
     """The state store cannot be read or written (a transient infrastructure failure, or a read-only disk)."""
+
+
+class LockTimeout(StateUnavailable):
+    """A lock stayed held by a live holder for longer than the caller would wait."""
 
 
 @dataclass(frozen=True)
@@ -46,15 +55,27 @@ class Stored:
 class StateStore(Protocol):
     location: str  # where it is, for messages: a folder, or gs://bucket/prefix
 
-    def read(self, name: str) -> Stored | None: ...
+    def read(self, name: str) -> Stored | None:
+        """None when absent; raises ValueError when the document is not JSON (see read_checked)."""
 
     def create(self, name: str, document: JsonDocument) -> bool: ...
 
     def replace(self, name: str, document: JsonDocument, version: str) -> bool: ...
 
-    def delete(self, name: str) -> None: ...
+    def delete(self, name: str, version: str | None = None) -> None:
+        """Remove the document (only if still `version`, where the backend can enforce it); absent is fine."""
 
     def list(self, prefix: str) -> list[str]: ...
+
+    def locked(self, name: str, wait_seconds: float | None = None) -> AbstractContextManager[None]:
+        """Mutual exclusion across every process sharing the store, released when the holder dies;
+        LockTimeout when held longer than `wait_seconds` (None: local waits, GCS up to one lease)."""
+
+    def quarantine(self, name: str, reason: str) -> str | None:
+        """Move a corrupt document to quarantine/ with its reason; where it went, None if already gone."""
+
+    def quarantined(self) -> list[tuple[str, str]]:
+        """(where, why) of every quarantined document, oldest first."""
 
 
 class Conflict(StateUnavailable):
@@ -76,6 +97,19 @@ def update(
     raise Conflict(f"{store.location}/{name}: changed by other writers {attempts} times in a row")
 
 
+def read_checked(store: StateStore, name: str, check: Callable[[Any], None] | None = None) -> Stored | None:
+    """The document, or None when it is absent or corrupt (not JSON, or refused by `check`, which raises
+    ValueError, KeyError or TypeError): a corrupt one is quarantined first, so it never blocks the others."""
+    try:
+        stored = store.read(name)
+        if stored is not None and check is not None:
+            check(stored.document)
+    except (ValueError, KeyError, TypeError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        store.quarantine(name, f"{type(error).__name__}: {one_line(str(error))[:200]}")
+        return None
+    return stored
+
+
 class LocalFiles:
     """Documents as files under `root` (one machine: compare-and-set holds under a file lock)."""
 
@@ -89,32 +123,42 @@ class LocalFiles:
     def read(self, name: str) -> Stored | None:
         try:
             data = self.path(name).read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as error:
             raise StateUnavailable(f"{self.path(name)}: {error.strerror or error}") from error
         return Stored(json.loads(data), _digest(data))
 
     def create(self, name: str, document: JsonDocument) -> bool:
-        with self._locked():
-            if self.path(name).exists():
-                return False
-            self._write(name, document)
-            return True
+        from state.files import create_json  # whole or not at all; a hard link: no lock needed
+
+        try:
+            return create_json(self.path(name), document)
+        except OSError as error:
+            raise StateUnavailable(f"{self.path(name)}: {error.strerror or error}") from error
 
     def replace(self, name: str, document: JsonDocument, version: str) -> bool:
-        with self._locked():
+        with self._exclusive():
             try:
                 if _digest(self.path(name).read_bytes()) != version:
                     return False
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 return False
+            except OSError as error:
+                raise StateUnavailable(f"{self.path(name)}: {error.strerror or error}") from error
             self._write(name, document)
             return True
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str, version: str | None = None) -> None:
         try:
-            self.path(name).unlink(missing_ok=True)
+            if version is None:
+                self.path(name).unlink(missing_ok=True)
+                return
+            with self._exclusive():
+                if _digest(self.path(name).read_bytes()) == version:
+                    self.path(name).unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            return
         except OSError as error:
             raise StateUnavailable(f"{self.path(name)}: {error.strerror or error}") from error
 
@@ -125,6 +169,37 @@ class LocalFiles:
         names = (str(path.relative_to(self.root)) for path in folder.rglob("*") if path.is_file())
         return sorted(name for name in names if name.startswith(prefix) and not Path(name).name.startswith("."))
 
+    @contextmanager
+    def locked(self, name: str, wait_seconds: float | None = None) -> Iterator[None]:
+        """An flock on the file `name` (alerts/.lock is where nba-dq always kept it): the kernel releases
+        it when the holder dies, however it dies, so a crash never leaves it held."""
+        path = self.path(name)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(path, "a")  # noqa: SIM115 (held for the with-block below)
+        except OSError as error:
+            raise StateUnavailable(f"{path}: {error.strerror or error}") from error
+        with lock:
+            _flock(lock, path, wait_seconds)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def quarantine(self, name: str, reason: str) -> str | None:
+        from state.files import quarantine_into
+
+        try:
+            moved = quarantine_into(self.path(name), self.root / QUARANTINE, reason)
+        except OSError as error:
+            raise StateUnavailable(f"{self.path(name)} cannot be quarantined: {error.strerror or error}") from error
+        return None if moved is None else str(moved)
+
+    def quarantined(self) -> list[tuple[str, str]]:
+        from state.files import quarantined_in
+
+        return [(str(path), reason) for path, reason in quarantined_in(self.root / QUARANTINE)]
+
     def _write(self, name: str, document: JsonDocument) -> None:
         from state.files import write_json  # whole or not at all
 
@@ -134,15 +209,25 @@ class LocalFiles:
             raise StateUnavailable(f"{self.path(name)}: {error.strerror or error}") from error
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            lock = open(self.root / ".state.lock", "a")  # noqa: SIM115 (held for the with-block below)
-        except OSError as error:
-            raise StateUnavailable(f"{self.root}: {error.strerror or error}") from error
-        with lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+    def _exclusive(self) -> Iterator[None]:
+        """Compare-and-set's read and write as one step (held for microseconds, never across a send)."""
+        with self.locked(".state.lock"):
             yield
+
+
+def _flock(lock: Any, path: Path, wait_seconds: float | None) -> None:
+    if wait_seconds is None:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LockTimeout(f"{path} stayed locked by another run for {wait_seconds:g} s") from None
+            time.sleep(0.1)
 
 
 def _digest(data: bytes) -> str:
@@ -154,7 +239,17 @@ def local_store(gx_root: Path) -> LocalFiles:
     return LocalFiles(gx_root / "uncommitted")
 
 
-__all__ = ["LocalFiles", "StateStore", "StateUnavailable", "Stored", "local_store", "open_store", "update"]
+__all__ = [
+    "LocalFiles",
+    "LockTimeout",
+    "StateStore",
+    "StateUnavailable",
+    "Stored",
+    "local_store",
+    "open_store",
+    "read_checked",
+    "update",
+]
 
 
 def open_store(settings: Settings) -> StateStore:
@@ -163,5 +258,5 @@ def open_store(settings: Settings) -> StateStore:
     if settings.state.url:
         from state.gcs import GcsStore  # google-cloud-storage loads only when the state lives there
 
-        return GcsStore(settings.state.url)
+        return GcsStore(settings.state.url, lease_seconds=settings.state.lease_seconds)
     return local_store(settings.gx_root)

@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
-import reporting.alerts
+import state.files
 from checkpoints.summary import CheckOutcome, RunSummary
 from reporting.alerts import NOT_DEDUPLICATED, Alerter, RunLinks
 from reporting.slack import DELIVERED, Answer, Destination, Routing
 from state.files import quarantined
+from state.store import StateStore, local_store
 
 DESTINATION = Destination("webhook", "SLACK_WEBHOOK_URL")
 ROUTING = Routing(critical=DESTINATION, warning=DESTINATION, resolved=DESTINATION)
@@ -46,7 +47,11 @@ class SlowSender:
 
 
 def alerter(gx_root: Path, sender: SlowSender) -> Alerter:
-    return Alerter(ROUTING, sender, gx_root, LINKS, repeat_after=timedelta(hours=6))
+    return alerter_on(local_store(gx_root), sender)
+
+
+def alerter_on(store: StateStore, sender: SlowSender, lock_wait_seconds: float | None = None) -> Alerter:
+    return Alerter(ROUTING, sender, store, LINKS, repeat_after=timedelta(hours=6), lock_wait_seconds=lock_wait_seconds)
 
 
 def outbox(gx_root: Path) -> list[Path]:
@@ -174,7 +179,8 @@ def test_a_full_disk_sends_the_alert_and_leaves_no_half_outbox(tmp_path: Path, m
     def disk_full(path: Path, document: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(reporting.alerts, "write_json", disk_full)
+    monkeypatch.setattr(state.files, "write_json", disk_full)  # every state file is written by these two
+    monkeypatch.setattr(state.files, "create_json", disk_full)
     sender = SlowSender()
     alerter(tmp_path, sender).notify(FAILING)
     assert titles(sender) == ["nba-dq phase5 2025-12-05: FAIL"] and NOT_DEDUPLICATED in sender.sent[0]["text"]

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from warehouse.errors import CouldNotRun
 
 GCS_SCHEME = "gs://"
+EMULATOR_PROJECT = "nba-dq-emulator"  # any name: the fake GCS server checks none
 
 
 class ExportStore(Protocol):
@@ -66,9 +67,20 @@ class GcsExportStore:
 
 
 def gcs_client() -> Any:
-    """A storage client with Application Default Credentials (the only place one is made)."""
+    """A storage client with Application Default Credentials (the only place one is made).
+
+    With STORAGE_EMULATOR_HOST set (the tests' fake GCS server) it has no credentials and a fixed
+    project, said explicitly rather than left to the library's emulator detection: ADC there would
+    find none (or a developer's real ones), and creating a bucket needs a project."""
+    import os
+
     from google.cloud import storage
 
+    if os.environ.get("STORAGE_EMULATOR_HOST"):
+        from google.auth.credentials import AnonymousCredentials
+
+        project = os.environ.get("GOOGLE_CLOUD_PROJECT", EMULATOR_PROJECT)
+        return storage.Client(project=project, credentials=AnonymousCredentials())
     return storage.Client()
 
 
