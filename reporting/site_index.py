@@ -32,6 +32,7 @@ from great_expectations.render.renderer import SiteIndexPageRenderer
 from checkpoints.run_pages import write_validation_pages
 from checkpoints.summary import CRITICAL, ERROR, FAIL, PASS
 from reporting.data_docs import (
+    SITE_FOLDER,
     docs_url,
     offline_html,
     publish,
@@ -196,9 +197,13 @@ def _site_path(settings: Settings, url: str | None) -> str | None:
     if not url:
         return None
     base = docs_url(settings, site_folder(settings.gx_root) / INDEX).removesuffix(INDEX)
-    if not url.startswith(base):
-        return None
-    return urllib.parse.unquote(url[len(base) :])
+    if url.startswith(base):
+        return urllib.parse.unquote(url[len(base) :])
+    # Another container's local page (no base_url): its site folder sat elsewhere, its layout is the same.
+    marker = f"/{SITE_FOLDER.as_posix()}/"
+    if url.startswith("file://") and marker in url:
+        return urllib.parse.unquote(url.split(marker, 1)[1])
+    return None
 
 
 def _write(
