@@ -13,10 +13,12 @@ PUBSUB_EMULATOR_HOST (tests run against Google's emulator on 127.0.0.1).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from checkpoints.summary import RunSummary, to_json
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PAGE_KEYS = ("data_docs", "data_docs_pages")  # where a run's pages are: another run, other paths
 TOPIC_PATH = re.compile(r"projects/[^/]+/topics/[^/]+")
 # Long enough for Pub/Sub's own retries of a transient error, well inside a push's ack deadline (the
 # service answers before Pub/Sub gives up on the delivery).
@@ -59,12 +62,16 @@ class VerdictPublisher:
         return self._client
 
     def publish(self, summary: RunSummary, run_id: str | None = None) -> str:
-        """Publish one verdict and wait until Pub/Sub has it; returns its message id.
+        """Publish one verdict and wait until Pub/Sub has it; returns its message id."""
+        return self.publish_document(to_json(summary), run_id)
 
-        `run_id` is the idempotency key: the service passes its run claim's key, so a re-publish of the
-        same run carries the same one. Without it, the key is a digest of the verdict itself."""
-        body = verdict_body(summary)
-        attributes = verdict_attributes(summary, run_id or body_key(body))
+    def publish_document(self, verdict: Mapping[str, Any], run_id: str | None = None) -> str:
+        """Publish a verdict as `to_json` gives it (a service re-publishing a stored verdict after a
+        crash has no RunSummary any more). `run_id` is the idempotency key; without it, the verdict's
+        own key (verdict_key)."""
+        body = json.dumps(verdict, default=str).encode()
+        attributes = verdict_attributes(verdict, run_id or verdict_key(verdict))
+        what = f"verdict {verdict.get('phase')} {verdict.get('game_date')}"
         try:
             future = self.client.publish(
                 self.topic,
@@ -76,11 +83,9 @@ class VerdictPublisher:
             message_id = str(future.result(timeout=self.timeout_seconds * 2))
         except Exception as error:  # any failure of the client or the service: the caller decides (5xx, log)
             raise VerdictNotPublished(
-                f"verdict {summary.phase} {summary.game_date} not published to {self.topic}: "
-                f"{type(error).__name__}: {one_line(str(error))[:300]}"
+                f"{what} not published to {self.topic}: {type(error).__name__}: {one_line(str(error))[:300]}"
             ) from error
-        log.info("verdict %s %s %s published to %s as %s", summary.phase, summary.game_date, summary.status,
-                 self.topic, message_id)  # fmt: skip
+        log.info("%s %s published to %s as %s", what, attributes["status"], self.topic, message_id)
         return message_id
 
     def __call__(self, summary: RunSummary) -> None:
@@ -94,20 +99,26 @@ class VerdictPublisher:
             self._client = None
 
 
-def verdict_body(summary: RunSummary) -> bytes:
-    """The message data: the verdict as `run --json` prints it."""
-    return json.dumps(to_json(summary), default=str).encode()
+@functools.cache
+def shared_publisher(topic: str) -> VerdictPublisher:
+    """The process's publisher for `topic`: a command or the service builds its reporting per run, and
+    each new client would open a channel and threads of its own."""
+    return VerdictPublisher(topic)
 
 
-def verdict_attributes(summary: RunSummary, run_id: str) -> dict[str, str]:
+def verdict_attributes(verdict: Mapping[str, Any], run_id: str) -> dict[str, str]:
     """What a subscriber filters on (Pub/Sub attributes are strings)."""
-    return {"phase": summary.phase, "game_date": summary.game_date.isoformat(), "status": summary.status,
+    return {"phase": str(verdict["phase"]), "game_date": str(verdict["game_date"]), "status": str(verdict["status"]),
             "run_id": run_id}  # fmt: skip
 
 
-def body_key(body: bytes) -> str:
-    """The idempotency key of a verdict published without a run's key: the same verdict, the same key."""
-    return "verdict-" + hashlib.sha256(body).hexdigest()[:32]
+def verdict_key(verdict: Mapping[str, Any]) -> str:
+    """The idempotency key of a verdict: a digest of what it says (phase, date, status, each check's
+    outcome, the error), not of where its pages are. A run repeated after a crash or a redelivery on the
+    same data says the same and gets the same key; a run on changed data (a backfill) gets another."""
+    substance = {key: value for key, value in verdict.items() if key not in PAGE_KEYS}
+    digest = hashlib.sha256(json.dumps(substance, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{substance['phase']}-{substance['game_date']}-{digest[:24]}"
 
 
 def _transient_retry(timeout_seconds: float) -> Any:

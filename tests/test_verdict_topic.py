@@ -12,9 +12,12 @@ import pytest
 
 from checkpoints.run import run_phases
 from checkpoints.summary import RunSummary, to_json
-from reporting.verdicts import VerdictNotPublished, VerdictPublisher
+from reporting.history import recorder
+from reporting.reporter import Reporting
+from reporting.verdicts import VerdictNotPublished, VerdictPublisher, verdict_key
 from tests.conftest import Workspace
 from tests.pubsub_emulator import Emulator, create_pull_subscription, create_topic, free_port, pubsub_emulator, pull
+from tests.service_process import history_runs
 from warehouse.seed import simulated_run_time
 
 pytestmark = pytest.mark.acceptance
@@ -81,6 +84,47 @@ def test_a_phase_that_could_not_run_is_published_as_an_error(
     assert {m.attributes["phase"] for m in messages} == {"phase3"}
     assert len({m.attributes["run_id"] for m in messages}) == 1
     assert json.loads(messages[0].data)["error"] == summary.error
+
+
+def test_a_run_publishes_its_verdict_after_recording_it(
+    seeded: Workspace, verdict_subscription: tuple[str, str]
+) -> None:
+    topic, subscription = verdict_subscription
+    settings = seeded.settings
+    reporting = Reporting(record=recorder(settings), publish=VerdictPublisher(topic))
+    [summary] = run_phases(settings, ["5"], COVERAGE_DROP, simulated_run_time(COVERAGE_DROP), reporting)
+
+    [message] = pull(subscription, expect=1)
+    assert message.attributes["run_id"] == verdict_key(to_json(summary))
+    assert message.attributes["status"] == "fail" and reporting.unpublished == []
+    assert history_runs(settings, "2025-12-05") == {"phase5": 1}
+
+
+def test_a_verdict_that_could_not_be_published_is_said_and_the_run_goes_on(
+    seeded: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{free_port()}")  # nothing listens there
+    settings = seeded.settings
+    publisher = VerdictPublisher("projects/test-project/topics/verdicts", timeout_seconds=2)
+    reporting = Reporting(record=recorder(settings), publish=publisher)
+    try:
+        [summary] = run_phases(settings, ["5"], COVERAGE_DROP, simulated_run_time(COVERAGE_DROP), reporting)
+    finally:
+        publisher.close()
+    assert summary.status == "fail"
+    [line] = reporting.unpublished
+    assert line.startswith("verdict phase5 2025-12-05 not published to projects/test-project/topics/verdicts: ")
+    assert history_runs(settings, "2025-12-05") == {"phase5": 1}  # recorded all the same
+
+
+def test_a_verdicts_key_ignores_where_its_pages_are_and_not_what_it_says() -> None:
+    failed = [{"name": "a", "success": False}]
+    verdict = {"status": "fail", "phase": "phase5", "game_date": "2025-12-05", "checks": failed,
+               "data_docs": "/x/run-1.html", "data_docs_pages": ["/x/run-1.html"]}  # fmt: skip
+    rerun = {**verdict, "data_docs": "/x/run-2.html", "data_docs_pages": ["/x/run-2.html"]}
+    changed = {**verdict, "checks": [{"name": "a", "success": True}], "status": "pass"}
+    assert verdict_key(verdict) == verdict_key(rerun) != verdict_key(changed)
+    assert verdict_key(verdict).startswith("phase5-2025-12-05-")
 
 
 def test_a_publish_to_an_unreachable_pubsub_raises(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
