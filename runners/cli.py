@@ -118,6 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--now", type=_moment, help="the clock each date's daily run is replayed against (as for run)")
     audit.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
 
+    serve = commands.add_parser(
+        "serve", parents=[debug], help="the Pub/Sub push service: run each phase when its processors have reported"
+    )
+    serve.add_argument("--host", default=None, help="address (default 0.0.0.0 when PORT is set, else 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: PORT from the environment, else 8080)")
+
+    sweep = commands.add_parser(
+        "sweep", parents=[debug], help="report phases whose processors are overdue for a date; run abandoned rounds"
+    )
+    sweep.add_argument("--date", type=_game_date, default=None, dest="game_date", help="game date (default yesterday)")
+    sweep.add_argument("--now", type=_moment, help="the moment overdue is judged by (default: the clock)")
+    sweep.add_argument("--json", action="store_true", help="print one JSON object instead of the lines")
+
     doctor = commands.add_parser(
         "doctor", parents=[debug], help="check the warehouse, tables, history, Slack, Data Docs and exports"
     )

@@ -64,6 +64,10 @@ def dispatch(
         return health(settings, args, out, err)
     if args.command == "audit":
         return audit(settings, args, out, err)
+    if args.command in ("serve", "sweep"):
+        from runners.service import service_command  # Flask and gunicorn: only for these two
+
+        return service_command(args, settings, env, out, err)
     if args.command == "doctor":
         findings = doctor(settings, env)
         print(dumps(doctor_json(findings)) if args.json else render_doctor(findings), file=out)

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from expectations.check_names import CHECK_NAMES
 from warehouse.config_model import ConfigFile, Era
+from warehouse.config_service import EMAIL, TOPIC_NAME, TOPIC_PATH, CompletionSettings
 from warehouse.config_types import GCS_URL, HTTP_URL, WAREHOUSE_URL
 
 PATTERNS = {
@@ -23,6 +24,10 @@ PATTERNS = {
     GCS_URL: "must be a gs://bucket/prefix URL",
     f"^$|{HTTP_URL}": "must be an http(s) URL with a host (or empty)",
     HTTP_URL: "must be an http(s) URL with a host",
+    f"^$|{TOPIC_PATH}": "must be a topic path projects/PROJECT/topics/TOPIC (or empty)",
+    TOPIC_PATH: "must be a topic path projects/PROJECT/topics/TOPIC",
+    TOPIC_NAME: "must be a Pub/Sub topic name (3-255 letters, digits, - _ . ~ + %, starting with a letter)",
+    EMAIL: "must be an email address (a service account's)",
 }
 WORDS = {
     "missing": "missing: add it (the committed dq.toml has every key)",
@@ -79,6 +84,8 @@ def _line(detail: Any, where: str, suggestions: Iterable[str]) -> str:
     else:
         words = WORDS[kind].format(**detail.get("ctx", {})) if kind in WORDS else detail["msg"]
     model_level = kind in ("order", "eras")
+    if not where:
+        return words
     if kind in HIDDEN_VALUE or model_level or isinstance(value, dict):
         return f"{where}: {words}"
     return f"{where} = {_shown(value)}: {words}"
@@ -94,11 +101,15 @@ def _shown(value: Any) -> str:
 def _config_key(loc: tuple[Any, ...]) -> str:
     """("phase5", "severity", "player_coverage") -> "[phase5.severity] player_coverage"; eras by number."""
     parts = [part for part in loc if part != "[key]"]
+    if not parts:  # a rule across tables: its message names the keys
+        return ""
     if parts[0] == "eras":
         table = "[[eras]]" + (f" #{parts[1] + 1}" if len(parts) > 1 else "")
         rest = parts[2:]
     elif len(parts) > 2 and parts[1] == "severity":
         table, rest = f"[{parts[0]}.severity]", parts[2:]
+    elif len(parts) > 2 and parts[0] == "completion":
+        table, rest = f"[completion.{parts[1]}]", parts[2:]
     else:
         table, rest = f"[{parts[0]}]", parts[1:]
     key = "".join(f"[{part}]" if isinstance(part, int) else f" {part}" for part in rest)
@@ -115,4 +126,6 @@ def _config_suggestions(detail: Any) -> Iterable[str]:
     if len(loc) > 2 and loc[1] == "severity":
         return CHECK_NAMES.get(str(loc[0]), ())
     section = Era if loc[0] == "eras" else ConfigFile.model_fields[loc[0]].annotation
+    if loc[0] == "completion" and len(loc) > 2:
+        section = CompletionSettings
     return getattr(section, "model_fields", {})

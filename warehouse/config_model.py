@@ -15,8 +15,6 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     StrictInt,
     StrictStr,
@@ -26,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from expectations.check_names import CHECK_NAMES
+from warehouse.config_service import CompletionTables, ServiceSettings
 from warehouse.config_types import (
     GCS_URL,
     HTTP_URL,
@@ -39,24 +38,10 @@ from warehouse.config_types import (
     Names,
     Number,
     Positive,
+    Section,
     Share,
     bounded,
 )
-
-
-class Section(BaseModel):
-    """A dq.toml table: frozen, and a key it does not know is an error (a typo must not be ignored)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    def _ordered(self, *pairs: tuple[str, str]) -> None:
-        """Each (low, high) pair of keys holds low <= high."""
-        wrong = [(low, high) for low, high in pairs if getattr(self, low) > getattr(self, high)]
-        if wrong:
-            text = ", ".join(
-                f"{low} = {getattr(self, low)} must not exceed {high} = {getattr(self, high)}" for low, high in wrong
-            )
-            raise PydanticCustomError("order", "{text}", {"text": text})
 
 
 def _severity_table(checkpoint: str) -> Any:
@@ -255,12 +240,26 @@ class ConfigFile(Section):
     datasets: Datasets
     history: HistorySettings
     state: StateSettings
+    service: ServiceSettings
+    completion: CompletionTables
     phase3: Phase3Thresholds
     phase4: Phase4Thresholds
     phase5: Phase5Thresholds
     phase5b: Phase5BThresholds
     phase6: Phase6Thresholds
     eras: Annotated[tuple[Era, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_run(self) -> ConfigFile:
+        """A run's claim is taken over after lease_seconds: before its deadline, two instances would run it."""
+        deadline, lease = self.service.run_deadline_seconds, self.state.lease_seconds
+        if lease <= deadline:
+            raise PydanticCustomError(
+                "order",
+                "{text}",
+                {"text": f"[state] lease_seconds = {lease} must exceed [service] run_deadline_seconds = {deadline}"},
+            )
+        return self
 
     @field_validator("eras")
     @classmethod

@@ -9,7 +9,7 @@ import math
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, PlainValidator, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
 SEVERITIES = ("critical", "warning")
@@ -71,3 +71,18 @@ def _distinct(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 Names = Annotated[tuple[Name, ...], Field(min_length=1), AfterValidator(_distinct)]  # non-empty, no duplicates
+
+
+class Section(BaseModel):
+    """A dq.toml table: frozen, and a key it does not know is an error (a typo must not be ignored)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def _ordered(self, *pairs: tuple[str, str]) -> None:
+        """Each (low, high) pair of keys holds low <= high."""
+        wrong = [(low, high) for low, high in pairs if getattr(self, low) > getattr(self, high)]
+        if wrong:
+            text = ", ".join(
+                f"{low} = {getattr(self, low)} must not exceed {high} = {getattr(self, high)}" for low, high in wrong
+            )
+            raise PydanticCustomError("order", "{text}", {"text": text})

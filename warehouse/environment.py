@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from warehouse.config_errors import env_problems
+from warehouse.config_service import TOPIC_PATH
 from warehouse.config_types import GCS_URL, HTTP_URL, WAREHOUSE_URL, ExportRoot
 
 CONFIG = "NBA_DQ_CONFIG"
@@ -23,6 +24,9 @@ EXPORT_ROOT = "NBA_DQ_EXPORT_ROOT"
 DOCS_BUCKET = "NBA_DQ_DOCS_BUCKET"
 STATE_URL = "NBA_DQ_STATE_URL"
 BIGQUERY_ENDPOINT = "NBA_DQ_BIGQUERY_ENDPOINT"  # a local BigQuery emulator (tests), else Google
+PUSH_AUDIENCE = "NBA_DQ_PUSH_AUDIENCE"  # `nba-dq serve`: the OIDC audience its push tokens must carry
+VERDICT_TOPIC = "NBA_DQ_VERDICT_TOPIC"  # `nba-dq serve`: where verdicts are published
+PUSH_AUTH, AUTH_OFF = "NBA_DQ_PUSH_AUTH", "off"  # "off": no token check (local use; refused in production)
 ENVIRONMENT, DEVELOPMENT, PRODUCTION = "NBA_DQ_ENV", "development", "production"
 WEBHOOK_DEFAULT = "SLACK_WEBHOOK_URL"
 WEBHOOK_WARNING = "SLACK_WEBHOOK_URL_WARNING"
@@ -47,6 +51,9 @@ class Environment(BaseModel):
     state_url: Annotated[StrictStr, Field(pattern=GCS_URL)] | None = Field(None, alias=STATE_URL)
     bigquery_endpoint: HttpUrl | None = Field(None, alias=BIGQUERY_ENDPOINT)
     mode: Literal[DEVELOPMENT, PRODUCTION] | None = Field(None, alias=ENVIRONMENT)
+    push_audience: StrictStr | None = Field(None, alias=PUSH_AUDIENCE)
+    verdict_topic: Annotated[StrictStr, Field(pattern=TOPIC_PATH)] | None = Field(None, alias=VERDICT_TOPIC)
+    push_auth: Literal["on", AUTH_OFF] | None = Field(None, alias=PUSH_AUTH)
     webhook_default: HttpUrl | None = Field(None, alias=WEBHOOK_DEFAULT)
     webhook_warning: HttpUrl | None = Field(None, alias=WEBHOOK_WARNING)
     webhook_error: HttpUrl | None = Field(None, alias=WEBHOOK_ERROR)

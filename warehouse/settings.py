@@ -30,8 +30,17 @@ from warehouse.config_model import (
     StateSettings,
     Thresholds,
 )
+from warehouse.config_service import CompletionSettings, ServiceSettings
 from warehouse.config_types import SEVERITIES
-from warehouse.environment import CONFIG, EXPORT_ROOT, GX_ROOT, WAREHOUSE, Environment, read_environment
+from warehouse.environment import (
+    AUTH_OFF,
+    CONFIG,
+    EXPORT_ROOT,
+    GX_ROOT,
+    WAREHOUSE,
+    Environment,
+    read_environment,
+)
 from warehouse.errors import CouldNotRun
 from warehouse.exports import GCS_SCHEME
 
@@ -44,6 +53,8 @@ __all__ = [  # the config objects the rest of the code imports from here
     "Era",
     "HistorySettings",
     "StateSettings",
+    "ServiceSettings",
+    "CompletionSettings",
     "Phase3Thresholds",
     "Phase4Thresholds",
     "Phase5BThresholds",
@@ -76,7 +87,10 @@ class Settings:
     phase5b: Phase5BThresholds
     phase6: Phase6Thresholds
     eras: tuple[Era, ...]
+    service: ServiceSettings  # `nba-dq serve` and `nba-dq sweep`
+    completion: Mapping[str, CompletionSettings]  # checkpoint (phase3 ...) -> the processors that must report
     production: bool = False  # NBA_DQ_ENV=production: a run without a Slack destination is an error
+    push_auth: bool = True  # NBA_DQ_PUSH_AUTH=off: `serve` takes pushes without a token (refused in production)
 
     def era_for(self, game_date: date) -> Era:
         for era in self.eras:
@@ -182,8 +196,17 @@ def _settings(path: Path, config: ConfigFile, variables: Environment) -> Setting
         phase5b=config.phase5b,
         phase6=config.phase6,
         eras=config.eras,
+        service=config.service.model_copy(update=_service_overrides(variables)),
+        completion=config.completion.by_checkpoint(),
         production=variables.production,
+        push_auth=variables.push_auth != AUTH_OFF,
     )
+
+
+def _service_overrides(variables: Environment) -> dict[str, str]:
+    """NBA_DQ_PUSH_AUDIENCE and NBA_DQ_VERDICT_TOPIC replace [service] audience and verdict_topic."""
+    overrides = {"audience": variables.push_audience, "verdict_topic": variables.verdict_topic}
+    return {key: value for key, value in overrides.items() if value}
 
 
 def _resolve_duckdb_path(url: str, base: Path) -> str:

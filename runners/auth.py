@@ -1,0 +1,89 @@
+"""Who may push: Pub/Sub's OIDC token, checked before a message is read.
+
+A push subscription with an authentication identity sends `Authorization: Bearer <JWT>`, signed by
+Google for the subscription's audience and naming its service account. Cloud Run can check the
+token itself (IAM invoker), but a service reachable without that (or redeployed with
+--allow-unauthenticated) would otherwise run checkpoints and post alerts for anyone: the check lives
+here too. A token is accepted when Google's certificates verify it, its audience is `[service]
+audience`, its issuer is Google's, and its email is verified and allow-listed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from reporting.reporter import alerter_from_env
+from warehouse.environment import (
+    BOT_TOKEN,
+    ENVIRONMENT,
+    PRODUCTION,
+    PUSH_AUDIENCE,
+    PUSH_AUTH,
+    STATE_URL,
+    WEBHOOK_DEFAULT,
+)
+from warehouse.errors import CouldNotRun
+from warehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+Verifier = Callable[[str], Mapping[str, Any]]  # a token's verified claims; raises when it is not valid
+GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
+GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+
+
+def google_verifier(audience: str, certs_url: str = GOOGLE_CERTS_URL) -> Verifier:
+    """google-auth's verify_token: signature against `certs_url`'s keys, expiry and audience."""
+    import google.auth.transport.requests
+    from google.oauth2 import id_token
+
+    request = google.auth.transport.requests.Request()
+
+    def verify(token: str) -> Mapping[str, Any]:
+        return id_token.verify_token(token, request, audience=audience, certs_url=certs_url)
+
+    return verify
+
+
+def rejection(authorization: str | None, verifier: Verifier, allowed: Collection[str]) -> str | None:
+    """Why the request's Authorization header does not let it push, or None when it does."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return "no bearer token"
+    try:
+        claims = verifier(token.strip())
+    except Exception as error:  # any failure to verify is a refusal (google-auth raises several types)
+        return f"token not valid: {type(error).__name__}: {error}"
+    if claims.get("iss") not in GOOGLE_ISSUERS:
+        return f"token issuer {claims.get('iss')!r} is not Google's"
+    if claims.get("email_verified") is not True:
+        return "token email is not verified"
+    if claims.get("email") not in allowed:
+        return f"token email {claims.get('email')!r} is not in [service] allowed_service_accounts"
+    return None
+
+
+def production_problems(settings: Settings, env: Mapping[str, str]) -> list[str]:
+    """What makes the service unfit to start in production (each one line; empty when fit)."""
+    if not settings.production:
+        return []
+    problems = []
+    if not settings.push_auth:
+        problems.append(f"{PUSH_AUTH}=off is refused with {ENVIRONMENT}={PRODUCTION}: anyone could push")
+    elif not settings.service.audience:
+        problems.append(f"[service] audience is empty: set it (or {PUSH_AUDIENCE}) to the push subscription's audience")
+    elif not settings.service.allowed_service_accounts:
+        problems.append("[service] allowed_service_accounts is empty: list the push subscriptions' service accounts")
+    if not settings.state.url:
+        problems.append(f"set {STATE_URL} to a gs:// prefix: a Cloud Run container keeps no files")
+    if alerter_from_env(settings, env) is None:
+        problems.append(f"no Slack destination: alerts would go nowhere (set {WEBHOOK_DEFAULT} or {BOT_TOKEN})")
+    return problems
+
+
+def check_fit_to_serve(settings: Settings, env: Mapping[str, str]) -> None:
+    """Refuse to start (exit 2, one line) rather than serve unsafely."""
+    problems = production_problems(settings, env)
+    if problems:
+        raise CouldNotRun("serve: " + "; ".join(problems))
