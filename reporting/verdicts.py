@@ -17,6 +17,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGE_KEYS = ("data_docs", "data_docs_pages")  # where a run's pages are: another run, other paths
+EMULATOR_HOST = "PUBSUB_EMULATOR_HOST"  # google-cloud-pubsub's own variable: a local emulator, no credentials
 TOPIC_PATH = re.compile(r"projects/[^/]+/topics/[^/]+")
 # Long enough for Pub/Sub's own retries of a transient error, well inside a push's ack deadline (the
 # service answers before Pub/Sub gives up on the delivery).
@@ -99,10 +101,15 @@ class VerdictPublisher:
             self._client = None
 
 
-@functools.cache
 def shared_publisher(topic: str) -> VerdictPublisher:
     """The process's publisher for `topic`: a command or the service builds its reporting per run, and
-    each new client would open a channel and threads of its own."""
+    each new client would open a channel and threads of its own. Keyed by the emulator host too, which
+    the client reads from the environment when it is created."""
+    return _publisher(topic, os.environ.get(EMULATOR_HOST))
+
+
+@functools.cache
+def _publisher(topic: str, emulator_host: str | None) -> VerdictPublisher:
     return VerdictPublisher(topic)
 
 

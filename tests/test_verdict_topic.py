@@ -100,6 +100,19 @@ def test_a_run_publishes_its_verdict_after_recording_it(
     assert history_runs(settings, "2025-12-05") == {"phase5": 1}
 
 
+def test_the_cli_publishes_to_the_configured_verdict_topic(
+    seeded: Workspace, verdict_subscription: tuple[str, str]
+) -> None:
+    topic, subscription = verdict_subscription
+    now = simulated_run_time(COVERAGE_DROP).isoformat()
+    result = seeded.cli("run", "--phase", "5", "--date", "2025-12-05", "--now", now, "--json",
+                        env={"NBA_DQ_VERDICT_TOPIC": topic})  # fmt: skip
+    assert result.code == 1, result.err
+    [message] = pull(subscription, expect=1)
+    assert json.loads(message.data) == result.json()
+    assert message.attributes["status"] == "fail"
+
+
 def test_a_verdict_that_could_not_be_published_is_said_and_the_run_goes_on(
     seeded: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
