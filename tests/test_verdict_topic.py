@@ -20,7 +20,7 @@ from tests.pubsub_emulator import Emulator, create_pull_subscription, create_top
 from tests.service_process import history_runs
 from warehouse.seed import simulated_run_time
 
-pytestmark = pytest.mark.acceptance
+pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("verdict-topic")]
 
 COVERAGE_DROP = date(2025, 12, 5)  # the seeded fault: Phase 5 fails player_coverage
 
