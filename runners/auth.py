@@ -64,26 +64,27 @@ def rejection(authorization: str | None, verifier: Verifier, allowed: Collection
     return None
 
 
-def production_problems(settings: Settings, env: Mapping[str, str]) -> list[str]:
-    """What makes the service unfit to start in production (each one line; empty when fit)."""
-    if not settings.production:
-        return []
+def serve_problems(settings: Settings, env: Mapping[str, str]) -> list[str]:
+    """What makes the service unfit to start (each one line; empty when fit). With the token check on,
+    an empty audience or allow-list would refuse every push: said at start, not as 403s. Production
+    refuses the check off, local state (a Cloud Run container keeps no files) and alerts going nowhere."""
     problems = []
-    if not settings.push_auth:
+    hint = "" if settings.production else f", or {PUSH_AUTH}=off for local use"
+    if settings.production and not settings.push_auth:
         problems.append(f"{PUSH_AUTH}=off is refused with {ENVIRONMENT}={PRODUCTION}: anyone could push")
-    elif not settings.service.audience:
-        problems.append(f"[service] audience is empty: set it (or {PUSH_AUDIENCE}) to the push subscription's audience")
-    elif not settings.service.allowed_service_accounts:
-        problems.append("[service] allowed_service_accounts is empty: list the push subscriptions' service accounts")
-    if not settings.state.url:
+    elif settings.push_auth and not settings.service.audience:
+        problems.append(f"[service] audience is empty: set it or {PUSH_AUDIENCE} (the push audience){hint}")
+    elif settings.push_auth and not settings.service.allowed_service_accounts:
+        problems.append(f"[service] allowed_service_accounts is empty: list the pushing service accounts{hint}")
+    if settings.production and not settings.state.url:
         problems.append(f"set {STATE_URL} to a gs:// prefix: a Cloud Run container keeps no files")
-    if alerter_from_env(settings, env) is None:
+    if settings.production and alerter_from_env(settings, env) is None:
         problems.append(f"no Slack destination: alerts would go nowhere (set {WEBHOOK_DEFAULT} or {BOT_TOKEN})")
     return problems
 
 
 def check_fit_to_serve(settings: Settings, env: Mapping[str, str]) -> None:
     """Refuse to start (exit 2, one line) rather than serve unsafely."""
-    problems = production_problems(settings, env)
+    problems = serve_problems(settings, env)
     if problems:
         raise CouldNotRun("serve: " + "; ".join(problems))

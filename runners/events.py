@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from checkpoints.phases import phase_key
 from checkpoints.summary import RunSummary
+from reporting.reporter import Reporting
 from runners.completion import (
     BUSY,
     DONE,
@@ -39,6 +41,10 @@ from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+# One phase run at a time per process: runs share the GX context and the Data Docs site's index (GX's
+# own part is locked already, the site's index is written per run), and a run takes seconds.
+RUN_LOCK = threading.Lock()
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,9 @@ def _record_unusable(parsed: Malformed | Unknown, context: PushContext) -> Event
             "push message %s from processor %r (%s, %s) acknowledged: no [completion.*] table lists it",
             parsed.message_id, parsed.processor, parsed.phase, parsed.game_date,
         )  # fmt: skip
-    context.store.create(f"messages/{parsed.message_id or parsed.envelope_digest}.json", record)  # a replay: kept
+    # A messageId is the publisher's text: it names a stored document only if it is a plain name.
+    safe_id = parsed.message_id if parsed.message_id and SAFE_NAME.match(parsed.message_id) else None
+    context.store.create(f"messages/{safe_id or parsed.envelope_digest}.json", record)  # a replay: the first kept
     return EventOutcome(200, parsed.kind, {key: value for key, value in record.items() if key != "data"})
 
 
@@ -123,7 +131,7 @@ def _handle_report(settings: Settings, env: Mapping[str, str], report: Report, c
 
 
 def run_round(
-    settings: Settings, env: Mapping[str, str], checkpoint: str, game_date: Any, decision: Decision,
+    settings: Settings, env: Mapping[str, str], checkpoint: str, game_date: date, decision: Decision,
     context: PushContext, about: Mapping[str, Any],
 ) -> EventOutcome:  # fmt: skip
     """Run the claimed round in a worker thread; answer within run_deadline_seconds.
@@ -133,7 +141,11 @@ def run_round(
     answer: list[EventOutcome] = []
 
     def work() -> None:
-        answer.append(_run_and_finish(settings, env, checkpoint, game_date, decision, context, about))
+        try:
+            answer.append(_run_and_finish(settings, env, checkpoint, game_date, decision, context, about))
+        except StateUnavailable as error:  # the verdict is out, the round could not be marked: it stays claimed
+            log.error("%s %s round %s: %s", checkpoint, game_date, decision.round, error)
+            answer.append(EventOutcome(503, "unavailable", {**about, "round": decision.round, "error": str(error)}))
 
     worker = threading.Thread(target=work, name=f"nba-dq-{checkpoint}-{game_date}", daemon=True)
     worker.start()
@@ -146,7 +158,7 @@ def run_round(
 
 
 def _run_and_finish(
-    settings: Settings, env: Mapping[str, str], checkpoint: str, game_date: Any, decision: Decision,
+    settings: Settings, env: Mapping[str, str], checkpoint: str, game_date: date, decision: Decision,
     context: PushContext, about: Mapping[str, Any],
 ) -> EventOutcome:  # fmt: skip
     from runners.commands import build_reporting  # the CLI's: history recorder and alerter, built alike
@@ -160,7 +172,7 @@ def _run_and_finish(
             log.warning("%s", warnings.getvalue().strip())
         now = settings.run_time(game_date, context.clock())
         summary = _run_phase(settings, key, game_date, now, reporting, {key: phase_claims(decision.reports)})
-        problem = _infrastructure_problem(settings, summary)
+        problem = _infrastructure_problem(settings, summary) or _unrecorded(reporting)
     except Exception as error:  # the round is released: the retry runs it
         problem = f"{type(error).__name__}: {first_line(error)}"
         log.exception("%s %s round %s failed", checkpoint, game_date, decision.round)
@@ -179,13 +191,14 @@ def _run_and_finish(
 
 
 def _run_phase(
-    settings: Settings, key: str, game_date: Any, now: datetime, reporting: Any, claims: Mapping[str, Any]
+    settings: Settings, key: str, game_date: date, now: datetime, reporting: Reporting, claims: Mapping[str, Any]
 ) -> RunSummary:
     """The phase's run, with what the messages claim for its reconciliation checks."""
     from checkpoints.run import run_phases
 
-    # Lead: the reconcile helper's run_phases takes `claims=claims`; pass it once both are merged.
-    return run_phases(settings, [key], game_date, now, reporting)[0]
+    with RUN_LOCK:
+        # Lead: the reconcile helper's run_phases takes `claims=claims`; pass it once both are merged.
+        return run_phases(settings, [key], game_date, now, reporting)[0]
 
 
 def verdict_json(summary: RunSummary, round_number: int) -> dict[str, Any]:
@@ -196,6 +209,12 @@ def verdict_json(summary: RunSummary, round_number: int) -> dict[str, Any]:
         "failed_checks": [check.name for check in summary.failed()],
         "error": summary.error,
     }
+
+
+def _unrecorded(reporting: Reporting) -> str | None:
+    """The verdict could not be kept (history, validation results): as `nba-dq run` exits 2 then, the push is
+    answered 503 and run again rather than acknowledged with its results lost (a repeated alert is suppressed)."""
+    return f"results could not be recorded: {'; '.join(reporting.unrecorded)}" if reporting.unrecorded else None
 
 
 def _infrastructure_problem(settings: Settings, summary: RunSummary) -> str | None:

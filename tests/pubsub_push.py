@@ -76,12 +76,13 @@ class Service:
         env: Mapping[str, str] | None = None,
         store: StateStore | None = None,
         verifier: Verifier | None = None,
+        owner: str = "test-instance",
     ) -> None:
         self.env = {**workspace.env, **NO_AUTH, **(env or {})}
         self.settings = load_settings(self.env)
         self.store = store or open_store(self.settings)  # the GX folder's uncommitted/, as the CLI's sweep finds it
         self.now = CLOCK
-        self.context = PushContext(self.store, "test-instance", lambda: self.now)
+        self.context = PushContext(self.store, owner, lambda: self.now)
         self.app = create_app(self.settings, self.env, verifier=verifier, context=self.context)
 
     def post(self, delivery: Any, headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, Any]]:

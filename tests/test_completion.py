@@ -190,3 +190,26 @@ def test_grading_and_phase6_statuses_are_mapped_and_the_status_sent_is_kept(name
     parsed = report(like(name, status=sent))
     assert parsed.status == meant
     assert parsed.details.get("reported_status", parsed.status) == sent
+
+
+def test_a_re_report_during_a_run_is_busy_and_its_redelivery_runs_the_next_round(store: LocalFiles) -> None:
+    first = deliver(store, body("PredictionCoordinator"))
+    metadata = {**body("PredictionCoordinator")["metadata"], "total_predictions": 2376}
+    more = like("PredictionCoordinator", timestamp="2025-12-30T17:03:00.000000+00:00", metadata=metadata)
+    assert deliver(store, more, owner="b").kind == BUSY  # kept in the document, answered 503
+    done(store, first, "phase5")
+    again = deliver(store, more, owner="b")
+    assert (again.kind, again.round) == (RUN, 2)
+
+
+def test_a_message_id_that_is_not_a_plain_name_does_not_name_the_record(tmp_path: Path) -> None:
+    from runners.events import PushContext, handle_push
+    from warehouse.settings import load_settings
+
+    store = LocalFiles(tmp_path / "state")
+    context = PushContext(store, "a", lambda: T0)
+    outcome = handle_push(load_settings({}), {}, envelope(b"{not json", "../../escape"), context)
+    assert outcome.outcome == "malformed"
+    [name] = store.list("messages/")
+    assert name.startswith("messages/") and "escape" not in name
+    assert not (tmp_path / "escape.json").exists()

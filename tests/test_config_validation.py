@@ -174,6 +174,36 @@ BAD_VALUES = [
         'root = "s3://api/v1"',
         "[exports] root = 's3://api/v1': must be a local folder or a gs://bucket/prefix URL",
     ),
+    (
+        "run_deadline_seconds = 540",
+        "run_deadline_seconds = 600",
+        "[service] run_deadline_seconds = 600: must be at least 1 and below 600",
+    ),
+    (
+        "lease_seconds = 660",
+        "lease_seconds = 300",
+        "[state] lease_seconds = 300 must exceed [service] run_deadline_seconds = 540",
+    ),
+    (
+        'verdict_topic = ""',
+        'verdict_topic = "nba-dq-verdicts"',
+        "[service] verdict_topic = 'nba-dq-verdicts': must be a topic path projects/PROJECT/topics/TOPIC (or empty)",
+    ),
+    (
+        "allowed_service_accounts = []",
+        'allowed_service_accounts = ["pusher"]',
+        "[service] allowed_service_accounts[0] = 'pusher': must be an email address",
+    ),
+    (
+        'processors = ["Phase6Export"]',
+        'processors = ["Phase6Export", "PredictionCoordinator"]',
+        "[completion]: PredictionCoordinator ([completion.phase5] and [completion.phase6]): a processor belongs to one",
+    ),
+    (
+        'processors = ["Phase5BGrading"]',
+        'processers = ["Phase5BGrading"]',
+        "[completion.phase5b] processers = ['Phase5BGrading']: unknown key (did you mean processors?)",
+    ),
 ]
 
 BAD_ENVIRONMENT = [
@@ -193,6 +223,11 @@ BAD_ENVIRONMENT = [
         {"NBA_DQ_BIGQUERY_ENDPOINT": "localhost:9050"},
         "environment: NBA_DQ_BIGQUERY_ENDPOINT = 'localhost:9050': must be an",
     ),
+    (
+        {"NBA_DQ_VERDICT_TOPIC": "nba-dq-verdicts"},
+        "environment: NBA_DQ_VERDICT_TOPIC = 'nba-dq-verdicts': must be a topic path projects/PROJECT/topics/TOPIC",
+    ),
+    ({"NBA_DQ_PUSH_AUTH": "no"}, "environment: NBA_DQ_PUSH_AUTH = 'no': must be 'on' or 'off'"),
 ]
 
 

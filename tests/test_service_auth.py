@@ -168,3 +168,8 @@ def test_production_refuses_to_serve_unsafely_in_one_line_exit_2(
     result = workspace.cli("serve", env={**config_env(workspace), **production, **env})
     assert result.code == 2 and refusal in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def test_the_token_check_without_an_audience_is_refused_at_start_not_as_403s(workspace: Workspace) -> None:
+    result = workspace.cli("serve", env={**config_env(workspace), "NBA_DQ_PUSH_AUDIENCE": ""})
+    assert result.code == 2 and "[service] audience is empty" in result.err and "NBA_DQ_PUSH_AUTH=off" in result.err

@@ -21,6 +21,7 @@ import pytest
 
 from runners import events
 from runners.completion import DONE, RELEASED
+from state.store import LocalFiles
 from tests.conftest import Workspace, make_workspace
 from tests.pubsub_push import PHASE3, PHASE4_FIXTURES, PHASE4_OTHERS, Service, body, envelope, like
 from tests.slack_server import SlackServer, slack_server
@@ -105,6 +106,31 @@ def test_one_message_delivered_8_times_at_once_runs_once_and_alerts_once(seeded:
     assert all((status, answer["outcome"]) == (200, "duplicate") for status, answer in retried)
     assert len(service.history_runs("phase5b")) == 1
     assert len(slack.messages()) == 1
+
+
+@pytest.mark.slow
+def test_two_instances_receiving_the_last_two_processors_at_once_run_phase3_once(seeded: Workspace) -> None:
+    first = Service(seeded, owner="instance-a")
+    second = Service(seeded, owner="instance-b", store=first.store)  # two instances, one shared state store
+    for name in PHASE3[:-2]:
+        assert first.post(envelope(body(name)))[1]["outcome"] == "waiting"
+    answers: list[tuple[int, dict[str, Any]]] = []
+    start = threading.Barrier(2)
+
+    def deliver(service: Service, name: str) -> None:
+        start.wait()
+        answers.append(service.post(envelope(body(name))))
+
+    threads = [threading.Thread(target=deliver, args=pair) for pair in ((first, PHASE3[-2]), (second, PHASE3[-1]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    outcomes = sorted(answer["outcome"] for _, answer in answers)
+    assert outcomes == ["verdict", "waiting"]  # whichever write came second completed the set and claimed the run
+    assert len(first.history_runs("phase3")) == 1
+    [round_] = first.document("phase3")["rounds"]
+    assert round_["state"] == DONE and round_["owner"] in ("instance-a", "instance-b")
 
 
 @pytest.mark.slow
@@ -247,3 +273,19 @@ def _get_when_up(url: str, server: subprocess.Popen[bytes]) -> dict[str, Any]:
             time.sleep(0.2)
     output = server.stdout.read().decode() if server.stdout else ""
     raise AssertionError(f"nba-dq serve exited {server.returncode}: {output}")
+
+
+@pytest.mark.slow
+def test_a_verdict_whose_history_cannot_be_kept_is_503_and_run_again(seeded: Workspace, tmp_path: Path) -> None:
+    uncommitted = seeded.root / "gx" / "uncommitted"
+    (uncommitted / "monitoring.duckdb").mkdir(parents=True)  # the history file cannot be opened
+    (uncommitted / "history").write_text("a file where the pending rows' folder should be")  # nor kept pending
+    service = Service(seeded, store=LocalFiles(tmp_path / "state"))
+    status, answer = service.post(envelope(body("Phase5BGrading")))
+    assert (status, answer["outcome"]) == (503, "unavailable") and "could not be recorded" in answer["error"]
+    assert service.document("phase5b")["rounds"][0]["state"] == RELEASED
+    (uncommitted / "monitoring.duckdb").rmdir()
+    (uncommitted / "history").unlink()
+    status, answer = service.post(envelope(body("Phase5BGrading")))  # Pub/Sub's redelivery
+    assert (status, answer["outcome"], answer["round"]) == (200, "verdict", 2)
+    assert len(service.history_runs("phase5b")) == 1
