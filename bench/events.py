@@ -9,7 +9,8 @@ The service's CPU seconds (its processes, from /proc) are printed too, as wall t
 
 Memory: a fresh service's resident set (all its processes) after 0, 50, 100, 150 and 200 events
 (successive dates' messages, every one a new event, a run per completed phase): it must not grow
-with the number of events; the slope over 50..200 is printed in KiB per event.
+with the number of events; the slope (KiB per event) is printed over 50..200, and over each half of that
+range (a leak keeps its slope; a process settling after its first runs flattens).
 Run: `make bench` or `python -m bench.events [--dates N] [--bigquery-dates N] [--rss-events N]`.
 """
 
@@ -165,10 +166,12 @@ def print_latencies(title: str, timed: tuple[Latencies, Latencies]) -> None:
 def print_memory(series: list[tuple[int, int]]) -> None:
     print("service resident memory (all its processes) after N events")
     print("  ".join(f"{events}: {kib / 1024:.0f} MiB" for events, kib in series))
-    later = [(events, kib) for events, kib in series if events >= RSS_EVERY]
-    if len(later) >= 2:
-        slope = statistics.linear_regression([e for e, _ in later], [k for _, k in later]).slope
-        print(f"slope over {later[0][0]}..{later[-1][0]} events: {slope:.1f} KiB per event")
+    later = [(events, kib) for events, kib in series if events >= RSS_EVERY]  # after the first runs loaded GX
+    halves = (later, later[: (len(later) + 1) // 2], later[len(later) // 2 :]) if len(later) >= 4 else (later,)
+    for part in halves:
+        if len(part) >= 2:
+            slope = statistics.linear_regression([e for e, _ in part], [k for _, k in part]).slope
+            print(f"slope over {part[0][0]}..{part[-1][0]} events: {slope:.1f} KiB per event")
 
 
 def main() -> None:
