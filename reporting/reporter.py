@@ -39,7 +39,7 @@ class Reporting:
     # (phase, game date) of every verdict reported: a phase that raises after its verdict went out is
     # not reported a second time as could-not-run.
     reported: set[tuple[str, date]] = field(default_factory=set, compare=False)
-    # Verdicts that could not be published (one line each): the CLI logs them; the service answers 5xx
+    # Verdicts that could not be published (one line each, also logged): the service's cue to answer 5xx,
     # so Pub/Sub redelivers the event and the verdict is published then.
     unpublished: list[str] = field(default_factory=list, compare=False)
 
