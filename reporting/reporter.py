@@ -1,4 +1,4 @@
-"""What becomes of a verdict besides being printed: recorded in the history, then alerted."""
+"""What becomes of a verdict besides being printed: recorded in the history, alerted, then published."""
 
 from __future__ import annotations
 
@@ -31,28 +31,37 @@ ALERT_LOCK_WAIT_BUDGETS = 4
 
 @dataclass(frozen=True)
 class Reporting:
-    """What becomes of a verdict besides being printed: recorded in the history, then alerted."""
+    """What becomes of a verdict besides being printed: recorded in the history, alerted, then published
+    to the verdict topic (reporting/verdicts.py, when `[service] verdict_topic` names one)."""
 
     record: Handler | None = None
     alert: Handler | None = None
+    publish: Handler | None = None
     # What this run's verdicts could not be recorded in (history, validation results, Data Docs): the
     # CLI prints it in one line and a run that passed exits 2, as its results are not kept.
     unrecorded: list[str] = field(default_factory=list, compare=False)
     # (phase, game date) of every verdict reported: a phase that raises after its verdict went out is
     # not reported a second time as could-not-run.
     reported: set[tuple[str, date]] = field(default_factory=set, compare=False)
+    # Verdicts that could not be published (one line each, also logged): the service's cue to answer 5xx,
+    # so Pub/Sub redelivers the event and the verdict is published then.
+    unpublished: list[str] = field(default_factory=list, compare=False)
 
     def report(self, summary: RunSummary) -> None:
-        """Record, then alert; never raising. The checkpoint's ReportAction calls this, and so does a
-        phase that could not run (no checkpoint, so no action). A failed record still alerts."""
+        """Record, alert, then publish; never raising. The checkpoint's ReportAction calls this, and so
+        does a phase that could not run (no checkpoint, so no action). A failed record still alerts and
+        publishes (recorded first: a verdict consumers act on is in the history)."""
         self.reported.add((summary.phase, summary.game_date))
-        for handler in (self.record, self.alert):
+        for handler in (self.record, self.alert, self.publish):
             try:
                 if handler is not None:
                     handler(summary)
             except Exception as error:  # reporting must not turn one phase's error into a crash
                 if handler is self.record:
                     self.could_not_record(f"{summary.phase} {summary.game_date}: {error}")
+                elif handler is self.publish:
+                    log.warning("%s", error)
+                    self.unpublished.append(str(error))
                 else:
                     log.warning("reporting %s %s failed: %s", summary.phase, summary.game_date, error)
 

@@ -33,6 +33,7 @@ from reporting.history import recorder
 from reporting.reporter import NO_REPORTING, Reporting, alerter_from_env
 from reporting.slack import BOT_TOKEN, WEBHOOK_DEFAULT, WEBHOOK_ERROR
 from reporting.terminal import printable
+from reporting.verdicts import shared_publisher
 from runners.doctor import doctor, doctor_json, render_doctor
 from runners.doctor import exit_code as doctor_exit_code
 from warehouse.connection import DUCKDB_PREFIX
@@ -138,7 +139,8 @@ def _print_published_site(settings: Settings, as_json: bool, out: TextIO) -> Non
 
 
 def build_reporting(settings: Settings, env: Mapping[str, str], err: TextIO) -> Reporting:
-    """History always; Slack when the environment names a destination (else a warning, or exit 2 in production)."""
+    """History always; Slack when the environment names a destination (else a warning, or exit 2 in production);
+    the verdict topic when `[service] verdict_topic` (NBA_DQ_VERDICT_TOPIC) names one."""
     alerter = alerter_from_env(settings, env)
     if alerter is None:
         if settings.production:
@@ -150,7 +152,8 @@ def build_reporting(settings: Settings, env: Mapping[str, str], err: TextIO) -> 
             f"nba-dq: warning: no Slack destination ({WEBHOOK_DEFAULT} or {BOT_TOKEN} unset): alerts go nowhere",
             file=err,
         )
-    return Reporting(record=recorder(settings), alert=alerter.notify if alerter else None)
+    publish = shared_publisher(settings.service.verdict_topic) if settings.service.verdict_topic else None
+    return Reporting(record=recorder(settings), alert=alerter.notify if alerter else None, publish=publish)
 
 
 def health(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
