@@ -7,14 +7,15 @@ there first": False, never an error. Everything else the API or the network can 
 after the retries, 403, a refused connection) is StateUnavailable in one line: the caller fails closed.
 
 GCS takes about one write a second per object, so 429 and 503 are retried with a short bounded backoff.
-A retried upload whose first attempt did land comes back 412 against our own write: create/replace
-then read the object back and count it as theirs only if it holds something else.
+A retried upload whose first attempt did land comes back 412 against our own write: only then is the
+object read back, and counted ours if it holds exactly what we wrote.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -123,22 +124,38 @@ class GcsStore:
         return data, blob.generation  # the generation the bytes came from (from the response's headers)
 
     def _upload(self, name: str, document: JsonDocument, generation: int) -> bool:
+        """One conditional upload, retried here rather than by the client: only after an attempt whose
+        answer was lost (it may have landed) does a 412 mean "perhaps ours", settled by reading the object
+        back. Without a lost answer a 412 is always another writer's, even one that wrote the same bytes:
+        concurrent deliveries of one message on one instance can build identical documents, and each must
+        not believe it won."""
         from google.api_core import exceptions
+        from google.cloud.storage.retry import _should_retry
 
         data = json.dumps(document, indent=1, sort_keys=True).encode("utf-8")
+        deadline, delay, answer_lost = time.monotonic() + self._retry_seconds, 0.2, False
         with self._calling(name):
-            try:
-                self._blob(name).upload_from_string(
-                    data,
-                    content_type="application/json",
-                    if_generation_match=generation,
-                    timeout=REQUEST_TIMEOUT_SECONDS,
-                    retry=self._retry(),
-                )
-            except exceptions.PreconditionFailed:
-                landed, _ = self._download(name)  # our own retried write, or another writer's
-                return landed == data
-        return True
+            while True:
+                try:
+                    self._blob(name).upload_from_string(
+                        data,
+                        content_type="application/json",
+                        if_generation_match=generation,
+                        timeout=REQUEST_TIMEOUT_SECONDS,
+                        retry=None,
+                    )
+                    return True
+                except exceptions.PreconditionFailed:
+                    if not answer_lost:
+                        return False
+                    landed, _ = self._download(name)
+                    return landed == data
+                except Exception as error:
+                    if not _should_retry(error) or time.monotonic() + delay > deadline:
+                        raise
+                    answer_lost = True
+                    time.sleep(delay)
+                    delay = min(delay * 2, 2.0)
 
     def _blob(self, name: str) -> Any:
         return self._bucket_handle().blob(self._object(name))

@@ -23,6 +23,7 @@ from runners import events
 from runners.completion import DONE, RELEASED
 from state.store import LocalFiles
 from tests.conftest import Workspace, make_workspace
+from tests.gcs_server import gcs_server
 from tests.pubsub_push import PHASE3, PHASE4_FIXTURES, PHASE4_OTHERS, Service, body, envelope, like, truthful
 from tests.slack_server import SlackServer, slack_server
 from warehouse.settings import PROJECT_ROOT
@@ -32,6 +33,17 @@ from warehouse.settings import PROJECT_ROOT
 def slack() -> Iterator[SlackServer]:
     with slack_server() as server:
         yield server
+
+
+@pytest.fixture(params=["local files", "GCS"])
+def state_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The state store the instances share: the GX folder's files, or a prefix on a (fake) GCS server
+    that enforces generation preconditions as GCS does (Cloud Run's case)."""
+    if request.param == "local files":
+        yield {}
+        return
+    with gcs_server() as gcs:
+        yield {"NBA_DQ_STATE_URL": gcs.url("state"), **gcs.env}
 
 
 @pytest.fixture
@@ -84,8 +96,10 @@ def test_a_phase3_processor_reporting_again_later_runs_the_phase_again(seeded: W
 
 
 @pytest.mark.slow
-def test_one_message_delivered_8_times_at_once_runs_once_and_alerts_once(seeded: Workspace, slack: SlackServer) -> None:
-    service = Service(seeded, env={"SLACK_WEBHOOK_URL": slack.url()})
+def test_one_message_delivered_8_times_at_once_runs_once_and_alerts_once(
+    seeded: Workspace, slack: SlackServer, state_env: dict[str, str]
+) -> None:
+    service = Service(seeded, env={"SLACK_WEBHOOK_URL": slack.url(), **state_env})
     delivery = envelope(body("Phase5BGrading"), message_id="4242")  # grading fails on the date: one alert
     answers: list[tuple[int, dict[str, Any]]] = []
     start = threading.Barrier(8)
@@ -109,9 +123,11 @@ def test_one_message_delivered_8_times_at_once_runs_once_and_alerts_once(seeded:
 
 
 @pytest.mark.slow
-def test_two_instances_receiving_the_last_two_processors_at_once_run_phase3_once(seeded: Workspace) -> None:
-    first = Service(seeded, owner="instance-a")
-    second = Service(seeded, owner="instance-b", store=first.store)  # two instances, one shared state store
+def test_two_instances_receiving_the_last_two_processors_at_once_run_phase3_once(
+    seeded: Workspace, state_env: dict[str, str]
+) -> None:
+    first = Service(seeded, env=state_env, owner="instance-a")
+    second = Service(seeded, env=state_env, owner="instance-b", store=first.store)  # one shared state store
     for name in PHASE3[:-2]:
         assert first.post(envelope(body(name)))[1]["outcome"] == "waiting"
     answers: list[tuple[int, dict[str, Any]]] = []

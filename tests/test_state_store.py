@@ -9,7 +9,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -68,6 +70,29 @@ def test_replace_is_compare_and_set(store: StateStore) -> None:
     second = store.read("ledger.json")
     assert second is not None and second.document == {"n": 2} and second.version != first.version
     assert store.replace("absent.json", {"n": 1}, first.version) is False
+
+
+def test_writers_of_identical_documents_still_make_one_winner(store: StateStore) -> None:
+    """Eight deliveries of one message on one instance build the same document (same owner, same clock):
+    exactly one create and one compare-and-set succeed (a GCS store once counted every 412 on identical
+    bytes as its own write, and eight runs followed)."""
+    document = {"owner": "host:1", "claimed_at": "2025-12-31T12:00:00+00:00"}
+    start = threading.Barrier(8)
+
+    def create() -> bool:
+        start.wait()
+        return store.create("events/claim.json", document)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(lambda _: create(), range(8))) == [False] * 7 + [True]
+    version = store.read("events/claim.json").version  # type: ignore[union-attr]
+
+    def replace() -> bool:
+        start.wait()
+        return store.replace("events/claim.json", {**document, "round": 2}, version)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(lambda _: replace(), range(8))) == [False] * 7 + [True]
 
 
 def test_list_is_by_prefix_and_sorted_and_delete_removes(store: StateStore) -> None:
