@@ -46,12 +46,28 @@ class Reporting:
     # Verdicts that could not be published (one line each, also logged): the service's cue to answer 5xx,
     # so Pub/Sub redelivers the event and the verdict is published then.
     unpublished: list[str] = field(default_factory=list, compare=False)
+    # The service holds could-not-run verdicts back until it knows their cause: one the warehouse's
+    # absence caused is Pub/Sub's to retry (5xx), not a verdict to record, alert and publish.
+    hold_could_not_run: bool = False
+    held: list[RunSummary] = field(default_factory=list, compare=False)
 
     def report(self, summary: RunSummary) -> None:
         """Record, alert, then publish; never raising. The checkpoint's ReportAction calls this, and so
         does a phase that could not run (no checkpoint, so no action). A failed record still alerts and
         publishes (recorded first: a verdict consumers act on is in the history)."""
         self.reported.add((summary.phase, summary.game_date))
+        if summary.error and self.hold_could_not_run:
+            self.held.append(summary)
+            return
+        self._report_now(summary)
+
+    def release_held(self) -> None:
+        """Report the could-not-run verdicts held back: their cause is the data, not the infrastructure."""
+        held, self.held[:] = list(self.held), []
+        for summary in held:
+            self._report_now(summary)
+
+    def _report_now(self, summary: RunSummary) -> None:
         for handler in (self.record, self.alert, self.publish):
             try:
                 if handler is not None:

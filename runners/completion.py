@@ -32,6 +32,7 @@ from state.store import JsonDocument, StateStore, update
 
 WAITING, DUPLICATE, SUPERSEDED, BUSY, RUN = "waiting", "duplicate", "superseded", "busy", "run"
 CLAIMED, DONE, RELEASED = "claimed", "done", "released"
+UNPUBLISHED = "unpublished"  # in a done round's verdict: the verdict (to_json) the topic has not taken yet
 
 
 def instance_id() -> str:
@@ -204,3 +205,16 @@ def _older(published: str | None, than: str | None) -> bool:
 def _moment(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # the platform's naive times are UTC
+
+
+def mark_published(store: StateStore, checkpoint: str, game_date: date, number: int) -> None:
+    """The round's kept verdict reached the topic: drop it from the document."""
+
+    def change(document: JsonDocument | None) -> JsonDocument:
+        new = copy.deepcopy(document)
+        for round_ in (new or {}).get("rounds", []):
+            if round_["round"] == number:
+                round_.get("verdict", {}).pop(UNPUBLISHED, None)
+        return new
+
+    update(store, document_name(checkpoint, game_date), change)

@@ -15,21 +15,24 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from checkpoints.phases import phase_key
-from checkpoints.summary import RunSummary
+from checkpoints.summary import RunSummary, to_json
 from reporting.reporter import Reporting
 from runners.completion import (
     BUSY,
     DONE,
     RELEASED,
     RUN,
+    UNPUBLISHED,
     Decision,
+    document_name,
     finish_round,
     instance_id,
+    mark_published,
     phase_claims,
     record_report,
 )
@@ -123,6 +126,9 @@ def _handle_report(settings: Settings, env: Mapping[str, str], report: Report, c
     if decision.kind == BUSY:
         return EventOutcome(503, BUSY, {**about, "round": decision.round, "why": "another delivery is running it"})
     if decision.kind != RUN:
+        unpublished = publish_kept_verdicts(settings, report.checkpoint, report.game_date, context)
+        if unpublished:
+            return EventOutcome(503, "unpublished", {**about, "error": "; ".join(unpublished)})
         return EventOutcome(200, decision.kind, {**about, "missing": list(decision.missing)})
     if decision.taken_over_from:
         log.warning("%s %s round %s: taking over from %s (its claim expired)", report.checkpoint,
@@ -167,12 +173,15 @@ def _run_and_finish(
     assert decision.round is not None
     try:
         warnings = io.StringIO()
-        reporting = build_reporting(settings, env, warnings)
+        reporting = replace(build_reporting(settings, env, warnings), hold_could_not_run=True)
         if warnings.getvalue().strip():
             log.warning("%s", warnings.getvalue().strip())
         now = settings.run_time(game_date, context.clock())
         summary = _run_phase(settings, key, game_date, now, reporting, {key: phase_claims(decision.reports)})
-        problem = _infrastructure_problem(settings, summary) or _unrecorded(reporting)
+        problem = _infrastructure_problem(settings, summary)
+        if problem is None:  # the data's doing: a verdict like any other (else nothing of it is reported)
+            reporting.release_held()
+            problem = _unrecorded(reporting)
     except Exception as error:  # the round is released: the retry runs it
         problem = f"{type(error).__name__}: {first_line(error)}"
         log.exception("%s %s round %s failed", checkpoint, game_date, decision.round)
@@ -183,11 +192,36 @@ def _run_and_finish(
         return EventOutcome(503, "unavailable", {**about, "round": decision.round, "error": problem})
     assert summary is not None
     verdict = verdict_json(summary, decision.round)
-    if not finish_round(context.store, checkpoint, game_date, decision.round, context.owner, DONE, verdict,
+    stored = verdict if not reporting.unpublished else {**verdict, UNPUBLISHED: to_json(summary)}
+    if not finish_round(context.store, checkpoint, game_date, decision.round, context.owner, DONE, stored,
                         context.clock()):  # fmt: skip
         log.warning("%s %s round %s was taken over while it ran: its verdict is reported, the round not marked",
                     checkpoint, game_date, decision.round)  # fmt: skip
+    if reporting.unpublished:  # recorded and alerted: the redelivery publishes the stored verdict, nothing more
+        return EventOutcome(503, "unpublished", {**about, **verdict, "error": "; ".join(reporting.unpublished)})
     return EventOutcome(200, "verdict", {**about, **verdict})
+
+
+def publish_kept_verdicts(settings: Settings, checkpoint: str, game_date: date, context: PushContext) -> list[str]:
+    """Publish the verdicts of done rounds that could not be published when they ran (a redelivery of
+    one of their messages, or the sweep, comes here); returns what still could not be. The verdict
+    keeps its idempotency key (verdicts.verdict_key: what it says), so a consumer that got the first
+    attempt after all drops this one."""
+    from reporting.verdicts import VerdictNotPublished, shared_publisher
+
+    document = context.store.read(document_name(checkpoint, game_date))
+    kept = [r for r in (document.document if document else {}).get("rounds", []) if UNPUBLISHED in r.get("verdict", {})]
+    if not kept or not settings.service.verdict_topic:
+        return []
+    problems = []
+    for round_ in kept:
+        try:
+            shared_publisher(settings.service.verdict_topic).publish_document(round_["verdict"][UNPUBLISHED])
+        except VerdictNotPublished as error:
+            problems.append(str(error))
+            continue
+        mark_published(context.store, checkpoint, game_date, round_["round"])
+    return problems
 
 
 def _run_phase(

@@ -5,7 +5,8 @@ a claimed round nobody finishes (the next delivery would take it over, but there
 a schedule, the sweep reports each phase of a game date whose processors have not all reported
 `[service] overdue_after_hours` after the first report (or after the date's run hour when none did)
 as could-not-run, naming the missing processors: recorded in the history and alerted like any run.
-An abandoned round (claimed longer ago than `[state] lease_seconds`) is taken over and run here.
+An abandoned round (claimed longer ago than `[state] lease_seconds`) is taken over and run here, and a
+verdict the topic could not take when its round ran is published now.
 A date without games has nothing to wait for.
 """
 
@@ -19,26 +20,26 @@ from typing import Any, TextIO
 from checkpoints.phases import phase_key
 from checkpoints.summary import RunSummary
 from runners.completion import RUN, claim_due_round, document_name, missing_processors, open_claim
-from runners.events import PushContext, run_round
+from runners.events import PushContext, publish_kept_verdicts, run_round
 from warehouse.errors import CouldNotRun, ExitCode
 from warehouse.settings import Settings
 
-OVERDUE, ABANDONED, WAITING, RUNNING, JUDGED, NO_GAMES = (
-    "overdue", "abandoned", "waiting", "running", "judged", "no_games"
+OVERDUE, ABANDONED, WAITING, RUNNING, JUDGED, NO_GAMES, UNPUBLISHED = (
+    "overdue", "abandoned", "waiting", "running", "judged", "no_games", "unpublished"
 )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class PhaseSweep:
     checkpoint: str
-    state: str  # overdue | abandoned | waiting | running | judged | no_games
+    state: str  # overdue | abandoned | waiting | running | judged | no_games | unpublished
     missing: tuple[str, ...]
     since: datetime | None  # the first report, or the date's run hour
     detail: Mapping[str, Any]
 
     @property
     def overdue(self) -> bool:
-        return self.state in (OVERDUE, ABANDONED)
+        return self.state in (OVERDUE, ABANDONED, UNPUBLISHED)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,7 +89,9 @@ def sweep(
             swept.append(PhaseSweep(checkpoint, RUNNING, (), since, {"round": claim["round"]}))
         else:
             verdict = (document or {}).get("rounds", [{}])[-1].get("verdict") or {}
-            swept.append(PhaseSweep(checkpoint, JUDGED, (), since, {"verdict": verdict.get("verdict")}))
+            unpublished = publish_kept_verdicts(settings, checkpoint, game_date, context)
+            state, detail = (UNPUBLISHED, {"error": "; ".join(unpublished)}) if unpublished else (JUDGED, {})
+            swept.append(PhaseSweep(checkpoint, state, (), since, {"verdict": verdict.get("verdict"), **detail}))
     return swept
 
 

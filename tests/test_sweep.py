@@ -12,7 +12,7 @@ from reporting.history import read_history
 from runners.completion import DONE, record_report
 from runners.messages import Report, parse_envelope
 from tests.conftest import Workspace
-from tests.pubsub_push import CLOCK, GAME_DATE, PHASE3, Service, body, envelope
+from tests.pubsub_push import CLOCK, GAME_DATE, PHASE3, Service, body, envelope, truthful
 from tests.slack_server import SlackServer, slack_server
 
 pytestmark = pytest.mark.slow
@@ -55,7 +55,7 @@ def test_a_phase_missing_a_processor_is_overdue_after_the_window_reported_and_al
 
 def test_an_abandoned_round_is_run_by_the_sweep(seeded: Workspace) -> None:
     service = Service(seeded)
-    parsed = parse_envelope(envelope(body("Phase6Export")), {"Phase6Export": "phase6"})
+    parsed = parse_envelope(envelope(truthful(seeded, body("Phase6Export"))), {"Phase6Export": "phase6"})
     assert isinstance(parsed, Report)
     lease = timedelta(seconds=service.settings.state.lease_seconds)
     claimed = record_report(service.store, parsed, ["Phase6Export"], "killed-instance", CLOCK, lease)
