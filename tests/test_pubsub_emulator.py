@@ -14,7 +14,7 @@ import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Workspace
+from tests.gcs_server import gcs_server
 from tests.platform_messages import TOPICS, PlatformMessage, all_messages, phase_messages
 from tests.pubsub_emulator import (
     Emulator,
@@ -81,22 +82,41 @@ class Stack:
         return Counter(str(message["text"]).split()[1] for message in self.slack.messages())
 
 
-@pytest.fixture
-def stack(scratch: Workspace, emulator: Emulator, tmp_path: Path) -> Iterator[Stack]:
+@contextmanager
+def running_stack(workspace: Workspace, emulator: Emulator, tmp_path: Path, state: dict[str, str]) -> Iterator[Stack]:
     project_emulator = replace(emulator, project=f"emu-project-{next(_projects)}")
     with ExitStack() as cleanup:
         slack = cleanup.enter_context(slack_server())
         verdict_topic = create_topic(project_emulator, "nba-dq-verdicts")
         verdicts = create_pull_subscription(project_emulator, verdict_topic, "nba-dq-verdicts-pull")
-        env = service_env(scratch.env, emulator.host, verdict_topic, slack.url())
+        env = {**service_env(workspace.env, emulator.host, verdict_topic, slack.url()), **state}
         service = ServiceProcess(env, tmp_path / "service.log").start()
         recorder = cleanup.enter_context(push_recorder(service.push_url))
         topics = {}
         for key, name in TOPICS.items():
             topics[key] = create_topic(project_emulator, name)
             create_push_subscription(project_emulator, topics[key], f"{name}-nba-dq", recorder.url)
-        running = Stack(scratch, project_emulator, service, recorder, slack, topics, verdicts)
+        running = Stack(workspace, project_emulator, service, recorder, slack, topics, verdicts)
         cleanup.callback(lambda: running.service.stop())  # the service running at the end (a test may restart it)
+        yield running
+
+
+@pytest.fixture(params=["local state", "GCS state"])
+def stack(request: pytest.FixtureRequest, scratch: Workspace, emulator: Emulator, tmp_path: Path) -> Iterator[Stack]:
+    """The service on the GX folder's state files, or on a state prefix of a (fake) GCS server: Cloud
+    Run's case, where a restarted or second container finds the state there, not on its disk."""
+    with ExitStack() as cleanup:
+        state = {}
+        if request.param == "GCS state":
+            gcs = cleanup.enter_context(gcs_server())
+            state = {"NBA_DQ_STATE_URL": gcs.url("state"), **gcs.env}
+        yield cleanup.enter_context(running_stack(scratch, emulator, tmp_path, state))
+
+
+@pytest.fixture
+def local_stack(scratch: Workspace, emulator: Emulator, tmp_path: Path) -> Iterator[Stack]:
+    """On the GX folder's state files (a test breaks their folder)."""
+    with running_stack(scratch, emulator, tmp_path, {}) as running:
         yield running
 
 
@@ -139,9 +159,10 @@ def test_each_completed_phase_runs_once_and_its_verdict_is_published(stack: Stac
     assert stack.alerted_phases() == alerted
 
 
-def test_a_delivery_answered_5xx_is_redelivered_and_ends_in_one_verdict(stack: Stack) -> None:
+def test_a_delivery_answered_5xx_is_redelivered_and_ends_in_one_verdict(local_stack: Stack) -> None:
     """The state store cannot be written for the first delivery (its events/ folder is a file); once the
     service answered 5xx the store is repaired, and the emulator's redelivery runs the phase once."""
+    stack = local_stack
     events = stack.workspace.root / "gx" / "uncommitted" / "events"
     events.parent.mkdir(parents=True, exist_ok=True)
     events.write_text("not a folder")
