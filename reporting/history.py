@@ -30,7 +30,15 @@ from checkpoints.summary import PASS, RunSummary, json_safe, outcomes
 from reporting.data_docs import docs_url
 from reporting.history_bigquery import check_bigquery_history, load_into_bigquery
 from state.files import CorruptStateFile
-from state.store import LocalFiles, LockTimeout, StateStore, StateUnavailable, open_store, read_checked
+from state.store import (
+    LocalFiles,
+    LockTimeout,
+    StateStore,
+    StateUnavailable,
+    flock_within,
+    open_store,
+    read_checked,
+)
 from warehouse.catalog import DQ_CHECK_RESULTS
 from warehouse.dialect import BIGQUERY, create_table_ddl
 from warehouse.errors import CouldNotRun
@@ -254,15 +262,10 @@ class History:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _take(self, lock: Any, kind: int, path: Path) -> None:
-        deadline = time.monotonic() + self._settings.history.lock_timeout_seconds
-        while True:
-            try:
-                fcntl.flock(lock, kind | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise CouldNotRun(f"the history stayed locked by another run ({path})") from None
-                self._sleep(0.1)
+        try:
+            flock_within(lock, kind, path, self._settings.history.lock_timeout_seconds, self._sleep)
+        except LockTimeout:
+            raise CouldNotRun(f"the history stayed locked by another run ({path})") from None
 
 
 def _absent(path: Path) -> bool:

@@ -219,15 +219,22 @@ def _flock(lock: Any, path: Path, wait_seconds: float | None) -> None:
     if wait_seconds is None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         return
+    flock_within(lock, fcntl.LOCK_EX, path, wait_seconds)
+
+
+def flock_within(
+    lock: Any, kind: int, path: Path, wait_seconds: float, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Take a file lock (fcntl.LOCK_EX or LOCK_SH) within `wait_seconds`, else LockTimeout."""
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, kind | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 raise LockTimeout(f"{path} stayed locked by another run for {wait_seconds:g} s") from None
-            time.sleep(0.1)
+            sleep(0.1)
 
 
 def _digest(data: bytes) -> str:
