@@ -56,10 +56,16 @@ class HistoryNotRecorded(CouldNotRun):
 
 
 def history_rows(
-    summary: RunSummary, run_at: datetime, docs_url: Callable[[str], str], warehouse_label: str
+    summary: RunSummary,
+    run_at: datetime,
+    docs_url: Callable[[str], str],
+    warehouse_label: str,
+    run_id: str | None = None,
 ) -> list[Row]:
-    """One row per check of the run; a phase that could not run is one `could_not_run` row."""
-    run_id = f"{summary.phase}-{summary.game_date}-{run_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
+    """One row per check of the run; a phase that could not run is one `could_not_run` row. The run id is
+    new for every run, or the caller's (the service's round: its rows are appended once however often
+    it is run)."""
+    run_id = run_id or f"{summary.phase}-{summary.game_date}-{run_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
     checks = outcomes(summary)
     page = docs_url(summary.data_docs[0]) if summary.data_docs else None
     return [
@@ -333,13 +339,15 @@ def read_history(settings: Settings, sql: str, command: str) -> list[Any]:
         return []
 
 
-def recorder(settings: Settings) -> Callable[[RunSummary], None]:
-    """What a run records its verdict with: the rows of the summary, appended to the history."""
+def recorder(settings: Settings, run_id: str | None = None) -> Callable[[RunSummary], None]:
+    """What a run records its verdict with: the rows of the summary, appended to the history (under
+    `run_id` when the caller names the run: one phase's, as the service runs one per round)."""
     history = History(settings)
     label = warehouse_label(settings.warehouse_url)
 
     def record(summary: RunSummary) -> None:
-        rows = history_rows(summary, datetime.now(timezone.utc), lambda page: docs_url(settings, Path(page)), label)
+        now = datetime.now(timezone.utc)
+        rows = history_rows(summary, now, lambda page: docs_url(settings, Path(page)), label, run_id)
         history.append(rows)
 
     return record

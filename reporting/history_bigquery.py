@@ -28,8 +28,11 @@ LOAD_TIMEOUT_SECONDS = 120
 
 
 def load_job_id(table: str, rows: list[Row], attempt: int) -> str:
-    """The same rows into the same table always give the same ids (attempt 0, 1, ... after failed jobs)."""
-    content = json.dumps([table, rows], sort_keys=True, default=str).encode("utf-8")
+    """The same rows into the same table always give the same ids (attempt 0, 1, ... after failed jobs),
+    and so do the rows of one run judged again (the service's round run again after a crash): a run's
+    rows are named by its run id and check names, not by what they measured."""
+    keys = sorted((row[DQ_CHECK_RESULTS.c.run_id], row[DQ_CHECK_RESULTS.c.check_name]) for row in rows)
+    content = json.dumps([table, keys], sort_keys=True, default=str).encode("utf-8")
     return f"{JOB_ID_PREFIX}{hashlib.sha256(content).hexdigest()[:40]}_{attempt}"
 
 

@@ -53,6 +53,7 @@ class Decision:
     round: int | None = None
     taken_over_from: str | None = None  # the owner of an abandoned claim this one replaces
     reports: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # the round's reports (for claims)
+    run_id: str | None = None  # the round's history run id: the same for a round taken over and run again
 
 
 def record_report(
@@ -182,7 +183,8 @@ def _decide(
             return Decision(BUSY, round=claimed["round"])
         previous = claimed["owner"]  # it died holding the claim: run the round here, on today's reports
         claimed.update(owner=owner, claimed_at=now.isoformat(), snapshot=snapshot, taken_over_from=previous)
-        return Decision(RUN, round=claimed["round"], taken_over_from=previous, reports=reports)
+        return Decision(RUN, round=claimed["round"], taken_over_from=previous, reports=reports,
+                        run_id=round_run_id(document, claimed["round"]))  # fmt: skip
     judged = next((r["snapshot"] for r in reversed(rounds) if r["state"] == DONE), None)
     if judged == snapshot:
         return Decision(DUPLICATE if kind == RUN else kind)
@@ -191,7 +193,16 @@ def _decide(
         {"round": number, "snapshot": snapshot, "owner": owner, "claimed_at": now.isoformat(), "state": CLAIMED,
          "verdict": None}
     )  # fmt: skip
-    return Decision(RUN, round=number, reports=reports)
+    return Decision(RUN, round=number, reports=reports, run_id=round_run_id(document, number))
+
+
+def round_run_id(document: Mapping[str, Any], number: int) -> str:
+    """A round's run in the history, e.g. phase5-2025-12-30-r1-20251231T120000123456: a round killed
+    after its history rows were appended and run again by another instance appends nothing twice (the
+    history keeps the first rows of a run id). The document's first report names it apart from the
+    rounds of a state store that was wiped and began again."""
+    started = datetime.fromisoformat(document["first_reported_at"])
+    return f"{document['checkpoint']}-{document['game_date']}-r{number}-{started:%Y%m%dT%H%M%S%f}"
 
 
 def _older(published: str | None, than: str | None) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 
 from checkpoints.phases import phase_key
 from checkpoints.summary import RunSummary, to_json
+from reporting.history import recorder
 from reporting.reporter import Reporting
 from runners.completion import (
     BUSY,
@@ -173,7 +174,11 @@ def _run_and_finish(
     assert decision.round is not None
     try:
         warnings = io.StringIO()
-        reporting = replace(build_reporting(settings, env, warnings), hold_could_not_run=True)
+        reporting = replace(
+            build_reporting(settings, env, warnings),
+            record=recorder(settings, decision.run_id),  # a round run again appends its history rows once
+            hold_could_not_run=True,
+        )
         if warnings.getvalue().strip():
             log.warning("%s", warnings.getvalue().strip())
         now = settings.run_time(game_date, context.clock())

@@ -16,8 +16,8 @@ from state.store import open_store
 from tests.conftest import Workspace
 from tests.platform_messages import phase_messages
 from tests.service_process import ServiceProcess, history_runs, service_env
-from tests.slack_server import slack_server
-from warehouse.settings import PROJECT_ROOT, load_settings
+from tests.slack_server import HANGS, slack_server
+from warehouse.settings import PROJECT_ROOT, Settings, load_settings
 
 pytestmark = pytest.mark.acceptance
 
@@ -92,3 +92,51 @@ def test_a_service_killed_mid_run_completes_the_run_once_after_a_restart(scratch
     rounds = store.read(CLAIMS).document["rounds"]  # type: ignore[union-attr]
     assert [(r["round"], r["state"]) for r in rounds] == [(claimed["round"], "done")]
     assert rounds[0]["taken_over_from"] == claimed["owner"]
+
+
+def test_a_service_killed_after_recording_its_verdict_appends_no_second_set_of_rows(
+    scratch: Workspace, tmp_path: Path
+) -> None:
+    """The worst moment: the history rows are in, Slack is being sent (it hangs) and the round is not
+    marked done. The round run again by the next instance appends no second set of rows (its history
+    run id is the round's), and Slack gets the kept alert again, not a new incident."""
+    [message] = phase_messages("5", COVERAGE_DROP)
+    with slack_server() as slack:
+        slack.replies.append(HANGS)  # the first alert never gets its answer
+        env = {**service_env(scratch.env, emulator_host=None, verdict_topic=None, slack_url=slack.url()),
+               "NBA_DQ_CONFIG": str(short_lease_config(tmp_path))}  # fmt: skip
+        settings = load_settings(env)
+        first = ServiceProcess(env, tmp_path / "service-1.log").start()
+        answers: list[tuple[int, str]] = []
+        delivery = threading.Thread(target=deliver, args=(first, message.data, answers))
+        delivery.start()
+        slack.wait_for_requests(1)  # recorded (the history comes first), alerting
+        assert history_runs(settings, COVERAGE_DROP) == {"phase5": 1}
+        first.kill()
+        delivery.join(timeout=60)
+
+        second = ServiceProcess(env, tmp_path / "service-2.log", port=first.port).start()
+        try:
+            deadline = time.monotonic() + LEASE_SECONDS + 180
+            while (status := second.push(message.data, "m-1")[0]) >= 300 and time.monotonic() < deadline:
+                time.sleep(2)  # busy until the dead instance's lease has run out
+            assert status < 300, second.tail()
+        finally:
+            second.stop()
+
+    assert history_runs(settings, COVERAGE_DROP) == {"phase5": 1}
+    rows, checks = history_rows_and_checks(settings, COVERAGE_DROP)
+    assert rows == checks  # one row per check: nothing appended twice
+    titles = {str(request.json()["text"]).splitlines()[0] for request in slack.received}
+    assert len(slack.received) == 2 and titles == {f"nba-dq phase5 {COVERAGE_DROP}: FAIL"}
+
+
+def history_rows_and_checks(settings: Settings, game_date: str) -> tuple[int, int]:
+    from reporting.history import read_history
+
+    sql = (
+        "SELECT COUNT(*), COUNT(DISTINCT check_name) FROM nba_monitoring.dq_check_results"
+        f" WHERE game_date = DATE '{game_date}'"
+    )
+    [(rows, checks)] = read_history(settings, sql, "test")
+    return int(rows), int(checks)
