@@ -10,7 +10,10 @@ audience`, its issuer is Google's, and its email is verified and allow-listed.
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -31,17 +34,43 @@ log = logging.getLogger(__name__)
 Verifier = Callable[[str], Mapping[str, Any]]  # a token's verified claims; raises when it is not valid
 GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+CERTS_MAX_AGE_SECONDS = 3600  # Google publishes a new signing key well before it signs with it
+REFETCH_AFTER_SECONDS = 60
 
 
-def google_verifier(audience: str, certs_url: str = GOOGLE_CERTS_URL) -> Verifier:
-    """google-auth's verify_token: signature against `certs_url`'s keys, expiry and audience."""
+def google_verifier(
+    audience: str, certs_url: str = GOOGLE_CERTS_URL, clock: Callable[[], float] = time.monotonic
+) -> Verifier:
+    """google-auth's JWT check (signature against `certs_url`'s keys, expiry, audience), with Google's
+    certificates kept for CERTS_MAX_AGE_SECONDS instead of fetched on every push (google-auth's
+    verify_token fetches them each time: a request to Google per message, and a failed push whenever
+    that request fails). A token signed with a key the kept certificates lack (Google rotated its keys)
+    fetches them again, at most once per REFETCH_AFTER_SECONDS, so forged tokens cannot make every
+    push a fetch."""
     import google.auth.transport.requests
-    from google.oauth2 import id_token
+    from google.auth import exceptions, jwt
 
     request = google.auth.transport.requests.Request()
+    kept: dict[str, Any] = {"certs": None, "at": 0.0}
+    lock = threading.Lock()
+
+    def certs(rotated: bool) -> Mapping[str, str]:
+        with lock:
+            age = clock() - kept["at"]
+            if kept["certs"] is None or age >= CERTS_MAX_AGE_SECONDS or (rotated and age >= REFETCH_AFTER_SECONDS):
+                response = request(certs_url, method="GET")
+                if response.status != 200:
+                    raise exceptions.TransportError(f"{certs_url} answered {response.status}")
+                kept.update(certs=json.loads(response.data), at=clock())
+            return dict(kept["certs"])
 
     def verify(token: str) -> Mapping[str, Any]:
-        return id_token.verify_token(token, request, audience=audience, certs_url=certs_url)
+        try:
+            return jwt.decode(token, certs=certs(rotated=False), audience=audience)
+        except ValueError as error:
+            if "key id" not in str(error):
+                raise
+            return jwt.decode(token, certs=certs(rotated=True), audience=audience)
 
     return verify
 

@@ -32,7 +32,8 @@ KEY_ID = "test-key-1"
 class Certs:
     """An RSA key, its self-signed certificate served as {key id: PEM} on 127.0.0.1, and a token signer."""
 
-    def __init__(self) -> None:
+    def __init__(self, key_id: str = KEY_ID) -> None:
+        self.key_id = key_id
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "nba-dq test")])
         now = datetime.now(timezone.utc)
@@ -41,14 +42,17 @@ class Certs:
             .serial_number(1).not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
             .sign(self.key, hashes.SHA256())
         )  # fmt: skip
-        document = json.dumps({KEY_ID: certificate.public_bytes(serialization.Encoding.PEM).decode()}).encode()
+        self.document = json.dumps({key_id: certificate.public_bytes(serialization.Encoding.PEM).decode()}).encode()
+        self.fetches = 0
+        served = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                served.fetches += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(document)
+                self.wfile.write(served.document)
 
             def log_message(self, *args: Any) -> None:
                 return None
@@ -64,7 +68,7 @@ class Certs:
         pem = self.key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        return jwt.encode(crypt.RSASigner.from_string(pem, key_id=KEY_ID), payload).decode()
+        return jwt.encode(crypt.RSASigner.from_string(pem, key_id=self.key_id), payload).decode()
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +177,29 @@ def test_production_refuses_to_serve_unsafely_in_one_line_exit_2(
 def test_the_token_check_without_an_audience_is_refused_at_start_not_as_403s(workspace: Workspace) -> None:
     result = workspace.cli("serve", env={**config_env(workspace), "NBA_DQ_PUSH_AUDIENCE": ""})
     assert result.code == 2 and "[service] audience is empty" in result.err and "NBA_DQ_PUSH_AUTH=off" in result.err
+
+
+def test_googles_certificates_are_kept_and_fetched_again_on_a_rotation_at_most_once_a_minute() -> None:
+    served, now = Certs(), [1000.0]
+    try:
+        verify = google_verifier(AUDIENCE, certs_url=served.url, clock=lambda: now[0])
+        for _ in range(3):
+            assert verify(served.token())["email"] == PUSHER
+        assert served.fetches == 1  # not once per push
+        rotated = Certs("test-key-2")  # Google signs with a new key, published at the same address
+        served.document = rotated.document
+        now[0] += 61
+        assert verify(rotated.token())["email"] == PUSHER and served.fetches == 2
+        forged = Certs("unknown-key")  # unknown keys within the minute: refused without fetching again
+        for _ in range(3):
+            with pytest.raises(ValueError, match="key id"):
+                verify(forged.token())
+            now[0] += 10
+        assert served.fetches == 2
+        now[0] += 3600  # the kept certificates' age is up: fetched again
+        verify(rotated.token())
+        assert served.fetches == 3
+        rotated.server.shutdown()
+        forged.server.shutdown()
+    finally:
+        served.server.shutdown()
