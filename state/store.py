@@ -87,10 +87,14 @@ def update(
 ) -> JsonDocument:
     """Read-modify-write `name` atomically: `change` gets the current document (None when there is
     none) and returns the new one; it is called again whenever another writer got there first, so it
-    must be free of side effects. Returns the document written."""
+    must be free of side effects. Returns the document written (or read, when `change` left it as it
+    was: nothing is written then, as a duplicate delivery changes nothing, and GCS takes about one write
+    a second per object)."""
     for _ in range(attempts):
         current = store.read(name)
         document = change(None if current is None else current.document)
+        if current is not None and document == current.document:
+            return document
         written = store.create(name, document) if current is None else store.replace(name, document, current.version)
         if written:
             return document

@@ -72,6 +72,13 @@ def test_replace_is_compare_and_set(store: StateStore) -> None:
     assert store.replace("absent.json", {"n": 1}, first.version) is False
 
 
+def test_an_update_that_changes_nothing_writes_nothing(store: StateStore) -> None:
+    update(store, "events/doc.json", lambda document: {"n": 1})
+    version = store.read("events/doc.json").version  # type: ignore[union-attr]
+    assert update(store, "events/doc.json", lambda document: dict(document)) == {"n": 1}
+    assert store.read("events/doc.json").version == version  # type: ignore[union-attr]
+
+
 def test_writers_of_identical_documents_still_make_one_winner(store: StateStore) -> None:
     """Eight deliveries of one message on one instance build the same document (same owner, same clock):
     exactly one create and one compare-and-set succeed (a GCS store once counted every 412 on identical
