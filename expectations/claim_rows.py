@@ -247,12 +247,12 @@ def export_path_rows(report: ProcessorReport, store: ExportStore | None) -> list
     if not isinstance(paths, Mapping):
         what = "the message carries no paths" if paths is None else f"not a mapping of paths {paths!r}"
         return [ClaimRow(CLAIM_EXPORT_PATHS_EXIST, report.processor, PATH, text(paths), f"{what}, not judged", True)]
-    rows = []
+    rows, listed = [], ListedFolders(store) if store is not None else None
     for path in claimed_paths(paths):
         if not isinstance(path, str):
             note: str | None = f"not a path {path!r}"
         else:
-            note = missing_export(store, path) if store is not None else "no export store, not judged"
+            note = listed.missing(path) if listed is not None else "no export store, not judged"
         rows.append(ClaimRow(CLAIM_EXPORT_PATHS_EXIST, report.processor, PATH, text(path), note, note is not None))
     return rows
 
@@ -266,13 +266,22 @@ def claimed_paths(paths: Mapping[str, Any]) -> Iterator[Any]:
             yield value
 
 
-def missing_export(store: ExportStore, path: str) -> str | None:
-    """Why a claimed path is not in the store (None: it is)."""
-    base = store.location("").rstrip("/") + "/"
-    relative = path[len(base) :] if path.startswith(base) else ""
-    if not relative or ".." in relative.split("/"):
-        return f"not under the export root {base}, not checked"
-    return None if store.read(relative) is not None else f"missing: {store.location(relative)}"
+class ListedFolders:
+    """Which claimed export paths the store holds, one listing per folder rather than a read per file."""
+
+    def __init__(self, store: ExportStore) -> None:
+        self.store, self.base = store, store.location("").rstrip("/") + "/"
+        self._folders: dict[str, set[str]] = {}
+
+    def missing(self, path: str) -> str | None:
+        """Why a claimed path is not in the store (None: it is)."""
+        relative = path[len(self.base) :] if path.startswith(self.base) else ""
+        if not relative or ".." in relative.split("/"):
+            return f"not under the export root {self.base}, not checked"
+        folder, _, name = relative.rpartition("/")
+        if folder not in self._folders:
+            self._folders[folder] = self.store.files_in(folder)
+        return None if name in self._folders[folder] else f"missing: {self.store.location(relative)}"
 
 
 def as_count(value: Any) -> int | None:

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from expectations.claim_rows import PLAYERS, ROWS, ClaimContext, ClaimRow, judge
 from expectations.claims import PhaseClaims, ProcessorReport
 from runners.messages import Report, parse_envelope
+from tests.gcs_server import gcs_server
 from warehouse.catalog import FEATURE_STORE, PLAYER_GAME_SUMMARY, PREDICTION_ACCURACY, PREDICTIONS
-from warehouse.exports import GcsExportStore
+from warehouse.exports import GcsExportStore, gcs_client
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pubsub"
 DATASETS = {"raw": "nba_raw", "analytics": "nba_analytics", "predictions": "nba_predictions"}
@@ -131,25 +134,29 @@ def test_grading_message() -> None:
     assert counted(rows) == {("Phase5BGrading", "graded_count"): (2291, PREDICTION_ACCURACY.name, ROWS)}
 
 
-class StoredObjects(GcsExportStore):
-    """The production export root's naming (gs://nba-props-platform-api/v1), its objects in a set."""
+PLATFORM_EXPORTS = "nba-props-platform-api"  # the production export root, gs://nba-props-platform-api/v1
 
-    def __init__(self, names: set[str]) -> None:
-        super().__init__("nba-props-platform-api", "v1")
-        object.__setattr__(self, "names", names)
 
-    def read(self, relative: str) -> bytes | None:
-        return b"{}" if relative in self.names else None
+@contextmanager
+def stored_objects(names: set[str]) -> Iterator[GcsExportStore]:
+    """The export root as a (fake) GCS server holds it: these objects under v1/, looked up by listing."""
+    with gcs_server(PLATFORM_EXPORTS):
+        bucket = gcs_client().bucket(PLATFORM_EXPORTS)
+        for name in names:
+            bucket.blob(f"v1/{name}").upload_from_string(b"{}")
+        yield GcsExportStore(PLATFORM_EXPORTS, "v1")
 
 
 def test_phase6_message_paths_are_looked_up_under_the_export_root() -> None:
     body = message("nba-phase6-export-complete--Phase6Export")
     relative = {path.removeprefix("gs://nba-props-platform-api/v1/") for path in flat(body["paths"])}
     assert len(relative) == 16  # 13 keys with one path, tonight_players a list of 3
-    rows = judged("phase6", "nba-phase6-export-complete--Phase6Export", exports=StoredObjects(relative))
+    with stored_objects(relative) as exports:
+        rows = judged("phase6", "nba-phase6-export-complete--Phase6Export", exports=exports)
     assert failing(rows) == {}
     held = relative - {"tonight/player/2025-12-30/lebronjames.json"}
-    rows = judged("phase6", "nba-phase6-export-complete--Phase6Export", exports=StoredObjects(held))
+    with stored_objects(held | {"tonight/player/2025-12-30/lebronjames.json.tmp"}) as exports:
+        rows = judged("phase6", "nba-phase6-export-complete--Phase6Export", exports=exports)
     assert failing(rows) == {
         ("claim_export_paths_exist", "Phase6Export"): (
             "missing: gs://nba-props-platform-api/v1/tonight/player/2025-12-30/lebronjames.json"
@@ -162,7 +169,7 @@ def test_phase6_errors_and_paths_outside_the_root() -> None:
     body["errors"] = ["tonight: NotFound: 404", "streaks: TimeoutError"]
     body["paths"] = {"tonight": "gs://another-bucket/v1/tonight/2025-12-30.json", "signal_best_bets": None}
     claims = PhaseClaims((as_report(body),))
-    rows = judge(claims, ClaimContext("phase6", DATASETS, 80, StoredObjects(set())))
+    rows = judge(claims, ClaimContext("phase6", DATASETS, 80, GcsExportStore(PLATFORM_EXPORTS, "v1")))
     assert failing(rows) == {
         ("claim_status_success", "Phase6Export"): "reported partial",
         ("claim_export_errors_empty", "Phase6Export"): "2 errors: tonight: NotFound: 404; streaks: TimeoutError",

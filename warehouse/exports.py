@@ -22,6 +22,10 @@ class ExportStore(Protocol):
     def location(self, relative: str) -> str:
         """Where the file lives, for messages (a path or a gs:// URL)."""
 
+    def files_in(self, folder: str) -> set[str]:
+        """The names of the files directly in a folder (one listing: a Phase 6 message claims 200+
+        files, one folder of players among them). Raises CouldNotRun when the store fails."""
+
 
 @dataclass(frozen=True)
 class LocalExportStore:
@@ -40,6 +44,14 @@ class LocalExportStore:
 
     def location(self, relative: str) -> str:
         return str(self.root / relative)
+
+    def files_in(self, folder: str) -> set[str]:
+        try:
+            return {path.name for path in (self.root / folder).iterdir() if path.is_file()}
+        except (FileNotFoundError, NotADirectoryError):
+            return set()
+        except OSError as error:
+            raise CouldNotRun(f"could not list {self.location(folder)}: {error.strerror}") from error
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,16 @@ class GcsExportStore:
 
     def location(self, relative: str) -> str:
         return f"{GCS_SCHEME}{self.bucket}/{self._name(relative)}"
+
+    def files_in(self, folder: str) -> set[str]:
+        from google.api_core import exceptions
+
+        prefix = self._name(folder).rstrip("/") + "/" if folder else self._name("")
+        try:
+            blobs = gcs_client().list_blobs(self.bucket, prefix=prefix, delimiter="/", timeout=30)
+            return {blob.name[len(prefix) :] for blob in blobs}
+        except exceptions.GoogleAPIError as error:
+            raise CouldNotRun(f"could not list {self.location(folder)}: {type(error).__name__}") from error
 
     def _name(self, relative: str) -> str:
         return f"{self.prefix}/{relative}" if self.prefix else relative
