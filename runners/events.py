@@ -57,6 +57,7 @@ class EventOutcome:
 
     status: int
     outcome: str  # verdict | duplicate | superseded | waiting | malformed | unknown | busy | unavailable | deadline
+    # | unpublished (a verdict the topic did not take: kept, published by the redelivery)
     detail: Mapping[str, Any] = field(default_factory=dict)
 
     def body(self) -> dict[str, Any]:
