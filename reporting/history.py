@@ -29,6 +29,7 @@ from typing import Any
 from checkpoints.summary import PASS, RunSummary, json_safe, outcomes
 from reporting.data_docs import docs_url
 from reporting.history_bigquery import check_bigquery_history, load_into_bigquery
+from reporting.history_duckdb import write_into_duckdb
 from state.files import CorruptStateFile
 from state.store import (
     LocalFiles,
@@ -40,7 +41,7 @@ from state.store import (
     read_checked,
 )
 from warehouse.catalog import DQ_CHECK_RESULTS
-from warehouse.dialect import BIGQUERY, create_table_ddl
+from warehouse.dialect import BIGQUERY
 from warehouse.errors import CouldNotRun
 from warehouse.settings import Settings
 
@@ -175,38 +176,14 @@ class History:
         if self._settings.warehouse_url.startswith(BIGQUERY):
             return check_bigquery_history(self._settings)
         with self._duckdb_exclusive():  # this machine's file: the shared store's lock is not needed
-            self._write_duckdb([])
+            write_into_duckdb(self._settings, [])
         return f"{self._settings.history.duckdb_file} writable"
 
     def _write(self, rows: list[Row]) -> None:
         if self._settings.warehouse_url.startswith(BIGQUERY):
             load_into_bigquery(self._settings, rows)
         else:
-            self._write_duckdb(rows)
-
-    def _write_duckdb(self, rows: list[Row]) -> None:
-        import duckdb
-
-        dataset = self._settings.datasets[DQ_CHECK_RESULTS.dataset_role]
-        path = Path(self._settings.history.duckdb_file)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            created = _absent(path)
-        except OSError as error:
-            raise CouldNotRun(f"history file {path}: {error.strerror or error}") from error
-        try:
-            with duckdb.connect(str(path)) as connection:
-                connection.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset}")
-                ddl = create_table_ddl(DQ_CHECK_RESULTS, dataset)
-                connection.execute(ddl.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
-                if not rows:
-                    return
-                _insert_new_rows(connection, f"{dataset}.{DQ_CHECK_RESULTS.name}", rows)
-        except duckdb.Error as error:
-            if created:  # a file DuckDB could not finish (a full disk) would refuse every later open
-                for leftover in (path, path.with_name(path.name + ".wal")):
-                    leftover.unlink(missing_ok=True)
-            raise CouldNotRun(f"history file {path}: {str(error).splitlines()[0]}") from error
+            write_into_duckdb(self._settings, rows)
 
     def _lock_path(self) -> Path:
         """Beside the DuckDB history file: every run writing it takes turns."""
@@ -272,38 +249,6 @@ class History:
             flock_within(lock, kind, path, self._settings.history.lock_timeout_seconds, self._sleep)
         except LockTimeout:
             raise CouldNotRun(f"the history stayed locked by another run ({path})") from None
-
-
-def _absent(path: Path) -> bool:
-    """No history yet. An empty file is none either: a full disk stopped DuckDB before its header, and
-    DuckDB refuses to open it ever after; it holds nothing, so it is removed (under the writers' lock)."""
-    if path.is_file() and path.stat().st_size == 0:
-        path.unlink()
-    return not path.exists()
-
-
-def _insert_new_rows(connection: Any, table: str, rows: list[Row]) -> None:
-    """Insert, in one transaction, only rows whose (run_id, check_name) the history does not hold yet:
-    replaying a pending file that a crashed run had already appended doubles nothing."""
-    columns = list(DQ_CHECK_RESULTS.columns)
-    placeholders = ", ".join("?" for _ in columns)
-    connection.execute("BEGIN TRANSACTION")
-    try:
-        connection.execute(f"CREATE TEMP TABLE arriving AS SELECT * FROM {table} LIMIT 0")
-        connection.executemany(
-            f"INSERT INTO arriving ({', '.join(columns)}) VALUES ({placeholders})",
-            [[row[column] for column in columns] for row in rows],
-        )
-        connection.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(f'a.{c}' for c in columns)}"
-            f" FROM arriving AS a WHERE NOT EXISTS (SELECT 1 FROM {table} AS h WHERE h.{H.game_date} = a.{H.game_date}"
-            f" AND h.{H.run_id} = a.{H.run_id} AND h.{H.check_name} = a.{H.check_name})"
-        )
-        connection.execute("DROP TABLE arriving")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
 
 
 def check_rows(document: Any) -> None:
