@@ -58,17 +58,36 @@ def write_validation_pages(context: Any, results: Iterable[tuple[Any, Any]]) -> 
             for identifier, result in results:
                 _render(validations, SiteSectionIdentifier("validations", identifier), result)
                 written.append(_page(builder, identifier))
-            suites = sorted({result.suite_name for _, result in results})
             expectations = builder.site_section_builders.get("expectations")
-            if expectations is not None:  # the context's suites are this run's only (an in-memory store)
-                expectations.build(resource_identifiers=[ExpectationSuiteIdentifier(name) for name in suites])
-                written += [_page(builder, ExpectationSuiteIdentifier(name)) for name in suites]
+            if expectations is not None:
+                for name, suite in _suites_of(results).items():
+                    _render(
+                        expectations, SiteSectionIdentifier("expectations", ExpectationSuiteIdentifier(name)), suite
+                    )
+                    written.append(_page(builder, ExpectationSuiteIdentifier(name)))
         make_offline(site, [page for page in written if page is not None])
         for identifier, _ in results:
             url = builder.get_resource_url(resource_identifier=identifier)
             if url:
                 pages[identifier][site_name] = url
     return pages
+
+
+def _suites_of(results: list[tuple[Any, Any]]) -> dict[str, Any]:
+    """Each suite as its latest result ran it. Every validation page links its suite's page; read from
+    the context's in-memory store, `nba-dq docs` (whose context declares no suite) wrote none and a
+    rebuilt site's links led nowhere."""
+    from great_expectations.core import ExpectationSuite
+
+    latest: dict[str, tuple[Any, Any]] = {}
+    for identifier, result in results:
+        known = latest.get(result.suite_name)
+        if known is None or identifier.run_id.run_time >= known[0].run_id.run_time:
+            latest[result.suite_name] = (identifier, result)
+    return {
+        name: ExpectationSuite(name=name, expectations=[outcome.expectation_config for outcome in result.results])
+        for name, (_, result) in sorted(latest.items())
+    }
 
 
 def _render(section: Any, key: Any, result: Any) -> None:

@@ -110,8 +110,14 @@ def checker(thresholds: Thresholds) -> Callable[..., Expectation]:
 
 
 def check(expectation: Expectation, name: str, severity: str, expected: str, why: str | None = None) -> Expectation:
-    """Label an expectation as a named check; the label is what every report (and Data Docs) shows."""
-    expectation.description = f"{name}: {expected}"
+    """Label an expectation as a named check; the label is what every report (and Data Docs) shows.
+
+    GX's own `severity` field says the same as the meta (it defaulted to critical for a warning check).
+    An expectation that renders its meta itself (ExpectNoFailingRows) gets no description: GX shows a
+    description instead of the expectation's renderer."""
+    if not getattr(expectation, "renders_its_meta", False):
+        expectation.description = f"{name}: {expected}"
+    expectation.severity = severity  # type: ignore[assignment]  # GX's FailureSeverity takes the same words
     expectation.meta = {"check": name, "severity": severity, "expected": expected}
     if why:
         expectation.meta["notes"] = why

@@ -15,7 +15,10 @@ from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import BatchExpectation
 from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
+from great_expectations.render.components import LegacyDiagnosticRendererType, LegacyRendererType
+from great_expectations.render.renderer.renderer import renderer
 
+from expectations import failing_rows_render
 from expectations.declare import FINDING_KEY, FINDING_ROW, finding_key
 from warehouse.catalog import FAILED_COLUMN
 
@@ -54,6 +57,7 @@ class ExpectNoFailingRows(BatchExpectation):
 
     metric_dependencies: ClassVar[tuple[str, ...]] = (FindingRows.metric_name,)
     success_keys: ClassVar[tuple[str, ...]] = ("unexpected_rows_query", "source_table")
+    renders_its_meta: ClassVar[bool] = True  # Data Docs shows its check, severity and why (declare.check)
 
     def _validate(
         self,
@@ -70,6 +74,28 @@ class ExpectNoFailingRows(BatchExpectation):
             "success": failing == 0,
             "result": {"observed_value": describe_rows(rows, failing), "details": {"unexpected_rows": rows}},
         }
+
+    # Data Docs (expectations/failing_rows_render.py): the check's words, and its failing rows as a table.
+    @classmethod
+    @renderer(renderer_type=LegacyRendererType.PRESCRIPTIVE)
+    def _prescriptive_renderer(
+        cls, configuration: Any = None, result: Any = None, runtime_configuration: Any = None, **kwargs: Any
+    ) -> list[Any]:
+        return failing_rows_render.prescriptive(configuration or getattr(result, "expectation_config", None))
+
+    @classmethod
+    @renderer(renderer_type=LegacyDiagnosticRendererType.OBSERVED_VALUE)
+    def _diagnostic_observed_value_renderer(
+        cls, configuration: Any = None, result: Any = None, runtime_configuration: Any = None, **kwargs: Any
+    ) -> str:
+        return failing_rows_render.observed(result)
+
+    @classmethod
+    @renderer(renderer_type=LegacyDiagnosticRendererType.UNEXPECTED_TABLE)
+    def _diagnostic_unexpected_table_renderer(
+        cls, configuration: Any = None, result: Any = None, runtime_configuration: Any = None, **kwargs: Any
+    ) -> list[Any] | None:
+        return failing_rows_render.rows_table(result)
 
 
 def finding_rows(findings: pd.DataFrame, table: str, query: str) -> list[dict[str, Any]]:

@@ -8,15 +8,20 @@ as plain strings, so it still renders.
 
 GX builds a Jinja environment per page view, so every page recompiled the same ~200 templates (about
 1 s per checkpoint run); the views share one in-memory bytecode cache instead.
+
+Three of GX's templates are replaced by the site's own (reporting/docs_templates): the footer (a
+newsletter form with tracking parameters), the sidebar's link to GX's site (a private site links no
+other host) and the favicon (GX's path is one folder short on validation pages: a broken link).
 """
 
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
-from jinja2 import pass_context
+from jinja2 import ChoiceLoader, FileSystemLoader, pass_context
 from jinja2.bccache import Bucket, BytecodeCache
 
 
@@ -43,12 +48,14 @@ class _MemoryBytecodeCache(BytecodeCache):
 
 
 _COMPILED = _MemoryBytecodeCache()
+TEMPLATES = Path(__file__).resolve().parent / "docs_templates"  # searched before GX's own templates
 
 
 class _EscapingContentBlocks:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.env.bytecode_cache = _COMPILED  # type: ignore[attr-defined]
+        self.env.loader = ChoiceLoader([FileSystemLoader(TEMPLATES), self.env.loader])  # type: ignore[attr-defined]
 
     @pass_context  # a Jinja filter that receives the template context, like the method it overrides
     def render_content_block(

@@ -1,0 +1,80 @@
+"""How Data Docs shows an ExpectNoFailingRows check: its failing rows as a table, not a line of text.
+
+GX's default renderers show this expectation as its SQL-less type name and its observed value as one
+text blob; a reviewer asking "what failed on date D" needs the rows with their columns, what was
+expected, the check's own severity (its meta, from dq.toml; GX's `severity` field is not what nba-dq
+decides by) and the "why" note. Every value from the data goes into a table cell or a template
+parameter as a plain string: the site's escaping views (reporting/data_docs_view.py) and GX's template
+escaping show it as text, never as markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from great_expectations.render import RenderedStringTemplateContent, RenderedTableContent
+
+from warehouse.catalog import FAILED_COLUMN
+
+ROWS_SHOWN = 20  # a page stays readable; the rest is counted ("+N more"), never silently dropped
+
+
+def prescriptive(configuration: Any) -> list[RenderedStringTemplateContent]:
+    """The check's name, severity, expectation in words and why it exists."""
+    meta = dict(getattr(configuration, "meta", None) or {})
+    params = {
+        "check": str(meta.get("check", "unnamed check")),
+        "severity": str(meta.get("severity", "critical")),
+        "expected": str(meta.get("expected", "no failing rows")),
+    }
+    template = "$check [$severity]: expected $expected"
+    if meta.get("notes"):
+        params["notes"] = str(meta["notes"])
+        template += ". Why: $notes"
+    return [_text(template, params)]
+
+
+def failing_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows that failed: those flagged by a `failed` column, or every row when there is none."""
+    if rows and FAILED_COLUMN in rows[0]:
+        return [row for row in rows if row[FAILED_COLUMN]]
+    return list(rows)
+
+
+def observed(result: Any) -> str:
+    rows = _rows(result)
+    failing = len(failing_rows(rows))
+    return f"{failing} failing of {len(rows)} rows" if rows else "no rows"
+
+
+def rows_table(result: Any, shown: int = ROWS_SHOWN) -> list[Any] | None:
+    """The failing rows with their columns (the `failed` flag left out: every row shown failed)."""
+    failing = failing_rows(_rows(result))
+    if not failing:
+        return None
+    columns = [column for column in failing[0] if column != FAILED_COLUMN]
+    table = RenderedTableContent(
+        content_block_type="table",
+        header_row=columns,
+        table=[[_cell(row.get(column)) for column in columns] for row in failing[:shown]],
+        styling={"body": {"classes": ["table-bordered", "table-sm", "mt-3"]}},
+    )
+    blocks: list[Any] = [table]
+    if len(failing) > shown:
+        blocks.append(_text("+$more more failing rows", {"more": str(len(failing) - shown)}))
+    return blocks
+
+
+def _rows(result: Any) -> list[dict[str, Any]]:
+    details = ((getattr(result, "result", None) or {}).get("details") or {}) if result is not None else {}
+    return list(details.get("unexpected_rows") or [])
+
+
+def _cell(value: Any) -> str:
+    return "NULL" if value is None else str(value)
+
+
+def _text(template: str, params: dict[str, str]) -> RenderedStringTemplateContent:
+    return RenderedStringTemplateContent(
+        content_block_type="string_template", string_template={"template": template, "params": params}
+    )
