@@ -34,6 +34,25 @@ def prescriptive(configuration: Any) -> list[RenderedStringTemplateContent]:
     return [_text(template, params)]
 
 
+def warning_icon() -> RenderedStringTemplateContent:
+    """A failed warning check's status: GX draws every failure as a critical one's red cross."""
+    icon = {"tag": "i", "classes": ["fas", "fa-exclamation-circle", "text-warning"], "attributes": {"title": "warning"}}
+    return RenderedStringTemplateContent(
+        content_block_type="string_template",
+        string_template={
+            "template": "$icon",
+            "params": {"icon": "", "markdown_status_icon": "⚠️"},
+            "styling": {"params": {"icon": icon}},
+        },
+    )
+
+
+def is_failed_warning(result: Any) -> bool:
+    meta = getattr(getattr(result, "expectation_config", None), "meta", None) or {}
+    raised = bool((getattr(result, "exception_info", None) or {}).get("raised_exception"))
+    return result is not None and not result.success and not raised and meta.get("severity") == "warning"
+
+
 def failing_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows that failed: those flagged by a `failed` column, or every row when there is none."""
     if rows and FAILED_COLUMN in rows[0]:

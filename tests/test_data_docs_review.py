@@ -17,6 +17,7 @@ from expectations.failing_rows_render import ROWS_SHOWN
 from tests.conftest import Workspace
 from tests.test_phase6_exports import HOSTILE
 from warehouse.seed import simulated_run_time
+from warehouse.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.acceptance
 FAILING_DAY = "2025-12-05"  # the seeded month's coverage drop: player_coverage fails
@@ -176,3 +177,17 @@ def test_docs_rebuilds_suite_pages_its_validation_pages_link(seeded: Workspace) 
     assert seeded.cli("docs").code == 0
     assert (site / "expectations/phase5/player_prop_predictions.html").is_file()
     assert_local_and_unbroken(seeded)
+
+
+def test_a_failed_warning_check_is_shown_as_a_warning(seeded: Workspace, tmp_path: Path) -> None:
+    config = tmp_path / "dq.toml"
+    text = (PROJECT_ROOT / "dq.toml").read_text()
+    config.write_text(text.replace("[phase5.severity]\n", '[phase5.severity]\nplayer_coverage = "warning"\n', 1))
+    result = seeded.cli("run", "--phase", "5", "--date", FAILING_DAY, "--json", env={"NBA_DQ_CONFIG": str(config)})
+    assert "player_coverage" in result.failing() and result.code == 0
+    page = validation_page(seeded, "player_prop_predictions")
+    assert "player_coverage [warning]: expected coverage" in page.body_text()
+    icons = [attrs.get("class") or "" for tag, attrs in page.tags if tag == "i"]
+    assert sum("text-warning" in icon and "fa-exclamation-circle" in icon for icon in icons) == 1
+    # A red cross is left only on the suite's overview ("Status: Failed"), not on the check's row.
+    assert sum("fa-times" in icon for icon in icons) == 1
