@@ -94,6 +94,12 @@ def docs_url(settings: Settings, page: Path) -> str:
     return f"{settings.data_docs.base_url.rstrip('/')}/{relative}"
 
 
+def page_address(settings: Settings, page: Path) -> str:
+    """Where a reader opens a page: its web address under base_url, else its local path (to copy: chat
+    clients open no file:// link)."""
+    return docs_url(settings, page) if settings.data_docs.base_url else str(page.resolve())
+
+
 def set_aside_unreadable_results(gx_root: Path) -> list[Path]:
     """Quarantine every stored validation result GX could not load (cut short by a full disk: GX writes
     them in place), so the site builds from the others; returns where they went. A rebuild loads every
