@@ -87,7 +87,7 @@ def site_index(settings: Settings) -> str:
 
 
 def docs_url(settings: Settings, page: Path) -> str:
-    """The URL of a local page for links in alerts: under base_url when set, else file://."""
+    """The URL of a local page as recorded (history rows, the site index): under base_url when set, else file://."""
     if not settings.data_docs.base_url:
         return page.resolve().as_uri()
     relative = page.resolve().relative_to(site_folder(settings.gx_root).resolve()).as_posix()
