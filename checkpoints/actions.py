@@ -38,15 +38,12 @@ class ReportAction(ValidationAction):
         if self._handler is None:
             return {"done": False}
         try:
-            pages = [
-                url.removeprefix("file://")
-                for sites in (self._get_data_docs_pages_from_prior_action(action_context) or {}).values()
-                for url in sites.values()
-                if isinstance(url, str)
-            ]
-            summary = checkpoint_summary(
-                self.phase, self.game_date, checkpoint_result, self.declared_checks, tuple(pages)
-            )
+            prior = self._get_data_docs_pages_from_prior_action(action_context) or {}
+            pages = {
+                identifier: [url.removeprefix("file://") for url in sites.values() if isinstance(url, str)]
+                for identifier, sites in prior.items()
+            }
+            summary = checkpoint_summary(self.phase, self.game_date, checkpoint_result, self.declared_checks, pages)
             self._handler(summary)
         except Exception as error:  # never break the checkpoint or change its result
             log.warning("%s failed: %s", self.name, error)

@@ -42,7 +42,7 @@ from warehouse.connection import (
     open_warehouse,
     scheduled_games,
 )
-from warehouse.errors import CouldNotRun, os_problem
+from warehouse.errors import CouldNotRun, NoGames, os_problem
 from warehouse.settings import Settings
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def run_phase(
         result = validate(context, False, fresh_copies(batches))
     if chatter.getvalue().strip():
         log.debug("GX printed: %s", chatter.getvalue().strip())
-    return checkpoint_summary(phase.checkpoint, game_date, result, declared, docs_pages(context, result))
+    return checkpoint_summary(phase.checkpoint, game_date, result, declared, pages_by_validation(context, result))
 
 
 def _validate(
@@ -157,7 +157,7 @@ def declare_phase(
     warehouse = open_warehouse(settings, labels)
     check_schema(warehouse, phase.tables)
     if scheduled_games(warehouse, game_date) == 0:
-        raise CouldNotRun(
+        raise NoGames(
             f"no games scheduled on {game_date} in {warehouse.table(SCHEDULE)}: nothing to check (pick a game date)"
         )
     request = PhaseRequest(game_date, now, warehouse.engine_name, warehouse.datasets, claims)
@@ -229,7 +229,9 @@ def run_phases(
         except Exception as error:  # reported below; the traceback under --debug
             log.debug("%s %s could not run", key, game_date, exc_info=True)
             reason = str(error) if isinstance(error, CouldNotRun) else f"{type(error).__name__}: {first_line(error)}"
-            failed = RunSummary(PHASES[key].checkpoint, game_date, checks=(), data_docs=(), error=reason)
+            failed = RunSummary(
+                PHASES[key].checkpoint, game_date, (), (), error=reason, no_games=isinstance(error, NoGames)
+            )
             if (failed.phase, game_date) not in reporting.reported:
                 reporting.report(failed)
             summaries.append(failed)
@@ -301,9 +303,9 @@ def _run_id(phase: Phase, game_date: date) -> Any:
     return RunIdentifier(run_name=f"{phase.checkpoint}-{game_date}", run_time=datetime.now(timezone.utc))
 
 
-def docs_pages(context: Any, result: Any) -> tuple[str, ...]:
-    """The Data Docs pages of a checkpoint result's validations (local paths)."""
-    return tuple(page for identifier in result.run_results for page in identifier_pages(context, identifier))
+def pages_by_validation(context: Any, result: Any) -> dict[Any, list[str]]:
+    """The Data Docs pages (local paths) of each of a checkpoint result's validations, i.e. of each batch."""
+    return {identifier: identifier_pages(context, identifier) for identifier in result.run_results}
 
 
 def identifier_pages(context: Any, identifier: Any) -> list[str]:

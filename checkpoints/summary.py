@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,6 +27,8 @@ class CheckOutcome:
     observed: Any
     expected: str
     error: str | None = None
+    notes: str = ""  # why the check exists (the expectation's meta "notes"), shown in alerts
+    page: str | None = None  # the Data Docs page of the batch (table) this check validated
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class RunSummary:
     checks: tuple[CheckOutcome, ...]
     data_docs: tuple[str, ...]  # this run's validation pages, one per batch
     error: str | None = None  # the phase could not run at all (no checks)
+    no_games: bool = False  # it could not run as the date has no games: nothing to check, nothing to alert
 
     @property
     def exit_code(self) -> ExitCode:
@@ -53,8 +56,15 @@ class RunSummary:
         return [check for check in self.checks if check.status != PASS]
 
 
-def summarize(phase: str, game_date: date, results: Iterable[Any], data_docs: tuple[str, ...]) -> RunSummary:
-    """One outcome per check from GX expectation results; a result carrying an exception is an error."""
+def summarize(
+    phase: str,
+    game_date: date,
+    results: Iterable[Any],
+    data_docs: tuple[str, ...],
+    page_of: Callable[[Any], str | None] = lambda result: None,
+) -> RunSummary:
+    """One outcome per check from GX expectation results; a result carrying an exception is an error.
+    `page_of`: the Data Docs page of the batch a result belongs to (a failing check links there)."""
     outcomes = []
     for result in results:
         meta: Mapping[str, Any] = result.expectation_config.meta or {}
@@ -68,19 +78,37 @@ def summarize(phase: str, game_date: date, results: Iterable[Any], data_docs: tu
                 observed=None if error else observed_value(result.result or {}),
                 expected=str(meta.get("expected", "")),
                 error=error,
+                notes=str(meta.get("notes") or ""),
+                page=page_of(result),
             )
         )
     return RunSummary(phase=phase, game_date=game_date, checks=tuple(outcomes), data_docs=data_docs)
 
 
 def checkpoint_summary(
-    phase: str, game_date: date | str, checkpoint_result: Any, declared: list[str], data_docs: tuple[str, ...]
+    phase: str,
+    game_date: date | str,
+    checkpoint_result: Any,
+    declared: list[str],
+    pages: Mapping[Any, Sequence[str]],
 ) -> RunSummary:
-    """The summary of a GX checkpoint result, checks in the order they were declared (GX reorders them)."""
-    results = [result for run in checkpoint_result.run_results.values() for result in run.results]
+    """The summary of a GX checkpoint result, checks in the order they were declared (GX reorders them).
+    `pages`: each validation's (batch's) Data Docs pages, by its identifier in the result's run_results."""
+    batch_of = {}
+    results = []
+    for identifier, run in checkpoint_result.run_results.items():
+        for result in run.results:
+            batch_of[id(result)] = identifier
+            results.append(result)
     results.sort(key=lambda result: declared.index(check_name(result.expectation_config.meta)))
     day = game_date if isinstance(game_date, date) else date.fromisoformat(game_date)
-    return summarize(phase, day, results, data_docs)
+    data_docs = tuple(page for identifier in checkpoint_result.run_results for page in pages.get(identifier, ()))
+
+    def page_of(result: Any) -> str | None:
+        own = pages.get(batch_of[id(result)], ())
+        return own[0] if own else None
+
+    return summarize(phase, day, results, data_docs, page_of)
 
 
 COULD_NOT_RUN = "could_not_run"  # the pseudo-check of a phase that could not run at all

@@ -10,46 +10,59 @@ quoted for the shell where they are built (warehouse/dialect.py) and shown in in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from checkpoints.summary import ERROR, CheckOutcome, RunSummary, brief, detail_rows
+from checkpoints.summary import ERROR, CheckOutcome, RunSummary, detail_rows
 
 SHOWN_MISSING = 10
 SHOWN_ROWS = 10
-_SECTION_LIMIT = 2900  # Block Kit allows 3000 characters per section
+_SECTION_LIMIT = 3000  # Block Kit allows 3000 characters in a section's text
+_MAX_BLOCKS = 50  # and 50 blocks in a message
+_CELL_WIDTH = 40  # a table cell longer than this is cut (with "..."): the full value is in Data Docs
 _FORMATTING = frozenset("*_~`")
 _BACKTICK_LOOKALIKE = "\u02cb"
+_WEB = ("https://", "http://")
 
 
 @dataclass(frozen=True)
 class RunLinks:
-    """What a message points at: the run's Data Docs page and how to re-run or inspect."""
+    """What a message points at: a check's Data Docs page and how to re-run or inspect."""
 
-    data_docs_url: Callable[[str], str]  # a local page path -> the URL readers open
+    # A local page path -> its web address (under `[data_docs] base_url`), or the local path itself when
+    # the site has none: a file:// link opens nothing from Slack, so a path is shown as text to copy.
+    data_docs_url: Callable[[str], str]
     rerun_command: Callable[[RunSummary], str]
     inspect_command: Callable[[str], str]  # a staging table name -> a command that shows it
 
 
 def alert_message(summary: RunSummary, failing: list[CheckOutcome], links: RunLinks) -> dict[str, Any]:
-    """Block Kit blocks with a plain-text fallback: every failed check with what was seen and expected."""
+    """Block Kit blocks with a plain-text fallback: every failed check with what was seen and expected.
+    Within Slack's limits: a section's text fits 3000 characters, and checks beyond the 50 blocks a
+    message holds are named as "+N more" rather than dropped silently."""
     status = "ERROR" if any(c.status == ERROR for c in failing) else summary.status.upper()
     if status == "PASS":
         status = "WARN"  # only warnings failed: the run passed, the alert still goes out
     title = f"nba-dq {summary.phase} {summary.game_date}: {status}"
     sections = [_check_section(check, links) for check in failing]
+    room = _MAX_BLOCKS - 4  # header, footer, a "+N more" line, and with_note's context line
+    if len(sections) > room:
+        rest = failing[room - 1 :]
+        sections = sections[: room - 1] + [_limited(f"+{len(rest)} more failed checks: " + _names(rest))]
     footer = _footer(summary, links)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
-    blocks += [_mrkdwn(section) for section in sections[:45]]
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer[:_SECTION_LIMIT]}]})
+    blocks += [_mrkdwn(section) for section in sections]
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _limited(footer)}]})
     text = "\n\n".join([title, *sections, footer])
     return {"text": _plain(text), "blocks": blocks}
 
 
 def resolved_message(summary: RunSummary, resolved: list[str], links: RunLinks) -> dict[str, Any]:
     title = f"nba-dq {summary.phase} {summary.game_date}: resolved"
-    body = "Passing again: " + ", ".join(f"*{escape(name)}*" for name in resolved)
+    pages = {check.name: check.page for check in summary.checks if check.page}
+    lines = [f"*{escape(name)}*" + (f" · {_page(pages[name], links)}" if name in pages else "") for name in resolved]
+    body = _limited("Passing again:\n" + "\n".join(lines))
     footer = _footer(summary, links)
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": title}},
@@ -66,73 +79,125 @@ def with_note(payload: dict[str, Any], note: str) -> dict[str, Any]:
 
 
 def _check_section(check: CheckOutcome, links: RunLinks) -> str:
+    """A check's section: name, why it exists, observed and expected, its rows as a table, its page."""
     label = "could not run" if check.status == ERROR else check.severity
-    lines = [f"*{escape(check.name)}* ({label})"]
-    if check.error:
-        lines.append(f"error: {shown(check.error)}")
-    else:
-        lines.append(f"observed: {_observed(check)}")
-    lines.append(f"expected: {shown(check.expected)}")
-    lines += _facts(check, links)
-    text = "\n".join(lines)
-    return text if len(text) <= _SECTION_LIMIT else text[: _SECTION_LIMIT - 3] + "..."
+    head = [f"*{escape(check.name)}* ({label})"]
+    if check.notes:
+        head.append(f"_why:_ {shown(check.notes)}")
+    head.append(f"expected: {shown(check.expected)}")
+    rows = _table_rows(check)
+    observed = _observed(check) if rows else _observed(check) or "1 row"  # one row, shown as facts below
+    head.append(f"error: {shown(check.error)}" if check.error else f"observed: {observed}".rstrip())
+    tail = _facts(check, links) + ([f"Data Docs: {_page(check.page, links)}"] if check.page else [])
+    total = check.observed["unexpected"] if isinstance(check.observed, dict) else len(rows)
+    for shown_rows in range(min(len(rows), SHOWN_ROWS), -1, -1):  # as many rows as fit the section
+        more = total - shown_rows
+        table = [_table(rows[:shown_rows])] if shown_rows else []
+        cut = [f"+{more} more rows" + (" (all in Data Docs)" if check.page else "")] if more > 0 and rows else []
+        text = "\n".join([*head, *table, *cut, *tail])
+        if len(text) <= _SECTION_LIMIT:
+            return text
+    return _limited(text)
 
 
 def _observed(check: CheckOutcome) -> str:
-    """The observed value in one line (shown safely); the rows behind it follow on their own lines."""
+    """The observed value in one line (shown safely); the rows behind it follow as a table (one row: only
+    the table)."""
     observed = check.observed
     if isinstance(observed, dict) and "unexpected" in observed:
-        return f"{observed['unexpected']} of {observed['rows']} rows unexpected"
-    if isinstance(observed, list) and len(observed) > 1:
+        return f"{observed['unexpected']} of {_value(observed['rows'])} rows unexpected"
+    if isinstance(observed, list) and len(observed) != 1:
         return f"{len(observed)} rows"
-    if isinstance(observed, list) and observed and isinstance(observed[0], dict):
-        return _pairs({key: value for key, value in observed[0].items() if _missing_list(key) is None})
-    return shown(brief(check))
+    if isinstance(observed, list) and not isinstance(observed[0], dict):
+        return shown(_value(observed[0]))
+    if isinstance(observed, list):
+        return ""
+    return shown(_value(observed))
 
 
-def _missing_list(key: str) -> str | None:
-    """A coverage row's column listing the first missing players (first_50_missing), else None."""
-    return key if key.startswith("first_") and key.endswith("_missing") else None
+def _missing_list(key: str) -> bool:
+    """A coverage row's column listing the first missing players (first_50_missing)."""
+    return key.startswith("first_") and key.endswith("_missing")
+
+
+def _is_staging(row: Mapping[str, Any]) -> bool:
+    return "table_name" in row and "age_minutes" in row
+
+
+def _table_rows(check: CheckOutcome) -> list[dict[str, Any]]:
+    """The rows shown as a table: what the check found, without the lists and tables shown as facts."""
+    rows = []
+    for row in detail_rows(check):
+        if _is_staging(row):
+            continue
+        rows.append({key: value for key, value in row.items() if not _missing_list(key)})
+    return rows if any(rows) else []
 
 
 def _facts(check: CheckOutcome, links: RunLinks) -> list[str]:
-    """What a reader acts on, shown safely: missing players, duplicated keys, orphaned tables, failing rows."""
-    rows = detail_rows(check)
+    """What a reader acts on beside the table: missing players, orphaned staging tables."""
     lines: list[str] = []
-    for row in rows:
+    for row in detail_rows(check):
         missing = next((key for key in row if _missing_list(key)), None)
-        if missing is not None:  # a coverage row: counts and the first missing players, comma-separated
+        if missing is not None:  # a coverage row: the first missing players, comma-separated
             names = [name for name in str(row[missing] or "").split(", ") if name]
             total = int(row.get("missing_players") or len(names))
-            more = f" (+{total - SHOWN_MISSING} more)" if total > SHOWN_MISSING else ""
-            listed = ", ".join(shown(name) for name in names[:SHOWN_MISSING]) or "none"
+            listed_count = min(SHOWN_MISSING, len(names))
+            more = f" (+{total - listed_count} more)" if total > listed_count else ""
+            listed = ", ".join(shown(name) for name in names[:SHOWN_MISSING]) or "none listed"
             lines.append(f"missing players ({total}): {listed}{more}")
-            continue
-        if "table_name" in row and "age_minutes" in row:
-            if row.get("status") == "in flight":
-                continue
+        elif _is_staging(row) and row.get("status") != "in flight":
             table = str(row["table_name"])
             status = shown(str(row.get("status", "staging")))
-            lines.append(f"{status} table {shown(table)}, age {shown(str(row['age_minutes']))} min")
+            lines.append(f"{status} table {shown(table)}, age {shown(_value(row['age_minutes']))} min")
             lines.append(f"inspect: {code(links.inspect_command(table))}")
-            continue
-        lines.append(_pairs(row))
-    shown_lines = lines[: 2 * SHOWN_ROWS]
-    hidden = len(rows) - SHOWN_ROWS if len(rows) > SHOWN_ROWS else 0
-    return shown_lines + ([f"... and {hidden} more rows"] if hidden else [])
+    if len(lines) > 2 * SHOWN_ROWS:
+        lines = lines[: 2 * SHOWN_ROWS] + [f"+{(len(lines) - 2 * SHOWN_ROWS) // 2} more tables"]
+    return lines
 
 
-def _pairs(row: dict[str, Any] | Any) -> str:
-    """key=value, ...: keys are our column names, values come from the data."""
-    return ", ".join(f"{escape(str(key))}={shown(str(value))}" for key, value in row.items())
+def _table(rows: list[dict[str, Any]]) -> str:
+    """Rows as a code block with aligned columns: Slack formats nothing in it, so values show as typed."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    cells = [[_cell(key) for key in columns]] + [[_cell(_value(row.get(key, "-"))) for key in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in cells]
+    return "```\n" + escape("\n".join(lines)) + "\n```"
+
+
+def _value(value: Any) -> str:
+    """A value as a reader types it: null, never Python's None."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _cell(text: str) -> str:
+    """One line, at most _CELL_WIDTH characters; a backtick would end the block, so it becomes a look-alike."""
+    text = " ".join(str(text).split()).replace("`", _BACKTICK_LOOKALIKE)
+    return text if len(text) <= _CELL_WIDTH else text[: _CELL_WIDTH - 3] + "..."
+
+
+def _names(checks: list[CheckOutcome]) -> str:
+    return ", ".join(f"*{escape(check.name)}*" for check in checks)
+
+
+def _page(page: str, links: RunLinks) -> str:
+    """A web page as a link; a local page as its path in inline code, to copy (Slack opens no file:// link)."""
+    url = links.data_docs_url(page)
+    if url.startswith(_WEB):
+        return f"<{escape(url)}>"
+    return code(url)
 
 
 def _footer(summary: RunSummary, links: RunLinks) -> str:
-    parts = []
-    if summary.data_docs:
-        parts.append(f"<{links.data_docs_url(summary.data_docs[0])}|Data Docs for this run>")
-    parts.append(f"re-run: {code(links.rerun_command(summary))}")
-    return " · ".join(parts)
+    return f"re-run: {code(links.rerun_command(summary))}"
+
+
+def _limited(text: str) -> str:
+    return text if len(text) <= _SECTION_LIMIT else text[: _SECTION_LIMIT - 3] + "..."
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:

@@ -87,11 +87,17 @@ def site_index(settings: Settings) -> str:
 
 
 def docs_url(settings: Settings, page: Path) -> str:
-    """The URL of a local page for links in alerts: under base_url when set, else file://."""
+    """The URL of a local page as recorded (history rows, the site index): under base_url when set, else file://."""
     if not settings.data_docs.base_url:
         return page.resolve().as_uri()
     relative = page.resolve().relative_to(site_folder(settings.gx_root).resolve()).as_posix()
     return f"{settings.data_docs.base_url.rstrip('/')}/{relative}"
+
+
+def page_address(settings: Settings, page: Path) -> str:
+    """Where a reader opens a page: its web address under base_url, else its local path (to copy: chat
+    clients open no file:// link)."""
+    return docs_url(settings, page) if settings.data_docs.base_url else str(page.resolve())
 
 
 def set_aside_unreadable_results(gx_root: Path) -> list[Path]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from checkpoints.phases import phase_key
 from checkpoints.summary import RunSummary
 from reporting.alerts import Alerter, RunLinks
-from reporting.data_docs import docs_url
+from reporting.data_docs import page_address
 from reporting.slack import SlackSender, routing_from_env
 from state.store import open_store
 from warehouse.catalog import PREDICTIONS
@@ -99,7 +99,7 @@ def alerter_from_env(settings: Settings, env: Mapping[str, str]) -> Alerter | No
     if routing is None:
         return None
     links = RunLinks(
-        data_docs_url=lambda page: docs_url(settings, Path(page)),
+        data_docs_url=lambda page: page_address(settings, Path(page)),
         rerun_command=lambda summary: shlex.join(
             ["nba-dq", "run", "--phase", phase_key(summary.phase), "--date", str(summary.game_date)]
         ),

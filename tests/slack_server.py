@@ -6,6 +6,7 @@ It stops itself when the test's `with` block ends."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -125,3 +126,12 @@ def slack_server() -> Iterator[SlackServer]:
         yield server
     finally:
         server.stop()
+
+
+def tables(text: str) -> list[list[dict[str, str]]]:
+    """The tables (code blocks) of a message's text as rows; cells are split on runs of 2+ spaces."""
+    found = []
+    for block in re.findall(r"```\n(.*?)\n```", text, re.S):
+        header, *lines = [re.split(r"\s{2,}", line.strip()) for line in block.splitlines()]
+        found.append([dict(zip(header, cells, strict=True)) for cells in lines])
+    return found

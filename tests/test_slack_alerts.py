@@ -13,7 +13,7 @@ import pytest
 
 from reporting.slack import Destination, routing_from_env
 from tests.conftest import CliResult, Workspace
-from tests.slack_server import Reply, SlackServer, slack_server
+from tests.slack_server import Reply, SlackServer, slack_server, tables
 from warehouse.settings import PROJECT_ROOT, load_settings
 
 pytestmark = pytest.mark.acceptance
@@ -67,12 +67,13 @@ def test_a_faulty_date_posts_one_useful_message_and_a_clean_date_none(scratch: W
     text = text_of(message)
     assert text.startswith(f"nba-dq phase5 {COVERAGE_DROP}: FAIL")
     assert "*player_coverage* (critical)" in text
-    assert "observed: coverage=0.6, covered_players=117, expected_players=195" in text
+    observed = "coverage  covered_players  expected_players  excluded_players  missing_players\n0.6       117"
+    assert f"observed:\n```\n{observed}              195" in text  # the row as a table, aligned under its columns
     assert "expected: coverage &gt;= 90% of production-ready players" in text  # Slack mrkdwn escaping
     assert "missing players (78): aaronwiggins, acebailey," in text and "(+68 more)" in text
     assert f"re-run: `nba-dq run --phase 5 --date {COVERAGE_DROP}`" in text
     page = result.out.split("Data Docs: ")[1].splitlines()[0]
-    assert f"<{Path(page).as_uri()}|Data Docs for this run>" in text
+    assert f"Data Docs: `{page}`" in text and "file://" not in text  # no base_url: the path, to copy
     assert blocks_text(message).count('"type": "header"') == 1 and "player_coverage" in blocks_text(message)
     assert result.out.count("player_coverage") >= 1 and "warning" not in result.err
 
@@ -85,7 +86,8 @@ def test_no_repeat_within_the_window_then_one_resolved_message(
     assert run(scratch, env, "5", DAY).code == 1
     assert run(scratch, env, "5", DAY).code == 1
     assert len(slack.messages()) == 1 and "*active_key_unique* (critical)" in text_of(slack.messages()[0])
-    assert "row_count=2" in text_of(slack.messages()[0])  # the duplicated key is named
+    rows = [row for table in tables(text_of(slack.messages()[0])) for row in table]
+    assert any(row.get("row_count") == "2" for row in rows)  # the duplicated key is named
     sql(REMOVE_COPIES)
     assert run(scratch, env, "5", DAY).code == 0
     assert run(scratch, env, "5", DAY).code == 0

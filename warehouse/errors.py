@@ -17,6 +17,10 @@ class CouldNotRun(Exception):
     """A run cannot produce a verdict. The message is one line: what is wrong and what to do."""
 
 
+class NoGames(CouldNotRun):
+    """The date has no scheduled games: nothing to check. Still exit 2 (no verdict), but no incident to alert."""
+
+
 def one_line(text: str) -> str:
     """A message as one line: stderr carries one line per error, whatever a library's message holds."""
     return " ".join(line.strip() for line in text.strip().splitlines() if line.strip())
