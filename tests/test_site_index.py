@@ -116,16 +116,14 @@ PHASES = ("phase3", "phase4", "phase5", "phase5b", "phase6")
 
 def month_site(month_runs: MonthRuns, tmp_path: Path) -> Workspace:
     """One GX folder holding the real `run --phase all` runs of MATRIX_DATES (each made in a folder of its
-    own): their history rows appended to one history, their pages copied into one site, the index rebuilt."""
+    own): their history rows appended to one history, their sites copied into one, the index rebuilt."""
     import duckdb
 
     runs = {day: month_runs.all_phases(date.fromisoformat(day)) for day in MATRIX_DATES}
     workspace = make_workspace(tmp_path, runs["2025-12-05"].workspace.warehouse)
     history = History(workspace.settings)
     for run in runs.values():
-        site = run.workspace.root / SITE
-        if (site / "validations").is_dir():
-            shutil.copytree(site / "validations", workspace.root / SITE / "validations", dirs_exist_ok=True)
+        shutil.copytree(run.workspace.root / SITE, workspace.root / SITE, dirs_exist_ok=True)  # pages, assets
         with duckdb.connect(str(run.workspace.settings.history.duckdb_file), read_only=True) as connection:
             cursor = connection.execute(
                 "SELECT * REPLACE (CAST(run_at AS VARCHAR) AS run_at, CAST(game_date AS VARCHAR) AS game_date)"
