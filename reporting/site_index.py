@@ -3,7 +3,8 @@
 GX builds its index by listing and loading every stored validation result, so the index page and the
 cost of writing it grew with every run (8.8 MB and most of a run's CPU after 1,000 runs). Here the
 history (reporting/history.py: DuckDB, or BigQuery in production) says which runs there were:
-index.html lists the latest RUNS_ON_INDEX runs and links one archive page per month of runs
+index.html opens on a game date x phase matrix of latest verdicts (reporting/site_matrix.py), lists the
+latest RUNS_ON_INDEX runs and links one archive page per month of runs
 (runs-YYYY-MM.html, split every RUNS_PER_PAGE runs). A command rewrites the index and only the month
 pages whose runs changed (its own month, and months whose pages were pruned). A run whose pages were
 pruned ([data_docs] retention_days) stays listed, saying so instead of linking to a missing page.
@@ -45,7 +46,7 @@ from reporting.data_docs import (
 from reporting.data_docs_view import EscapingIndexPageView
 from reporting.history import read_history
 from reporting.retention import Pruned, prune
-from reporting.site_matrix import Cell, charts_block, matrix_query, matrix_table, newest_charts
+from reporting.site_matrix import cell_of, landing_tab, matrix_query, newest_charts
 from warehouse.catalog import DQ_CHECK_RESULTS
 from warehouse.dialect import date_literal
 from warehouse.settings import Settings
@@ -223,7 +224,7 @@ def _write(
     links = {"site_name": f"nba-dq: {title}", "runs": rows, "archive": archive, "site": site}
     if matrix is not None:  # the landing page (index.html)
         cells = [_row(run, site, cutoff, settings.data_docs.retention_days, published) for run in matrix]
-        links |= {"matrix": [_cell(row) for row in cells], "charts": newest_charts(site)}
+        links |= {"matrix": [cell_of(row["run"], row["link"], row["page"]) for row in cells]}
     document = HistoryIndexRenderer.render(links)
     html = EscapingIndexPageView(custom_styles_directory=None, custom_views_directory=None).render(document)
     page = site / name
@@ -244,12 +245,6 @@ def _row(run: RunEntry, site: Path, cutoff: datetime, retention_days: int, publi
     return {"run": run, "link": link, "page": page}
 
 
-def _cell(row: dict[str, Any]) -> Cell:
-    run: RunEntry = row["run"]
-    title = f"{run.verdict}: {run.failed_checks} of {run.checks} checks not passed; page {row['page']}"
-    return Cell(run.phase, run.game_date, run.verdict, row["link"], title)
-
-
 class HistoryIndexRenderer(SiteIndexPageRenderer):
     """GX's index page with nba-dq's runs (one row per run) and a tab of monthly archive pages."""
 
@@ -261,9 +256,7 @@ class HistoryIndexRenderer(SiteIndexPageRenderer):
             {"tab_name": "Archive by month", "tab_content": cls._archive_table(index_links_dict["archive"])},
         ]
         if "matrix" in index_links_dict:  # first, so the landing page opens on it
-            charts = charts_block(index_links_dict["charts"], index_links_dict["site"], cls._link)
-            matrix = matrix_table(index_links_dict["matrix"])
-            tabs.insert(0, {"tab_name": "Verdicts by game date", "tab_content": [*charts, matrix]})
+            tabs.insert(0, landing_tab(index_links_dict["matrix"], index_links_dict["site"], cls._link))
         document.sections[0].content_blocks[-1] = RenderedTabsContent(
             tabs=tabs, styling={"classes": ["col-12", "ge-index-page-tabs-container"]}
         )

@@ -57,6 +57,18 @@ def newest_charts(site: Path) -> list[Path]:
     return found
 
 
+def cell_of(run: Any, link: str, page: str) -> Cell:
+    """A run of the history (site_index.RunEntry) as its cell: `link` and `page` as the runs table has them."""
+    title = f"{run.verdict}: {run.failed_checks} of {run.checks} checks not passed; page {page}"
+    return Cell(run.phase, run.game_date, run.verdict, link, title)
+
+
+def landing_tab(cells: Sequence[Cell], site: Path, link: Callable[[str, str], Any]) -> dict[str, Any]:
+    """The landing page's first tab: the newest charts' links above the matrix."""
+    content = [*charts_block(newest_charts(site), site, link), matrix_table(cells)]
+    return {"tab_name": "Verdicts by game date", "tab_content": content}
+
+
 def matrix_table(cells: Sequence[Cell]) -> Any:
     """One row per game date, one column per phase (pipeline order); a phase not run on a date shows "-"."""
     phases = [phase.checkpoint for phase in PHASES.values()]
