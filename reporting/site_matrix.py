@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from great_expectations.render.components import RenderedBootstrapTableContent, RenderedStringTemplateContent
+from great_expectations.render.components import RenderedBootstrapTableContent
 
 from checkpoints.phases import PHASES
 
@@ -103,9 +103,11 @@ def charts_block(charts: Sequence[Path], site: Path, link: Callable[[str, str], 
 
 
 def _text(text: str, tag: str, attributes: dict[str, str], classes: list[str] | None = None) -> Any:
-    """Text from the history as an escaped template parameter, never as markup."""
-    return RenderedStringTemplateContent(
-        content_block_type="string_template",
-        string_template={"template": "$text", "params": {"text": text}, "tag": tag,
-                         "styling": {"attributes": attributes, "classes": classes or []}},
-    )  # fmt: skip
+    """Text from the history as an escaped template parameter, never as markup. A plain content-block dict
+    (what RenderedStringTemplateContent serializes to): GX deep-copies and rebuilds every component
+    object of a page before rendering it, most of the cost of a season's cells."""
+    return {
+        "content_block_type": "string_template",
+        "string_template": {"template": "$text", "params": {"text": text}, "tag": tag,
+                            "styling": {"attributes": attributes, "classes": classes or []}},
+    }  # fmt: skip
