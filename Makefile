@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.statements
 	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.growth
+	$(BIN)/python -m bench.landing
 	$(BIN)/python -m bench.claims
 	$(BIN)/python -m bench.service
 	$(BIN)/python -m bench.state_store

@@ -3,7 +3,8 @@
 GX builds its index by listing and loading every stored validation result, so the index page and the
 cost of writing it grew with every run (8.8 MB and most of a run's CPU after 1,000 runs). Here the
 history (reporting/history.py: DuckDB, or BigQuery in production) says which runs there were:
-index.html lists the latest RUNS_ON_INDEX runs and links one archive page per month of runs
+index.html opens on a game date x phase matrix of latest verdicts (reporting/site_matrix.py), lists the
+latest RUNS_ON_INDEX runs and links one archive page per month of runs
 (runs-YYYY-MM.html, split every RUNS_PER_PAGE runs). A command rewrites the index and only the month
 pages whose runs changed (its own month, and months whose pages were pruned). A run whose pages were
 pruned ([data_docs] retention_days) stays listed, saying so instead of linking to a missing page.
@@ -16,7 +17,7 @@ import fcntl
 import logging
 import os
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -45,6 +46,7 @@ from reporting.data_docs import (
 from reporting.data_docs_view import EscapingIndexPageView
 from reporting.history import read_history
 from reporting.retention import Pruned, prune
+from reporting.site_matrix import cell_of, landing_tab, matrix_query, newest_charts
 from warehouse.catalog import DQ_CHECK_RESULTS
 from warehouse.dialect import date_literal
 from warehouse.settings import Settings
@@ -104,9 +106,10 @@ def _index_and_publish(
     settings: Settings, pages: Iterable[str], months: set[str], now: datetime, pruned: Pruned, command: str
 ) -> None:
     index_pages = build_site_index(settings, months | {month_of(moment) for moment in pruned.run_times}, now, command)
-    if settings.data_docs.bucket:
+    if settings.data_docs.bucket:  # with the charts the landing page links
         site = site_folder(settings.gx_root)
-        publish(site, settings.data_docs.bucket, settings.gx_root, [*map(Path, pages), *index_pages], pruned.pages)
+        written = [*map(Path, pages), *index_pages, *newest_charts(site)]
+        publish(site, settings.data_docs.bucket, settings.gx_root, written, pruned.pages)
 
 
 def month_page(month: str, part: int) -> str:
@@ -143,26 +146,31 @@ def _build(settings: Settings, site: Path, months: Iterable[str], now: datetime,
             title = f"runs in {month}" + (f", part {part} of {len(parts)}" if len(parts) > 1 else "")
             written.append(_write(site, month_page(month, part), title, chunk[::-1], archive, settings, now))
     latest = _runs(settings, command, "TRUE", limit=RUNS_ON_INDEX)
-    written.append(_write(site, INDEX, f"the latest {RUNS_ON_INDEX} runs", latest, archive, settings, now))
+    matrix = _runs(settings, command, "TRUE", wrap=matrix_query)
+    written.append(_write(site, INDEX, f"the latest {RUNS_ON_INDEX} runs", latest, archive, settings, now, matrix))
     return written
 
 
-def _runs(settings: Settings, command: str, where: str, limit: int | None = None) -> list[RunEntry]:
-    """One entry per run: its verdict as `run` gives it (error, fail, warn or pass) and its first page."""
+def _runs(
+    settings: Settings, command: str, where: str, limit: int | None = None, wrap: Callable[[str], str] | None = None
+) -> list[RunEntry]:
+    """One entry per run: its verdict as `run` gives it (error, fail, warn or pass) and its first page;
+    `wrap` selects among the runs (the landing matrix) in the same statement."""
     rank = (
         f"MAX(CASE WHEN {H.status} = '{ERROR}' THEN 3 WHEN {H.status} = '{FAIL}' AND {H.severity} = '{CRITICAL}'"
         f" THEN 2 WHEN {H.status} = '{FAIL}' THEN 1 ELSE 0 END)"
     )
     sql = (
-        f"SELECT {H.run_id}, CAST(MIN({H.run_at}) AS STRING), MIN({H.phase}), CAST(MIN({H.game_date}) AS STRING),"
-        f" {rank}, SUM(CASE WHEN {H.status} = '{PASS}' THEN 0 ELSE 1 END), COUNT(*), MIN({H.data_docs_url})"
-        f" FROM {DQ_CHECK_RESULTS.qualified(settings.datasets)}"
-        f" WHERE {GAME_DATES} AND {where}"
-        f" GROUP BY {H.run_id} ORDER BY 2 DESC, 1" + (f" LIMIT {limit}" if limit else "")
+        f"SELECT {H.run_id} AS run_id, CAST(MIN({H.run_at}) AS STRING) AS run_time, MIN({H.phase}) AS run_phase,"
+        f" CAST(MIN({H.game_date}) AS STRING) AS run_day, {rank} AS verdict_rank,"
+        f" SUM(CASE WHEN {H.status} = '{PASS}' THEN 0 ELSE 1 END) AS not_passed, COUNT(*) AS checks,"
+        f" MIN({H.data_docs_url}) AS page FROM {DQ_CHECK_RESULTS.qualified(settings.datasets)}"
+        f" WHERE {GAME_DATES} AND {where} GROUP BY {H.run_id}"
     )
+    sql = wrap(sql) if wrap else f"{sql} ORDER BY 2 DESC, 1" + (f" LIMIT {limit}" if limit else "")
     return [
         RunEntry(run_id, _moment(run_at), phase, day, VERDICTS[rank], failed, checks, _site_path(settings, url))
-        for run_id, run_at, phase, day, rank, failed, checks, url in read_history(settings, sql, command)
+        for run_id, run_at, phase, day, rank, failed, checks, url, *_ in read_history(settings, sql, command)
     ]
 
 
@@ -208,12 +216,16 @@ def _site_path(settings: Settings, url: str | None) -> str | None:
 
 def _write(
     site: Path, name: str, title: str, runs: list[RunEntry], archive: list[tuple[str, int]], settings: Settings,
-    now: datetime,
+    now: datetime, matrix: list[RunEntry] | None = None,
 ) -> Path:  # fmt: skip
     cutoff = now - timedelta(days=settings.data_docs.retention_days)
     published = bool(settings.data_docs.bucket)
     rows = [_row(run, site, cutoff, settings.data_docs.retention_days, published) for run in runs]
-    document = HistoryIndexRenderer.render({"site_name": f"nba-dq: {title}", "runs": rows, "archive": archive})
+    links = {"site_name": f"nba-dq: {title}", "runs": rows, "archive": archive, "site": site}
+    if matrix is not None:  # the landing page (index.html)
+        cells = [_row(run, site, cutoff, settings.data_docs.retention_days, published) for run in matrix]
+        links |= {"matrix": [cell_of(row["run"], row["link"], row["page"]) for row in cells]}
+    document = HistoryIndexRenderer.render(links)
     html = EscapingIndexPageView(custom_styles_directory=None, custom_views_directory=None).render(document)
     page = site / name
     write_atomically(page, offline_html(html, site, site))
@@ -243,6 +255,8 @@ class HistoryIndexRenderer(SiteIndexPageRenderer):
             {"tab_name": "Runs", "tab_content": cls._runs_table(index_links_dict["runs"])},
             {"tab_name": "Archive by month", "tab_content": cls._archive_table(index_links_dict["archive"])},
         ]
+        if "matrix" in index_links_dict:  # first, so the landing page opens on it
+            tabs.insert(0, landing_tab(index_links_dict["matrix"], index_links_dict["site"], cls._link))
         document.sections[0].content_blocks[-1] = RenderedTabsContent(
             tabs=tabs, styling={"classes": ["col-12", "ge-index-page-tabs-container"]}
         )

@@ -124,6 +124,7 @@ class MonthRun:
 
     result: CliResult
     statements: tuple[str, ...]
+    workspace: Workspace  # its own GX folder: the run's history, results and pages
 
 
 class MonthRuns:
@@ -140,7 +141,7 @@ class MonthRuns:
             now = simulated_run_time(game_date).isoformat()
             with capturing_statements() as captured:
                 result = workspace.cli("run", "--phase", "all", "--date", str(game_date), "--now", now, "--json")
-            self._runs[game_date] = MonthRun(result, tuple(captured.texts))
+            self._runs[game_date] = MonthRun(result, tuple(captured.texts), workspace)
         return self._runs[game_date]
 
 

@@ -156,6 +156,7 @@ def test_history_is_appended_with_load_jobs_and_jobs_carry_the_cost_guards(emula
     assert not list((emulated.root / "gx" / "uncommitted" / "history" / "pending").glob("*.json"))
     index = (emulated.root / "gx/uncommitted/data_docs/local_site/index.html").read_text()
     assert "'run_name': 'phase5-2025-12-02'" in index  # the Data Docs index, read from the BigQuery history
+    assert 'data-verdict="pass"' in index  # the landing matrix: its window-function query runs on BigQuery too
     config = client._default_query_job_config
     assert config.maximum_bytes_billed == 10 * 10**9 and config.labels["app"] == "nba-dq"
     assert config.priority == "INTERACTIVE"

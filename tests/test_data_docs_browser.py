@@ -10,8 +10,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import Workspace
+from tests.conftest import MonthRuns, Workspace
 from tests.test_phase6_exports import DAY, HOSTILE, add_player, edit
+from tests.test_site_index import month_site
 from warehouse.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("browser")]  # one Chromium
@@ -99,6 +100,28 @@ def test_failed_page_and_index_are_styled_offline_and_show_data_as_text(scratch:
     assert home.remote_requests() == [] and home.failed == [], home.requests
     assert "phase6" in home.page.inner_text("body")
     assert home.style("body", "font-family").startswith("-apple-system")
+
+
+def test_the_landing_page_marks_the_seeded_failing_date_and_links_its_page(
+    month_runs: MonthRuns, tmp_path: Path, browser: Any
+) -> None:
+    """What failed on 2025-12-05: the matrix, rendered by bootstrap-table in Chromium, shows the coverage
+    drop as phase5 failed on that date, and its cell opens the run's page."""
+    site = month_site(month_runs, tmp_path).root / "gx/uncommitted/data_docs/local_site"
+    home = Visit(browser, (site / "index.html").as_uri(), ARTIFACTS / "data-docs-landing.png")
+    assert home.remote_requests() == [] and home.failed == [], home.requests
+    row = home.page.locator("#Verdicts-by-game-date tr", has_text="2025-12-05")
+    assert row.count() == 1 and row.is_visible()  # the landing tab is open, the date on it
+    failed = row.locator('[data-verdict="fail"]')
+    assert failed.count() == 1 and failed.inner_text().strip() == "fail"
+    assert "badge-danger" in (failed.get_attribute("class") or "")
+    headers = [cell.strip() for cell in home.page.locator("#Verdicts-by-game-date thead th").all_inner_texts()]
+    cells = row.locator("td")
+    assert cells.nth(headers.index("phase5")).locator('[data-verdict="fail"]').count() == 1  # in phase5's column
+    failed.click()
+    home.page.wait_for_load_state("load")
+    assert "phase5-2025-12-05" in home.page.url and home.page.url.endswith(".html")
+    assert "player_coverage" in home.page.inner_text("body")
 
 
 def test_docs_rebuilds_the_site_offline_and_prints_its_index(scratch: Workspace) -> None:

@@ -73,3 +73,15 @@ def test_a_new_containers_index_links_the_pages_other_instances_published(scratc
         # The bucket holds the older month's page: the third container's empty site does not rewrite it.
         assert gcs_client().bucket(BUCKET).get_blob(f"site/{older}").generation == older_generation
         assert not (third.root / "gx/uncommitted/data_docs/local_site" / older).exists()
+
+
+def test_the_health_chart_the_landing_page_links_is_published_with_it(scratch: Workspace, tmp_path: Path) -> None:
+    """A link on the bucket's landing page to a chart only this container's disk held would be broken."""
+    with gcs_server(BUCKET) as gcs:
+        env = {"NBA_DQ_CONFIG": str(shared_history_config(tmp_path)), "NBA_DQ_DOCS_BUCKET": f"gs://{BUCKET}/site",
+               **gcs.env}  # fmt: skip
+        health = scratch.cli("health", "--end", FIRST_DAY, "--days", "2", "--now", f"{FIRST_DAY}T18:00:00Z", "--json")
+        chart = Path(health.json()["chart"])
+        assert scratch.cli("run", "--phase", "5", "--date", FIRST_DAY, env=env).code == 0
+        assert f'href="health/{chart.name}"' in published("index.html")
+        assert f"health/{chart.name}" in published_names()

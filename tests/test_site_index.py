@@ -3,18 +3,20 @@ how many runs came before it, old results pruned by the retention while their ru
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from reporting import site_index
-from reporting.history import History
+from reporting import site_index, site_matrix
+from reporting.history import History, read_history
 from reporting.retention import prune
 from reporting.site_index import build_site_index
-from tests.conftest import Workspace
+from tests.conftest import MonthRuns, Workspace, make_workspace
 from warehouse.settings import PROJECT_ROOT
 
 DAY = "2025-12-02"  # a clean date
@@ -84,11 +86,12 @@ def test_every_run_is_listed_on_bounded_pages(scratch: Workspace, monkeypatch: p
         "runs-2025-11.html",
     ]  # fmt: skip
     index = (site / "index.html").read_text()
-    assert "2025-11-01" in index and "2025-10-03" in index and "2025-10-02" not in index  # the latest two
+    runs_tab = index[index.index('id="Runs"') :]  # the landing matrix before it shows every date
+    assert "2025-11-01" in runs_tab and "2025-10-03" in runs_tab and "2025-10-02" not in runs_tab  # the latest two
     assert all(f"runs-2025-{month}.html" in index for month in ("09", "10", "11"))  # the archive tab
     listed = [day for page in written[:-1] for day in (d for _, d in runs.values()) if day in page.read_text()]
     assert sorted(listed) == sorted(day for _, day in runs.values())  # every run on exactly one month page
-    assert "none (not written)" in index  # no recorded page: no link to one
+    assert "none (not written)" in runs_tab  # no recorded page: no link to one
 
 
 def test_docs_in_a_fresh_process_rebuilds_every_page_and_sets_nothing_aside(scratch: Workspace) -> None:
@@ -105,3 +108,101 @@ def test_docs_in_a_fresh_process_rebuilds_every_page_and_sets_nothing_aside(scra
     assert done.returncode == 0, done.stderr
     assert page.is_file()
     assert not (scratch.root / "gx" / "uncommitted" / "quarantine").exists()
+
+
+MATRIX_DATES = ("2025-12-02", "2025-12-05", "2025-12-24", "2025-12-27")  # clean, phase5 fails, no games, a warning
+PHASES = ("phase3", "phase4", "phase5", "phase5b", "phase6")
+
+
+def month_site(month_runs: MonthRuns, tmp_path: Path) -> Workspace:
+    """One GX folder holding the real `run --phase all` runs of MATRIX_DATES (each made in a folder of its
+    own): their history rows appended to one history, their sites copied into one, the index rebuilt."""
+    import duckdb
+
+    runs = {day: month_runs.all_phases(date.fromisoformat(day)) for day in MATRIX_DATES}
+    workspace = make_workspace(tmp_path, runs["2025-12-05"].workspace.warehouse)
+    history = History(workspace.settings)
+    for run in runs.values():
+        shutil.copytree(run.workspace.root / SITE, workspace.root / SITE, dirs_exist_ok=True)  # pages, assets
+        with duckdb.connect(str(run.workspace.settings.history.duckdb_file), read_only=True) as connection:
+            cursor = connection.execute(
+                "SELECT * REPLACE (CAST(run_at AS VARCHAR) AS run_at, CAST(game_date AS VARCHAR) AS game_date)"
+                " FROM nba_monitoring.dq_check_results"
+            )
+            names = [column[0] for column in cursor.description]
+            history.append([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
+    build_site_index(workspace.settings, {"2025-12"}, datetime.now(timezone.utc), "docs")
+    return workspace
+
+
+def matrix_rows(index: str) -> list[dict[str, tuple[str, str | None]]]:
+    """The landing matrix's rows as rendered: column -> (shown text, link or None)."""
+    import ast
+
+    pane = index[index.index('id="Verdicts-by-game-date"') :]
+    line = next(line.strip() for line in pane.splitlines() if line.strip().startswith("data: ["))
+    rows = ast.literal_eval(line.removeprefix("data: ").rstrip(","))
+
+    def cell(html: str) -> tuple[str, str | None]:
+        href = re.search(r'href="([^"]*)"', html)
+        return re.sub(r"<[^>]*>", "", html).strip(), href.group(1) if href else None
+
+    return [{column: cell(html) for column, html in row.items()} for row in rows]
+
+
+def verdicts(rows: list[dict[str, tuple[str, str | None]]]) -> dict[str, dict[str, str]]:
+    return {row["game_date"][0]: {phase: row[phase][0] for phase in PHASES} for row in rows}
+
+
+def test_the_landing_matrix_shows_each_dates_latest_verdict_per_phase(
+    month_runs: MonthRuns, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = month_site(month_runs, tmp_path)
+    site = workspace.root / SITE
+    rows = matrix_rows((site / "index.html").read_text())
+    assert [row["game_date"][0] for row in rows] == sorted(MATRIX_DATES, reverse=True)  # newest first
+    passed = dict.fromkeys(PHASES, "pass")
+    assert verdicts(rows) == {
+        "2025-12-27": {**passed, "phase5": "warn"},  # a warning-level check only
+        "2025-12-24": dict.fromkeys(PHASES, "error"),  # no games scheduled: could not run
+        "2025-12-05": {**passed, "phase5": "fail"},  # the coverage drop
+        "2025-12-02": passed,
+    }
+    failed_page = rows[2]["phase5"][1]
+    assert failed_page and "phase5-2025-12-05" in failed_page and (site / failed_page).is_file()
+    assert all(link is None or (site / link).is_file() for row in rows for _, link in row.values())
+
+    # The latest run decides: a newer failing run of phase5 on a clean date, an older passing one on 12-05.
+    history = History(workspace.settings)
+    newer = run_rows("newer", datetime.now(timezone.utc) + timedelta(hours=1), "2025-12-02")
+    history.append([{**row, "status": "fail", "success": False} for row in newer])
+    history.append(run_rows("older", datetime(2025, 12, 1, tzinfo=timezone.utc), "2025-12-05"))
+    statements: list[str] = []
+
+    def recorded(settings: object, sql: str, command: str) -> list[object]:
+        statements.append(sql)
+        return read_history(settings, sql, command)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site_index, "read_history", recorded)
+    monkeypatch.setattr(site_matrix, "MATRIX_DATES", 3)  # bounded: only the newest dates
+    build_site_index(workspace.settings, set(), datetime.now(timezone.utc), "docs")
+    rows = matrix_rows((site / "index.html").read_text())
+    assert [row["game_date"][0] for row in rows] == ["2025-12-27", "2025-12-24", "2025-12-05"]
+    assert verdicts(rows)["2025-12-05"]["phase5"] == "fail"
+    monkeypatch.setattr(site_matrix, "MATRIX_DATES", 366)
+    build_site_index(workspace.settings, set(), datetime.now(timezone.utc), "docs")
+    assert verdicts(matrix_rows((site / "index.html").read_text()))["2025-12-02"]["phase5"] == "fail"
+    assert sum("DENSE_RANK" in sql for sql in statements) == 2  # one matrix statement per index
+    assert all("game_date BETWEEN" in sql for sql in statements)
+
+
+def test_the_landing_page_links_only_charts_the_site_holds(scratch: Workspace) -> None:
+    assert scratch.cli("run", "--phase", "5", "--date", DAY).code == 0
+    index = scratch.root / SITE / "index.html"
+    assert "Coverage charts: none written yet" in index.read_text()
+    health = scratch.cli("health", "--end", "2025-12-09", "--days", "3", "--now", "2025-12-09T18:00:00Z", "--json")
+    chart = Path(health.json()["chart"])
+    assert chart.is_file()
+    assert scratch.cli("run", "--phase", "5", "--date", DAY).code == 0
+    text = index.read_text()
+    assert f'href="health/{chart.name}"' in text and "audit/" not in text and "none written yet" not in text
