@@ -180,7 +180,8 @@ def test_every_query_job_sent_carries_the_labels(emulated: EmulatorWorkspace, mo
     assert all(labels["app"] == "nba-dq" and labels["command"] == "run" for labels in sent)
     index = [labels for labels in sent if labels.get("table") == "dq_check_results"]  # the Data Docs index's reads
     sent = [labels for labels in sent if labels not in index]
-    assert len(sent) == 5 and len(index) == 3  # the month list, this month's runs, the latest runs
+    # the month list, this month's runs, the latest runs, the landing matrix's latest verdict per (phase, date)
+    assert len(sent) == 5 and len(index) == 4
     assert all(labels["phase"] == "phase5" for labels in sent)
     checks = {labels.get("table"): {key for key in labels if key.startswith("check_")} for labels in sent}
     assert checks[STAGING_TABLES] == {"check_no_orphaned_staging_tables"}
