@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.child_process import free_port, stop_group, wait_answering
+
 PROJECT = "test-project"
 START_SECONDS = 90
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -35,7 +27,7 @@ def bigquery_emulator(log: Path) -> Iterator[str]:
     # The emulator answers 400 to multipart loads of another content type (a test-only workaround).
     bigquery_client_module._GENERIC_CONTENT_TYPE = "application/octet-stream"
     executable = shutil.which("bqemulator") or str(Path(os.sys.executable).with_name("bqemulator"))
-    rest, grpc = _free_port(), _free_port()
+    rest, grpc = free_port(), free_port()
     command = [executable, "start", "--rest-host", "127.0.0.1", "--rest-port", str(rest),
                "--grpc-host", "127.0.0.1", "--grpc-port", str(grpc), "--project", PROJECT]  # fmt: skip
     env = {**os.environ, "BQEMU_ENABLE_FORMAT_EXTENSIONS": "false"}
@@ -43,26 +35,7 @@ def bigquery_emulator(log: Path) -> Iterator[str]:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     endpoint = f"http://127.0.0.1:{rest}"
     try:
-        _wait_healthy(endpoint, process, log)
+        wait_answering(f"{endpoint}/healthz", process, "bqemulator", START_SECONDS, lambda: log.read_text()[-2000:])
         yield endpoint
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _wait_healthy(endpoint: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"bqemulator exited with {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{endpoint}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"bqemulator not healthy after {START_SECONDS} s: {log.read_text()[-2000:]}")
+        stop_group(process)

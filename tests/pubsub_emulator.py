@@ -11,11 +11,8 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,15 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.child_process import free_port, stop_group, wait_answering
+
 PROJECT = "test-project"
 START_SECONDS = 60
 EMULATOR_HOST = "PUBSUB_EMULATOR_HOST"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def emulator_jar() -> tuple[str, str]:
@@ -75,7 +68,8 @@ def pubsub_emulator(log: Path, project: str = PROJECT) -> Iterator[Emulator]:
     host = f"127.0.0.1:{port}"
     previous = os.environ.get(EMULATOR_HOST)
     try:
-        _wait_answering(host, process, log)
+        # the emulator answers "Ok" on /
+        wait_answering(f"http://{host}/", process, "Pub/Sub emulator", START_SECONDS, lambda: log.read_text()[-2000:])
         os.environ[EMULATOR_HOST] = host
         yield Emulator(host, project)
     finally:
@@ -84,32 +78,6 @@ def pubsub_emulator(log: Path, project: str = PROJECT) -> Iterator[Emulator]:
         else:
             os.environ[EMULATOR_HOST] = previous
         stop_group(process)
-
-
-def stop_group(process: subprocess.Popen[bytes], grace: float = 20) -> None:
-    """SIGTERM the process's session (it and every child), SIGKILL it if it lingers."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=grace)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def _wait_answering(host: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Pub/Sub emulator exited with {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://{host}/", timeout=2) as response:
-                if response.status == 200:  # the emulator answers "Ok" on /
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"Pub/Sub emulator not answering after {START_SECONDS} s: {log.read_text()[-2000:]}")
 
 
 def create_topic(emulator: Emulator, name: str) -> str:

@@ -12,14 +12,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.pubsub_emulator import free_port
+from tests.child_process import free_port, wait_answering
 from warehouse.catalog import DQ_CHECK_RESULTS
 from warehouse.settings import PROJECT_ROOT, Settings
 
@@ -48,22 +47,8 @@ class ServiceProcess:
             self.process = subprocess.Popen(
                 command, cwd=PROJECT_ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
             )
-        self._wait_healthy()
+        wait_answering(f"{self.url}/healthz", self.process, "nba-dq serve", START_SECONDS, self.tail)
         return self
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + START_SECONDS
-        assert self.process is not None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"nba-dq serve exited with {self.process.returncode}: {self.tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"nba-dq serve not healthy after {START_SECONDS} s: {self.tail()}")
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""

@@ -15,8 +15,9 @@ from checkpoints.summary import RunSummary, to_json
 from reporting.history import recorder
 from reporting.reporter import Reporting
 from reporting.verdicts import VerdictNotPublished, VerdictPublisher, verdict_key
+from tests.child_process import free_port
 from tests.conftest import Workspace
-from tests.pubsub_emulator import Emulator, create_pull_subscription, create_topic, free_port, pubsub_emulator, pull
+from tests.pubsub_emulator import Emulator, create_pull_subscription, create_topic, pubsub_emulator, pull
 from tests.service_process import history_runs
 from warehouse.seed import simulated_run_time
 
