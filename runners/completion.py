@@ -22,7 +22,7 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -54,6 +54,7 @@ class Decision:
     taken_over_from: str | None = None  # the owner of an abandoned claim this one replaces
     reports: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # the round's reports (for claims)
     run_id: str | None = None  # the round's history run id: the same for a round taken over and run again
+    kept_verdicts: tuple[Mapping[str, Any], ...] = ()  # done rounds whose verdict the topic has not taken yet
 
 
 def record_report(
@@ -68,11 +69,16 @@ def record_report(
         decided.clear()
         new = copy.deepcopy(document) if document else _new_document(report.checkpoint, report.game_date, now)
         kind = _add_report(new, report, now)
-        decided.append(_decide(new, kind, processors, owner, now, lease))
+        decided.append(replace(_decide(new, kind, processors, owner, now, lease), kept_verdicts=kept_verdicts(new)))
         return new
 
     update(store, name, change)
     return decided[0]
+
+
+def kept_verdicts(document: Mapping[str, Any] | None) -> tuple[Mapping[str, Any], ...]:
+    """The done rounds whose verdict is kept for the topic (it did not take it when they ran)."""
+    return tuple(r for r in (document or {}).get("rounds", []) if UNPUBLISHED in (r.get("verdict") or {}))
 
 
 def claim_due_round(

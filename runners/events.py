@@ -33,6 +33,7 @@ from runners.completion import (
     document_name,
     finish_round,
     instance_id,
+    kept_verdicts,
     mark_published,
     phase_claims,
     record_report,
@@ -128,7 +129,9 @@ def _handle_report(settings: Settings, env: Mapping[str, str], report: Report, c
     if decision.kind == BUSY:
         return EventOutcome(503, BUSY, {**about, "round": decision.round, "why": "another delivery is running it"})
     if decision.kind != RUN:
-        unpublished = publish_kept_verdicts(settings, report.checkpoint, report.game_date, context)
+        unpublished = publish_kept_verdicts(
+            settings, report.checkpoint, report.game_date, context, decision.kept_verdicts
+        )
         if unpublished:
             return EventOutcome(503, "unpublished", {**about, "error": "; ".join(unpublished)})
         return EventOutcome(200, decision.kind, {**about, "missing": list(decision.missing)})
@@ -208,15 +211,23 @@ def _run_and_finish(
     return EventOutcome(200, "verdict", {**about, **verdict})
 
 
-def publish_kept_verdicts(settings: Settings, checkpoint: str, game_date: date, context: PushContext) -> list[str]:
+def publish_kept_verdicts(
+    settings: Settings,
+    checkpoint: str,
+    game_date: date,
+    context: PushContext,
+    kept: tuple[Mapping[str, Any], ...] | None = None,
+) -> list[str]:
     """Publish the verdicts of done rounds that could not be published when they ran (a redelivery of
-    one of their messages, or the sweep, comes here); returns what still could not be. The verdict
-    keeps its idempotency key (verdicts.verdict_key: what it says), so a consumer that got the first
-    attempt after all drops this one."""
+    one of their messages, or the sweep, comes here); returns what still could not be. `kept` is what
+    the push's own read of the document found (the sweep reads it here). The verdict keeps its
+    idempotency key (verdicts.verdict_key: what it says), so a consumer that got the first attempt
+    after all drops this one."""
     from reporting.verdicts import VerdictNotPublished, shared_publisher
 
-    document = context.store.read(document_name(checkpoint, game_date))
-    kept = [r for r in (document.document if document else {}).get("rounds", []) if UNPUBLISHED in r.get("verdict", {})]
+    if kept is None:
+        stored = context.store.read(document_name(checkpoint, game_date))
+        kept = kept_verdicts(stored.document if stored else None)
     if not kept or not settings.service.verdict_topic:
         return []
     problems = []
