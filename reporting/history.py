@@ -65,10 +65,11 @@ def history_rows(
 ) -> list[Row]:
     """One row per check of the run; a phase that could not run is one `could_not_run` row. The run id is
     new for every run, or the caller's (the service's round: its rows are appended once however often
-    it is run)."""
+    it is run). Each row keeps its check's own page (the batch it validated), so a failing run links the
+    page that shows the failure; a check without one keeps the run's first page."""
     run_id = run_id or f"{summary.phase}-{summary.game_date}-{run_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
     checks = outcomes(summary)
-    page = docs_url(summary.data_docs[0]) if summary.data_docs else None
+    first_page = docs_url(summary.data_docs[0]) if summary.data_docs else None
     return [
         {
             H.run_id: run_id,
@@ -81,7 +82,7 @@ def history_rows(
             H.severity: check.severity,
             H.observed: json.dumps({"error": check.error} if check.error else json_safe(check.observed), default=str),
             H.expected: json.dumps(check.expected),
-            H.data_docs_url: page,
+            H.data_docs_url: docs_url(check.page) if check.page else first_page,
             H.warehouse: warehouse_label,
         }
         for check in checks

@@ -72,7 +72,7 @@ class RunEntry:
     verdict: str
     failed_checks: int
     checks: int
-    page: str | None  # the run's first validation page, relative to the site; None when it has none
+    page: str | None  # the page of its worst check (see _runs), relative to the site; None when it has none
 
 
 def finish_site(settings: Settings, pages: Iterable[str], started: datetime, command: str) -> None:
@@ -154,18 +154,29 @@ def _build(settings: Settings, site: Path, months: Iterable[str], now: datetime,
 def _runs(
     settings: Settings, command: str, where: str, limit: int | None = None, wrap: Callable[[str], str] | None = None
 ) -> list[RunEntry]:
-    """One entry per run: its verdict as `run` gives it (error, fail, warn or pass) and its first page;
-    `wrap` selects among the runs (the landing matrix) in the same statement."""
+    """One entry per run: its verdict as `run` gives it (error, fail, warn or pass) and its page;
+    `wrap` selects among the runs (the landing matrix) in the same statement.
+
+    The page is that of a check with the run's worst status (an error, then a critical failure, then a
+    warning; the first by address among several), so a failing run opens the page showing the failure,
+    not its first table's (12-12's staging tables, not its predictions, all passed). A run that passed
+    opens its first page by address; one whose worst check has no page (could not run) any page it has.
+    """
     rank = (
-        f"MAX(CASE WHEN {H.status} = '{ERROR}' THEN 3 WHEN {H.status} = '{FAIL}' AND {H.severity} = '{CRITICAL}'"
-        f" THEN 2 WHEN {H.status} = '{FAIL}' THEN 1 ELSE 0 END)"
+        f"CASE WHEN {H.status} = '{ERROR}' THEN 3 WHEN {H.status} = '{FAIL}' AND {H.severity} = '{CRITICAL}'"
+        f" THEN 2 WHEN {H.status} = '{FAIL}' THEN 1 ELSE 0 END"
+    )
+    checks = (
+        f"SELECT {H.run_id}, {H.run_at}, {H.phase}, {H.game_date}, {H.status}, {H.data_docs_url}, {rank} AS check_rank,"
+        f" MAX({rank}) OVER (PARTITION BY {H.run_id}) AS run_rank FROM {DQ_CHECK_RESULTS.qualified(settings.datasets)}"
+        f" WHERE {GAME_DATES} AND {where}"
     )
     sql = (
         f"SELECT {H.run_id} AS run_id, CAST(MIN({H.run_at}) AS STRING) AS run_time, MIN({H.phase}) AS run_phase,"
-        f" CAST(MIN({H.game_date}) AS STRING) AS run_day, {rank} AS verdict_rank,"
+        f" CAST(MIN({H.game_date}) AS STRING) AS run_day, MAX(run_rank) AS verdict_rank,"
         f" SUM(CASE WHEN {H.status} = '{PASS}' THEN 0 ELSE 1 END) AS not_passed, COUNT(*) AS checks,"
-        f" MIN({H.data_docs_url}) AS page FROM {DQ_CHECK_RESULTS.qualified(settings.datasets)}"
-        f" WHERE {GAME_DATES} AND {where} GROUP BY {H.run_id}"
+        f" COALESCE(MIN(CASE WHEN check_rank = run_rank THEN {H.data_docs_url} END), MIN({H.data_docs_url})) AS page"
+        f" FROM ({checks}) AS run_checks GROUP BY {H.run_id}"
     )
     sql = wrap(sql) if wrap else f"{sql} ORDER BY 2 DESC, 1" + (f" LIMIT {limit}" if limit else "")
     return [

@@ -33,6 +33,7 @@ from tests.bigquery_emulator import PROJECT, bigquery_emulator
 from tests.conftest import MonthRuns, Workspace, make_workspace, month_run_group
 from tests.reconcile_claims import DAY as CLAIMS_DAY
 from tests.reconcile_claims import truthful
+from tests.test_site_index import matrix_rows
 from tests.test_statements import unpruned_reads
 from warehouse.bigquery import bigquery_client
 from warehouse.seed import DEFAULT_END, DEFAULT_START, simulated_run_time
@@ -134,6 +135,10 @@ def test_the_known_staging_gap_still_catches_an_orphan_judged_as_of_the_clock(em
     result = emulated.cli("run", "--phase", "5", "--date", "2025-12-12", "--now", late, "--json")
     staging = next(c for c in result.json()["checks"] if c["name"] == "no_orphaned_staging_tables")
     assert staging["success"] is False and "_staging_batch_2025_12_12" in json.dumps(staging["observed"])
+    # The BigQuery history links the failing check's page (staging tables), not the run's first (predictions).
+    index = (emulated.root / "gx/uncommitted/data_docs/local_site/index.html").read_text()
+    [row] = [row for row in matrix_rows(index) if row["game_date"][0] == "2025-12-12"]
+    assert row["phase5"][0] == "fail" and f"/{STAGING_TABLES}/" in (row["phase5"][1] or "")
 
 
 def test_health_agrees_with_duckdb(emulated: EmulatorWorkspace, seeded: Workspace) -> None:

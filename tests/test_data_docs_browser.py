@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -11,8 +17,10 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import MonthRuns, Workspace
+from tests.slack_server import slack_server
 from tests.test_phase6_exports import DAY, HOSTILE, add_player, edit
 from tests.test_site_index import month_site
+from warehouse.seed import simulated_run_time
 from warehouse.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("browser")]  # one Chromium
@@ -28,6 +36,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+SITE = Path("gx/uncommitted/data_docs/local_site")
+DUPLICATE_KEY_DAY = "2025-12-08"  # the seeded fault: one active prediction key twice (active_key_unique)
 LOCAL_HOSTS = {"", "localhost", "127.0.0.1"}
 
 
@@ -122,6 +132,57 @@ def test_the_landing_page_marks_the_seeded_failing_date_and_links_its_page(
     home.page.wait_for_load_state("load")
     assert "phase5-2025-12-05" in home.page.url and home.page.url.endswith(".html")
     assert "player_coverage" in home.page.inner_text("body")
+
+
+@contextmanager
+def static_site(folder: Path) -> Iterator[str]:
+    """The site served over http on 127.0.0.1, as a web server behind `[data_docs] base_url` would."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    folder.mkdir(parents=True, exist_ok=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_alerts_link_opens_the_failing_rows_with_the_failing_key(
+    scratch: Workspace, browser: Any, tmp_path: Path
+) -> None:
+    """From Slack to the failing rows: the link the alert carries, served over http, opens the page whose
+    table names the duplicated prediction key (the player), with no click at all."""
+    with static_site(scratch.root / SITE) as served, slack_server() as slack:
+        config = tmp_path / "web.toml"
+        config.write_text((PROJECT_ROOT / "dq.toml").read_text().replace('base_url = ""', f'base_url = "{served}"'))
+        env = {"SLACK_WEBHOOK_URL": slack.url(), "NBA_DQ_CONFIG": str(config)}
+        now = simulated_run_time(date.fromisoformat(DUPLICATE_KEY_DAY)).isoformat()
+        result = scratch.cli("run", "--phase", "5", "--date", DUPLICATE_KEY_DAY, "--now", now, "--json", env=env)
+        assert result.code == 1 and result.failing() == {"active_key_unique"}, result.err
+        [duplicated] = next(c["observed"] for c in result.json()["checks"] if c["name"] == "active_key_unique")
+        player = duplicated["player_lookup"]
+        [message] = slack.messages()
+        links = set(re.findall(r"<(http://127\.0\.0\.1:\d+/[^>|]+)", json.dumps(message)))
+        assert len(links) == 1, message  # the one failing check's page
+        [link] = links
+        assert link.startswith(f"{served}/validations/phase5/player_prop_predictions/")
+
+        visit = Visit(browser, link, ARTIFACTS / "data-docs-from-alert.png")
+        assert visit.remote_requests() == [] and visit.failed == [], visit.requests
+        innermost = visit.page.locator("table:not(:has(table))")  # GX nests a check's tables in the results table
+        table = innermost.filter(has=visit.page.locator("th", has_text="player_lookup")).filter(has_text="row_count")
+        assert table.count() == 1 and table.is_visible()  # on the page the link opened: no click needed
+        row = table.locator("tr", has_text=player)
+        assert row.count() == 1 and row.is_visible()
+        cells = [cell.strip() for cell in row.locator("td").all_inner_texts()]
+        assert cells == [str(duplicated["game_id"]), player, duplicated["system_id"], "2"]
+        assert "active_key_unique" in visit.page.inner_text("body")
 
 
 def test_docs_rebuilds_the_site_offline_and_prints_its_index(scratch: Workspace) -> None:

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from reporting.history import History, read_history
 from reporting.retention import prune
 from reporting.site_index import build_site_index
 from tests.conftest import MonthRuns, Workspace, make_workspace
+from warehouse.seed import simulated_run_time
 from warehouse.settings import PROJECT_ROOT
 
 DAY = "2025-12-02"  # a clean date
@@ -206,3 +208,40 @@ def test_the_landing_page_links_only_charts_the_site_holds(scratch: Workspace) -
     assert scratch.cli("run", "--phase", "5", "--date", DAY).code == 0
     text = index.read_text()
     assert f'href="health/{chart.name}"' in text and "audit/" not in text and "none written yet" not in text
+
+
+ORPHANED_STAGING = "2025-12-12"  # phase5 fails on its second page (staging tables); predictions all pass
+
+
+def test_a_failing_runs_cell_and_row_link_the_page_of_its_failing_check(seeded: Workspace) -> None:
+    """Every history row once carried the run's first page, so 12-12's cell opened the predictions page
+    ("14/14" passed) and not the staging tables' page that shows the orphan."""
+    now = simulated_run_time(date.fromisoformat(ORPHANED_STAGING)).isoformat()
+    result = seeded.cli("run", "--phase", "5", "--date", ORPHANED_STAGING, "--now", now, "--json")
+    assert result.failing() == {"no_orphaned_staging_tables"}
+    pages = [Path(page) for page in result.json()["data_docs_pages"]]
+    [staging] = [page for page in pages if "staging_tables" in page.as_posix()]
+    assert pages[0] != staging  # the run's first page is the predictions page
+    site = seeded.root / SITE
+    index = (site / "index.html").read_text()
+    [row] = [row for row in matrix_rows(index) if row["game_date"][0] == ORPHANED_STAGING]
+    assert row["phase5"] == ("fail", urllib.parse.quote(staging.relative_to(site).as_posix()))
+    runs_tab = index[index.index('id="Runs"') :]
+    assert f"'_table_row_link_path': '{row['phase5'][1]}'" in runs_tab  # the runs table's row opens it too
+    assert "no_orphaned_staging_tables" in staging.read_text()
+
+
+def test_each_history_row_keeps_its_checks_own_page() -> None:
+    from checkpoints.summary import CheckOutcome, RunSummary
+    from reporting.history import history_rows
+
+    checks = (
+        CheckOutcome("active_prediction_count", "pass", "critical", 5, "x", page="/site/predictions.html"),
+        CheckOutcome("no_orphaned_staging_tables", "fail", "critical", [], "x", page="/site/staging.html"),
+        CheckOutcome("pageless", "pass", "critical", 1, "x"),
+    )
+    summary = RunSummary("phase5", date(2025, 12, 12), checks, ("/site/predictions.html", "/site/staging.html"))
+    rows = history_rows(summary, datetime(2025, 12, 12, 18, tzinfo=timezone.utc), lambda p: f"file://{p}", "duckdb")
+    assert [row["data_docs_url"] for row in rows] == [
+        "file:///site/predictions.html", "file:///site/staging.html", "file:///site/predictions.html"
+    ]  # fmt: skip
