@@ -86,7 +86,9 @@ def matrix_table(cells: Sequence[Cell]) -> Any:
     return RenderedBootstrapTableContent(
         table_columns=columns,
         table_data=data,
-        table_options={"search": "true", "pagination": "false", "iconSize": "sm", "toolbarAlign": "right"},
+        # GX writes these options into the page's script as a Python dict: the string "false" is true in
+        # JavaScript (the matrix showed 10 dates a page, a failing date pages away); 0 is false there.
+        table_options={"search": "true", "pagination": 0, "iconSize": "sm", "toolbarAlign": "right"},
         styling={"classes": ["col-12", "ge-index-page-table-container"], "body": {"classes": ["table-sm"]}},
     )
 

@@ -8,7 +8,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -16,25 +16,16 @@ from urllib.parse import urlparse
 
 import pytest
 
+from reporting.history import History
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import MonthRuns, Workspace
 from tests.slack_server import slack_server
 from tests.test_phase6_exports import DAY, HOSTILE, add_player, edit
-from tests.test_site_index import month_site
+from tests.test_site_index import month_site, run_rows
 from warehouse.seed import simulated_run_time
 from warehouse.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("browser")]  # one Chromium
-CHROMIUM = "/usr/bin/chromium"  # installed by `make test` (Debian's package)
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 SITE = Path("gx/uncommitted/data_docs/local_site")
 DUPLICATE_KEY_DAY = "2025-12-08"  # the seeded fault: one active prediction key twice (active_key_unique)
@@ -132,6 +123,24 @@ def test_the_landing_page_marks_the_seeded_failing_date_and_links_its_page(
     home.page.wait_for_load_state("load")
     assert "phase5-2025-12-05" in home.page.url and home.page.url.endswith(".html")
     assert "player_coverage" in home.page.inner_text("body")
+
+
+def test_the_landing_matrix_shows_every_date_on_one_page(scratch: Workspace, browser: Any) -> None:
+    """GX writes table options into the page's script: "pagination": "false" was a true string there, so
+    the matrix showed ten dates a page and a month's oldest failing date was pages away."""
+    history = History(scratch.settings)
+    days = [date(2025, 11, 1) + timedelta(days=n) for n in range(14)]
+    for number, day in enumerate(days):
+        rows = run_rows(f"run-{day}", datetime(2025, 11, 1, 18, tzinfo=timezone.utc) + timedelta(days=number), f"{day}")
+        if day == days[0]:  # the oldest date failed: the last row of the matrix
+            rows = [{**row, "status": "fail", "success": False} for row in rows]
+        history.append(rows)
+    assert scratch.cli("docs").code == 0  # the index from the history, with the site's assets
+    home = Visit(browser, (scratch.root / SITE / "index.html").as_uri(), ARTIFACTS / "data-docs-landing-month.png")
+    shown = home.page.locator("#Verdicts-by-game-date tbody tr")
+    assert shown.count() == len(days)
+    oldest = home.page.locator("#Verdicts-by-game-date tr", has_text=str(days[0]))
+    assert oldest.is_visible() and oldest.locator('[data-verdict="fail"]').count() == 1
 
 
 @contextmanager
