@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # xdist workers (one per core); `--dist loadgroup` keeps tests that share a module fixture on one worker.
 PARALLEL := -n auto --dist loadgroup
 
-.PHONY: demo test check bench lint lock clean
+.PHONY: demo test check bench lint lock clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ check: $(STAMP)
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+# The README's pictures (docs/img): real runs against a local Slack, drawn and taken with Chromium.
+screenshots: $(STAMP) $(CHROMIUM)
+	$(BIN)/python -m docs.screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
