@@ -1,13 +1,14 @@
 """`make screenshots`: the README's pictures of an alert thread and of the landing page, from real runs.
 
 In a temporary project (a freshly seeded month, a GX folder of its own) it runs `--phase all` on three
-weeks of game dates for the landing matrix, then a short story with Slack in bot-token mode (a local
-Slack, tests/slack_server.py, that answers chat.postMessage and chat.update with a channel and a fresh
-ts, so replies can thread): 12-05's coverage drop opens an incident, 12-12's orphaned staging table
-another, 12-18's zero predictions worsens the first and fails 5B and 6 downstream, the staging table is
-dropped and 12-12 re-run (resolved), and a clean 12-19 passes. What Slack received is saved as
-docs/img/alert-thread.json (a recorded payload tests/test_screenshots.py renders), drawn by
-docs/slack_page.py and screenshotted with Chromium, as is the landing page. Not part of `make test`.
+weeks of game dates for the landing matrix (and `nba-dq health` for its chart), then a short story with
+Slack in bot-token mode (a local Slack, tests/slack_server.py, that answers chat.postMessage and
+chat.update with a channel and a fresh ts, so replies can thread): 12-05's coverage drop opens an
+incident, 12-12's orphaned staging table another, 12-18's zero predictions worsens the first and fails
+5B and 6 downstream, the staging table is dropped and 12-12 re-run (resolved), and a clean 12-19
+passes. What Slack received is saved as docs/img/alert-thread.json (a recorded payload
+tests/test_screenshots.py renders), drawn by docs/slack_page.py and screenshotted with Chromium, as is
+the landing page. Not part of `make test`.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def main() -> int:
         report = seed_duckdb(project / "warehouse.duckdb", load_settings(env))
         for day in LANDING_DAYS:
             run(env, "all", day)
+        health(env, LANDING_DAYS[-1], len(LANDING_DAYS))  # the landing page links its coverage chart
         bot = {**env, "SLACK_BOT_TOKEN": "xoxb-screenshots"}
         with threading_replies(slack) as posts:
             run(bot, "5", date(2025, 12, 5))
@@ -101,6 +103,15 @@ def run(env: Mapping[str, str], phase: str, day: date) -> None:
     log.info("run --phase %s --date %s: exit %d", phase, day, code)
     if code == 2:  # every date of the story has games: a run that could not run spoils the pictures
         raise SystemExit(f"screenshots: run --phase {phase} --date {day} could not run: {err.getvalue().strip()}")
+
+
+def health(env: Mapping[str, str], end: date, days: int) -> None:
+    """`nba-dq health` over the runs' dates: it writes the coverage chart the landing page links."""
+    now = simulated_run_time(end).isoformat()
+    argv = ["health", "--end", str(end), "--days", str(days), "--now", now]
+    code = cli(argv, env=env, stdout=io.StringIO(), stderr=(err := io.StringIO()))
+    if code == 2:
+        raise SystemExit(f"screenshots: health could not run: {err.getvalue().strip()}")
 
 
 @contextmanager
