@@ -159,8 +159,8 @@ def _runs(
 
     The page is that of a check with the run's worst status (an error, then a critical failure, then a
     warning; the first by address among several), so a failing run opens the page showing the failure,
-    not its first table's (12-12's staging tables, not its predictions, all passed). A run that passed
-    opens its first page by address; one whose worst check has no page (could not run) any page it has.
+    not its first table's (12-12: the staging tables' page, not the predictions page where all passed). A
+    run that passed opens its first page by address; one whose worst check has no page, any page it has.
     """
     rank = (
         f"CASE WHEN {H.status} = '{ERROR}' THEN 3 WHEN {H.status} = '{FAIL}' AND {H.severity} = '{CRITICAL}'"

@@ -3,8 +3,9 @@
 The runs table lists runs by run time, so a date's verdict was pages away after a month. The matrix has
 one row per game date (the latest MATRIX_DATES dates with runs, newest first) and one column per phase,
 each cell coloured by the verdict of the latest run of that phase on that date (pass, warn: warnings
-only, fail, error) and linking to that run's page. It is read with one history query, bounded by
-MATRIX_DATES rows of at most one cell per phase, whatever the history's length. Beside it, links to the
+only, fail, error) and linking to that run's page (its worst check's: reporting/site_index.py _runs). It
+is read with one history query, bounded by MATRIX_DATES rows of at most one cell per phase, whatever the
+history's length. Beside it, links to the
 newest health and audit coverage charts the site holds (reporting/charts.py): only those that exist.
 """
 
