@@ -124,6 +124,8 @@ def test_a_signed_acknowledge_is_stored_and_its_message_loses_the_buttons(
         HEADLINE,
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Acknowledged by <@{USER}> at 12:00 UTC"}]},
     ]
+    health = app.app.test_client().get("/healthz")
+    assert health.get_json()["slack_actions"] is True and SECRET not in health.get_data(as_text=True)
 
 
 def test_mute_stores_muted_until_24_hours_after_the_click(workspace: Workspace, slack: SlackServer) -> None:
@@ -315,14 +317,17 @@ def test_a_body_larger_than_any_click_is_refused_unread(workspace: Workspace, sl
     assert app.store.read(CONTROLS) is None
 
 
-def test_the_response_url_prefix_must_fix_the_host(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "prefix", ["https://hooks.slack.com", "https://hooks.slack.com/actions", "hooks.slack.com/", "https://user@x/"]
+)
+def test_the_response_url_prefix_must_fix_the_host(tmp_path: Path, prefix: str) -> None:
     text = (PROJECT_ROOT / "dq.toml").read_text()
     config = tmp_path / "prefix.toml"
-    config.write_text(text.replace('"https://hooks.slack.com/"', '"https://hooks.slack.com"'))
+    config.write_text(text.replace('"https://hooks.slack.com/"', f'"{prefix}"'))
     workspace = make_workspace(tmp_path, tmp_path / "never-opened.duckdb")
     result = workspace.cli("doctor", env={"NBA_DQ_CONFIG": str(config)})
     assert result.code == 1
-    assert "[alerts] slack_response_url_prefix = 'https://hooks.slack.com': must be an http(s) URL" in result.out
+    assert f"[alerts] slack_response_url_prefix = '{prefix}': must be an http(s) URL" in result.out
 
 
 @pytest.mark.parametrize(

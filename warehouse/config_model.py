@@ -165,8 +165,8 @@ class Phase6Thresholds(Thresholds):
 
 
 def _url_prefix(value: str) -> str:
-    """The path must end in / so the host is fixed: "https://hooks.slack.com" would also let
-    "https://hooks.slack.com.evil.example/" through."""
+    """A "/" right after the host fixes the host ("https://hooks.slack.com" would also let
+    "https://hooks.slack.com.evil.example/" through); a path ending in "/" keeps to whole segments."""
     if not re.fullmatch(r"https?://[^/\s:@?#]+(:\d+)?/[^\s?#]*", value) or not value.endswith("/"):
         raise PydanticCustomError("url_prefix", "must be an http(s) URL of a host and a path ending in /")
     return value
