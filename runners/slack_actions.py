@@ -44,6 +44,7 @@ RESPONSE_TIMEOUT_SECONDS = 1.0  # per try: the store write and at most two tries
 TIMESTAMP_HEADER, SIGNATURE_HEADER = "X-Slack-Request-Timestamp", "X-Slack-Signature"
 CHECK_SHAPE = re.compile(r"[a-z][a-z0-9_]{0,99}")  # a check's name (could-not-run incidents have their own)
 USER_SHAPE = re.compile(r"[A-Z0-9]{2,32}")  # Slack user IDs: U… or W…
+CONTROL_LINE = "nba_dq_control:"  # the block_id of a line saying who acknowledged or muted an incident
 
 
 @dataclass(frozen=True)
@@ -132,33 +133,55 @@ def store_click(store: StateStore, click: Click, at: datetime) -> Control:
     return mute(store, click.incident, click.user, at + timedelta(hours=MUTE_HOURS))
 
 
-def control_line(click: Click, control: Control) -> str:
-    """What replaces the clicked buttons: who did what, in UTC."""
+def control_line(click: Click, control: Control, named: bool) -> str:
+    """Who did what, in UTC; `named` starts it with the check (a message about several incidents)."""
+    check = f"{click.incident.partition('|')[2]}: " if named else ""
     if click.action == ACKNOWLEDGE and control.acknowledged_at is not None:
-        return f"Acknowledged by <@{click.user}> at {_utc(control.acknowledged_at):%H:%M} UTC"
+        return f"{check}Acknowledged by <@{click.user}> at {_utc(control.acknowledged_at):%H:%M} UTC"
     assert control.muted_until is not None
-    return f"Muted until {_utc(control.muted_until):%Y-%m-%d %H:%M} UTC by <@{click.user}>"
+    return f"{check}Muted until {_utc(control.muted_until):%Y-%m-%d %H:%M} UTC by <@{click.user}>"
 
 
-def updated_message(message: Mapping[str, Any], click: Click, line: str) -> dict[str, Any] | None:
-    """The clicked message with the actions block holding the clicked button replaced by a context line;
-    None when the message has no such block (nothing to update)."""
+def updated_message(message: Mapping[str, Any], click: Click, control: Control) -> dict[str, Any] | None:
+    """The clicked message with the clicked incident's buttons replaced by a context line saying who did
+    what; other incidents' buttons in the same actions block stay, after the line. None when the message
+    holds no such button (nothing to update)."""
     blocks = message.get("blocks")
     if not isinstance(blocks, list):
         return None
-    context = {"type": "context", "elements": [{"type": "mrkdwn", "text": line}]}
-    replaced = [context if _holds_button(block, click) else block for block in blocks]
-    if replaced == blocks:
+    clicked = next((at for at, block in enumerate(blocks) if _holds_button(block, click)), None)
+    if clicked is None:
         return None
-    return {"replace_original": True, "text": message.get("text") or line, "blocks": replaced}
+    others = [element for element in blocks[clicked]["elements"] if not _of_incident(element, click.incident)]
+    named = bool(others) or any(_is_control_line(block) for block in blocks)
+    line = control_line(click, control, named)
+    context = {
+        "type": "context",
+        "block_id": CONTROL_LINE + click.incident,
+        "elements": [{"type": "mrkdwn", "text": line}],
+    }
+    kept = [context, {**blocks[clicked], "elements": others}] if others else [context]
+    updated = [*blocks[:clicked], *kept, *blocks[clicked + 1 :]]
+    return {"replace_original": True, "text": message.get("text") or line, "blocks": updated}
 
 
 def _holds_button(block: Any, click: Click) -> bool:
-    if not isinstance(block, dict) or block.get("type") != "actions":
+    if not isinstance(block, dict) or block.get("type") != "actions" or not isinstance(block.get("elements"), list):
         return False
-    elements = block.get("elements") if isinstance(block.get("elements"), list) else []
     clicked = {"action_id": click.action, "value": click.incident}
-    return any(isinstance(element, dict) and clicked.items() <= element.items() for element in elements)
+    return any(isinstance(element, dict) and clicked.items() <= element.items() for element in block["elements"])
+
+
+def _of_incident(element: Any, incident: str) -> bool:
+    return (
+        isinstance(element, dict)
+        and element.get("action_id") in (ACKNOWLEDGE, MUTE)
+        and element.get("value") == incident
+    )
+
+
+def _is_control_line(block: Any) -> bool:
+    return isinstance(block, dict) and str(block.get("block_id", "")).startswith(CONTROL_LINE)
 
 
 def post_update(url: str, message: Mapping[str, Any], prefix: str) -> bool:
@@ -222,7 +245,7 @@ class SlackActions:
             host = urlsplit(click.response_url).hostname
             log.warning("response_url on %s is not under [alerts] slack_response_url_prefix: not posted", host)
             return
-        message = updated_message(click.message, click, control_line(click, control))
+        message = updated_message(click.message, click, control)
         if message is not None:
             post_update(click.response_url, message, self.prefix)
 

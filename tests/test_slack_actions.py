@@ -120,9 +120,10 @@ def test_a_signed_acknowledge_is_stored_and_its_message_loses_the_buttons(
     assert read_controls(app.store) == {INCIDENT: Control(acknowledged_by=USER, acknowledged_at=CLOCK.isoformat())}
     [update] = updates(slack)
     assert update["replace_original"] is True and update["text"] == MESSAGE["text"]
+    line = {"type": "mrkdwn", "text": f"Acknowledged by <@{USER}> at 12:00 UTC"}
     assert update["blocks"] == [
         HEADLINE,
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Acknowledged by <@{USER}> at 12:00 UTC"}]},
+        {"type": "context", "block_id": f"nba_dq_control:{INCIDENT}", "elements": [line]},
     ]
     health = app.app.test_client().get("/healthz")
     assert health.get_json()["slack_actions"] is True and SECRET not in health.get_data(as_text=True)
@@ -138,6 +139,27 @@ def test_mute_stores_muted_until_24_hours_after_the_click(workspace: Workspace, 
     [update] = updates(slack)
     assert update["blocks"][1]["elements"][0]["text"] == f"Muted until 2026-01-01 12:00 UTC by <@{USER}>"
     assert not any(block["type"] == "actions" for block in update["blocks"])
+
+
+def test_a_message_about_several_incidents_keeps_the_other_incidents_buttons(
+    workspace: Workspace, slack: SlackServer
+) -> None:
+    """Root cause first: one message, one actions block with each incident's pair of buttons."""
+    other = "phase5|system_coverage"
+    pairs = [BUTTONS["elements"], [{**button, "value": other} for button in BUTTONS["elements"]]]
+    message = {**MESSAGE, "blocks": [HEADLINE, {"type": "actions", "elements": [*pairs[0], *pairs[1]]}]}
+    app = service(workspace)
+    first = click(slack, ACKNOWLEDGE, message=message)
+    assert post(app, first, signed(first))[0] == 200
+    [update] = updates(slack)
+    assert [block["type"] for block in update["blocks"]] == ["section", "context", "actions"]
+    assert update["blocks"][1]["elements"][0]["text"] == f"player_coverage: Acknowledged by <@{USER}> at 12:00 UTC"
+    assert update["blocks"][2]["elements"] == pairs[1]  # the other incident can still be clicked
+    second = click(slack, MUTE, other, message={**MESSAGE, "blocks": update["blocks"]})
+    assert post(app, second, signed(second))[0] == 200
+    assert [block["type"] for block in updates(slack)[1]["blocks"]] == ["section", "context", "context"]
+    assert updates(slack)[1]["blocks"][2]["elements"][0]["text"].startswith("system_coverage: Muted until 2026-01-01")
+    assert set(read_controls(app.store)) == {INCIDENT, other}
 
 
 def _tampered(body: bytes) -> tuple[bytes, dict[str, str]]:
