@@ -98,15 +98,15 @@ def parse_click(body: bytes) -> Click:
         raise Rejected(f"not a Slack interaction: a form with a JSON payload expected ({why})") from None
     if not isinstance(payload, dict) or payload.get("type") != "block_actions":
         kind = payload.get("type") if isinstance(payload, dict) else type(payload).__name__
-        raise Rejected(f"payload type {kind!r} is not handled: only block_actions (button clicks)")
+        raise Rejected(f"payload type {_shown(kind)} is not handled: only block_actions (button clicks)")
     actions, user = payload.get("actions"), payload.get("user")
     if not isinstance(actions, list) or len(actions) != 1 or not isinstance(actions[0], dict):
         raise Rejected("a block_actions payload with exactly one action expected")
     action, incident = actions[0].get("action_id"), actions[0].get("value")
     if action not in (ACKNOWLEDGE, MUTE):
-        raise Rejected(f"unknown action {action!r}: nba-dq's buttons are {ACKNOWLEDGE} and {MUTE}")
+        raise Rejected(f"unknown action {_shown(action)}: nba-dq's buttons are {ACKNOWLEDGE} and {MUTE}")
     if not _known_incident(incident):
-        raise Rejected(f"unknown incident {incident!r}: expected phase|check with a known phase")
+        raise Rejected(f"unknown incident {_shown(incident)}: expected phase|check with a known phase")
     user_id = user.get("id") if isinstance(user, dict) else None
     if not isinstance(user_id, str) or not USER_SHAPE.fullmatch(user_id):
         raise Rejected("the payload names no Slack user who clicked")
@@ -118,6 +118,12 @@ def parse_click(body: bytes) -> Click:
         response_url if isinstance(response_url, str) else None,
         message if isinstance(message, dict) else None,
     )
+
+
+def _shown(value: Any) -> str:
+    """A value from the payload in an answer or a log line: quoted, on one line, at most 80 characters."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _known_incident(incident: Any) -> bool:
@@ -199,7 +205,9 @@ def post_update(url: str, message: Mapping[str, Any], prefix: str) -> bool:
         log.warning("Slack message not updated (response_url under %s): %s", prefix, type(error).__name__)
         return False
     if response.status_code != 200:
-        log.warning("Slack message not updated: response_url answered %s %s", response.status_code, response.body)
+        log.warning(
+            "Slack message not updated: response_url answered %s %s", response.status_code, _shown(response.body)
+        )
         return False
     return True
 
@@ -242,12 +250,22 @@ class SlackActions:
         if click.response_url is None or click.message is None:
             return
         if not click.response_url.startswith(self.prefix):
-            host = urlsplit(click.response_url).hostname
-            log.warning("response_url on %s is not under [alerts] slack_response_url_prefix: not posted", host)
+            log.warning(
+                "response_url on %s is not under [alerts] slack_response_url_prefix: not posted",
+                _host(click.response_url),
+            )
             return
         message = updated_message(click.message, click, control)
         if message is not None:
             post_update(click.response_url, message, self.prefix)
+
+
+def _host(url: str) -> str:
+    """Only the host of a refused URL is logged: a response_url is a credential for its message."""
+    try:
+        return str(urlsplit(url).hostname)
+    except ValueError:
+        return "an unparsable URL"
 
 
 def _utc(moment: str) -> datetime:

@@ -239,6 +239,7 @@ def test_without_a_signing_secret_every_click_is_403_said_once_in_the_log(
         ({"incident": "phase5|player_coverage'; DROP TABLE x"}, "unknown incident"),
         ({"incident": "phase5"}, "unknown incident 'phase5'"),
         ({"incident": "phase5|../../ledger"}, "unknown incident"),
+        ({"incident": "phase5|" + "x" * 5000}, "unknown incident 'phase5|xxxxxxxx"),
         ({"type": "view_submission"}, "payload type 'view_submission' is not handled"),
         ({"user": {"name": "no id"}}, "names no Slack user"),
         ({"actions": []}, "exactly one action"),
@@ -249,6 +250,7 @@ def test_without_a_signing_secret_every_click_is_403_said_once_in_the_log(
         "bad-check-name",
         "no-check",
         "path-in-key",
+        "long-key",
         "other-payload",
         "no-user",
         "no-action",
@@ -261,7 +263,7 @@ def test_a_signed_request_that_is_not_one_of_our_clicks_is_400_in_one_line(
     fields = {key: changes.pop(key) for key in ("action", "incident") if key in changes}
     body = click(slack, **fields, **changes)
     status, text = post(app, body, signed(body))
-    assert status == 400 and why in text and "\n" not in text
+    assert status == 400 and why in text and "\n" not in text and len(text) < 200
     assert app.store.read(CONTROLS) is None and slack.received == []
 
 
@@ -279,6 +281,8 @@ def test_a_response_url_on_another_host_is_not_called(workspace: Workspace, slac
         assert post(app, body, signed(body)) == (200, "")
         sneaky = click(slack, MUTE, response_url=slack.url("/actionsX/../elsewhere"))
         assert post(app, sneaky, signed(sneaky)) == (200, "")
+        broken = click(slack, MUTE, response_url="http://[::1/actions/")  # not even a URL: logged as such
+        assert post(app, broken, signed(broken)) == (200, "")
         assert elsewhere.received == [] and slack.received == []
     control = read_controls(app.store)[INCIDENT]
     assert control.acknowledged_by == USER and control.muted_by == USER  # the clicks were still taken
