@@ -11,28 +11,23 @@ Prints medians of wall and CPU time (this process). Run: `make bench` or `python
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlencode
 
 from bench.common import private_workspace
 from reporting.incident_controls import ACKNOWLEDGE
 from runners.events import PushContext
 from runners.service import create_app
-from runners.slack_actions import ACTIONS_PATH, signature
+from runners.slack_actions import ACTIONS_PATH
 from state.store import StateStore
+from tests.pubsub_push import CLOCK
+from tests.slack_clicks import BUTTONS, MESSAGE, SIGNING, click, signed
 from tests.slack_server import HANGS, SlackServer, slack_server
 from warehouse.settings import PROJECT_ROOT, load_settings
-
-SECRET = "bench-signing-secret"
-CLOCK = datetime(2025, 12, 31, 12, 0, tzinfo=timezone.utc)
-BUTTONS = {"type": "actions", "elements": [{"type": "button", "action_id": ACKNOWLEDGE, "value": "", "text": {}}]}
 
 
 class Counted:
@@ -47,19 +42,13 @@ class Counted:
         return getattr(self.store, name)
 
 
-def click(slack: SlackServer, number: int) -> tuple[bytes, dict[str, str]]:
-    incident = f"phase5|check_{number}"  # a new incident each time: every click writes
-    buttons = {**BUTTONS, "elements": [{**BUTTONS["elements"][0], "value": incident}]}
-    payload = {
-        "type": "block_actions",
-        "user": {"id": "U024BE7LH"},
-        "response_url": slack.url(f"/actions/T0/{number}/x"),
-        "message": {"text": "phase5 2025-12-30: FAIL", "blocks": [{"type": "section"}, buttons]},
-        "actions": [{"action_id": ACKNOWLEDGE, "value": incident}],
-    }
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    timestamp = str(int(CLOCK.timestamp()))
-    return body, {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature(SECRET, timestamp, body)}
+def numbered_click(slack: SlackServer, number: int) -> tuple[bytes, dict[str, str]]:
+    """A click on a new incident each time (every click writes), as the tests sign it."""
+    incident = f"phase5|check_{number}"
+    buttons = {**BUTTONS, "elements": [{**button, "value": incident} for button in BUTTONS["elements"]]}
+    message = {**MESSAGE, "blocks": [*MESSAGE["blocks"][:-1], buttons]}
+    body = click(slack, ACKNOWLEDGE, incident, slack.url(f"/actions/T0/{number}/x"), message=message)
+    return body, signed(body)
 
 
 @contextmanager
@@ -69,7 +58,7 @@ def app_on(store: StateStore | None, slack: SlackServer) -> Iterator[tuple[Any, 
         text = (PROJECT_ROOT / "dq.toml").read_text()
         config.write_text(text.replace('"https://hooks.slack.com/"', f'"{slack.url("/actions/")}"'))
         env = {"NBA_DQ_CONFIG": str(config), "NBA_DQ_GX_ROOT": str(workspace.root / "gx"),
-               "NBA_DQ_PUSH_AUTH": "off", "SLACK_SIGNING_SECRET": SECRET}  # fmt: skip
+               "NBA_DQ_PUSH_AUTH": "off", **SIGNING}  # fmt: skip
         settings = load_settings(env)
         context = PushContext.open(settings, lambda: CLOCK)
         if store is not None:
@@ -90,7 +79,7 @@ def median_ms(action: Callable[[int], int], repeats: int) -> tuple[float, float]
 
 def measure(label: str, store: StateStore | None, repeats: int) -> None:
     with slack_server() as slack, app_on(store, slack) as (client, opened):
-        requests = [click(slack, number) for number in range(repeats)]
+        requests = [numbered_click(slack, number) for number in range(repeats)]
 
         def post(number: int) -> int:
             body, headers = requests[number]
@@ -103,13 +92,13 @@ def measure(label: str, store: StateStore | None, repeats: int) -> None:
         print(f"slack action {label:5} the same click again (no write)           {wall:7.2f} ms wall {cpu:6.2f} ms CPU")
         counted = Counted(opened)
         with app_on(counted, slack) as (counting, _):
-            body, headers = click(slack, repeats)
+            body, headers = numbered_click(slack, repeats)
             counting.post(ACTIONS_PATH, data=body, headers=headers)
         calls = ", ".join(f"{count} {name}" for name, count in sorted(counted.calls.items()) if name != "location")
         print(f"slack action {label:5} state-store calls per click: {calls}")
         slack.default = HANGS
         started = time.perf_counter()
-        body, headers = click(slack, repeats + 1)
+        body, headers = numbered_click(slack, repeats + 1)
         assert client.post(ACTIONS_PATH, data=body, headers=headers).status_code == 200
         hung = (time.perf_counter() - started) * 1000
         print(f"slack action {label:5} response_url hangs: answered after       {hung:7.2f} ms wall (Slack: 3000)")

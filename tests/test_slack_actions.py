@@ -4,42 +4,40 @@ update; the same click on the fake GCS store; and once through a real `nba-dq se
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
 from reporting.incident_controls import ACKNOWLEDGE, CONTROLS, MUTE, Control, read_controls
-from runners.slack_actions import ACTIONS_PATH, signature
-from state.store import StateStore, open_store
+from runners.slack_actions import ACTIONS_PATH
+from state.store import open_store
 from tests.conftest import Workspace, make_workspace
-from tests.pubsub_push import CLOCK, Service
+from tests.pubsub_push import CLOCK
 from tests.service_process import ServiceProcess
+from tests.slack_clicks import (
+    BUTTONS,
+    HEADLINE,
+    INCIDENT,
+    MESSAGE,
+    RESPONSE_PATH,
+    SECRET,
+    SIGNING,
+    USER,
+    click,
+    post,
+    service,
+    signed,
+    updates,
+    write_config,
+)
 from tests.slack_server import Reply, SlackServer, slack_server
 from warehouse.settings import PROJECT_ROOT
-
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # a made-up signing secret (Slack's are 32 hex-like characters)
-SIGNING = {"SLACK_SIGNING_SECRET": SECRET}
-INCIDENT = "phase5|player_coverage"
-USER = "U024BE7LH"
-RESPONSE_PATH = "/actions/T0001/1234567890/s3cr3tResp0nse"
-BUTTONS = {
-    "type": "actions",
-    "block_id": "incident-controls",
-    "elements": [
-        {"type": "button", "action_id": ACKNOWLEDGE, "value": INCIDENT, "text": {"type": "plain_text", "text": "Ack"}},
-        {"type": "button", "action_id": MUTE, "value": INCIDENT, "text": {"type": "plain_text", "text": "Mute 24 h"}},
-    ],
-}
-HEADLINE = {"type": "section", "text": {"type": "mrkdwn", "text": "*phase5 2025-12-30: FAIL* player_coverage"}}
-MESSAGE = {"type": "message", "text": "phase5 2025-12-30: FAIL", "blocks": [HEADLINE, BUTTONS]}
 
 
 @pytest.fixture
@@ -54,63 +52,6 @@ def workspace(tmp_path: Path, slack: SlackServer) -> Workspace:
     workspace = make_workspace(tmp_path, tmp_path / "never-opened.duckdb")
     write_config(workspace, slack.url("/actions/"))
     return workspace
-
-
-def write_config(workspace: Workspace, prefix: str) -> None:
-    text = (PROJECT_ROOT / "dq.toml").read_text()
-    key = 'slack_response_url_prefix = "https://hooks.slack.com/"'
-    assert key in text
-    (workspace.root / "slack.toml").write_text(text.replace(key, f'slack_response_url_prefix = "{prefix}"'))
-
-
-def service(workspace: Workspace, env: Mapping[str, str] = SIGNING, store: StateStore | None = None) -> Service:
-    return Service(workspace, env={"NBA_DQ_CONFIG": str(workspace.root / "slack.toml"), **env}, store=store)
-
-
-def click(
-    slack: SlackServer,
-    action: str = ACKNOWLEDGE,
-    incident: str = INCIDENT,
-    response_url: str | None = None,
-    **changes: Any,
-) -> bytes:
-    """A block_actions request body as Slack sends it: a form whose `payload` is the JSON."""
-    payload = {
-        "type": "block_actions",
-        "user": {"id": USER, "username": "oncall", "team_id": "T0001"},
-        "team": {"id": "T0001", "domain": "nba-props"},
-        "channel": {"id": "C0NBADQ", "name": "nba-dq-alerts"},
-        "container": {"type": "message", "message_ts": "1767182400.000100", "channel_id": "C0NBADQ"},
-        "response_url": response_url or slack.url(RESPONSE_PATH),
-        "message": MESSAGE,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action,
-                "block_id": "incident-controls",
-                "value": incident,
-                "action_ts": "1767182401.123456",
-            }
-        ],
-        **changes,
-    }
-    return urlencode({"payload": json.dumps(payload)}).encode()
-
-
-def signed(body: bytes, at: datetime = CLOCK, secret: str = SECRET) -> dict[str, str]:
-    timestamp = str(int(at.timestamp()))
-    return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature(secret, timestamp, body)}
-
-
-def post(app: Service, body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
-    response = app.app.test_client().post(
-        ACTIONS_PATH, data=body, headers=dict(headers), content_type="application/x-www-form-urlencoded"
-    )
-    return response.status_code, response.get_data(as_text=True)
-
-
-def updates(slack: SlackServer) -> list[dict[str, Any]]:
-    return [request.json() for request in slack.received if request.path == RESPONSE_PATH]
 
 
 def test_a_signed_acknowledge_is_stored_and_its_message_loses_the_buttons(
