@@ -150,39 +150,43 @@ def control_line(click: Click, control: Control, named: bool) -> str:
 
 def updated_message(message: Mapping[str, Any], click: Click, control: Control) -> dict[str, Any] | None:
     """The clicked message with the clicked incident's buttons replaced by a context line saying who did
-    what; other incidents' buttons in the same actions block stay, after the line. None when the message
-    holds no such button (nothing to update)."""
+    what; other incidents' buttons stay (in the same actions block, after the line). The line names the
+    check when the message is about several incidents. None when the message holds no such button."""
     blocks = message.get("blocks")
     if not isinstance(blocks, list):
         return None
-    clicked = next((at for at, block in enumerate(blocks) if _holds_button(block, click)), None)
+    clicked = next((at for at, block in enumerate(blocks) if _holds_click(block, click)), None)
     if clicked is None:
         return None
-    others = [element for element in blocks[clicked]["elements"] if not _of_incident(element, click.incident)]
-    named = bool(others) or any(_is_control_line(block) for block in blocks)
+    other_incidents = {button.get("value") for block in blocks for button in _buttons(block)} - {click.incident}
+    named = bool(other_incidents) or any(_is_control_line(block) for block in blocks)
     line = control_line(click, control, named)
     context = {
         "type": "context",
         "block_id": CONTROL_LINE + click.incident,
         "elements": [{"type": "mrkdwn", "text": line}],
     }
+    removed = [button for button in _buttons(blocks[clicked]) if button.get("value") == click.incident]
+    others = [element for element in blocks[clicked]["elements"] if element not in removed]
     kept = [context, {**blocks[clicked], "elements": others}] if others else [context]
     updated = [*blocks[:clicked], *kept, *blocks[clicked + 1 :]]
     return {"replace_original": True, "text": message.get("text") or line, "blocks": updated}
 
 
-def _holds_button(block: Any, click: Click) -> bool:
+def _buttons(block: Any) -> list[dict[str, Any]]:
+    """nba-dq's Acknowledge and Mute buttons in a block (none unless it is an actions block)."""
     if not isinstance(block, dict) or block.get("type") != "actions" or not isinstance(block.get("elements"), list):
-        return False
-    clicked = {"action_id": click.action, "value": click.incident}
-    return any(isinstance(element, dict) and clicked.items() <= element.items() for element in block["elements"])
+        return []
+    return [
+        element
+        for element in block["elements"]
+        if isinstance(element, dict) and element.get("action_id") in (ACKNOWLEDGE, MUTE)
+    ]
 
 
-def _of_incident(element: Any, incident: str) -> bool:
-    return (
-        isinstance(element, dict)
-        and element.get("action_id") in (ACKNOWLEDGE, MUTE)
-        and element.get("value") == incident
+def _holds_click(block: Any, click: Click) -> bool:
+    return any(
+        button["action_id"] == click.action and button.get("value") == click.incident for button in _buttons(block)
     )
 
 

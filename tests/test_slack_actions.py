@@ -84,15 +84,19 @@ def test_mute_stores_muted_until_24_hours_after_the_click(workspace: Workspace, 
     assert not any(block["type"] == "actions" for block in update["blocks"])
 
 
+@pytest.mark.parametrize("shared_block", [False, True], ids=["a-block-each", "one-block"])
 def test_a_message_about_several_incidents_keeps_the_other_incidents_buttons(
-    workspace: Workspace, slack: SlackServer
+    workspace: Workspace, slack: SlackServer, shared_block: bool
 ) -> None:
-    """Root cause first: one message, one actions block with each incident's pair of buttons."""
+    """Root cause first: one message about two incidents, each with its pair of buttons (an actions
+    block each, as reporting/alert_messages.py builds them, or both in one block)."""
     other = "phase5|system_coverage"
     pairs = [BUTTONS["elements"], [{**button, "value": other} for button in BUTTONS["elements"]]]
-    message = {**MESSAGE, "blocks": [HEADLINE, {"type": "actions", "elements": [*pairs[0], *pairs[1]]}]}
+    actions = [{"type": "actions", "elements": pair} for pair in pairs]
+    if shared_block:
+        actions = [{"type": "actions", "elements": [*pairs[0], *pairs[1]]}]
     app = service(workspace)
-    first = click(slack, ACKNOWLEDGE, message=message)
+    first = click(slack, ACKNOWLEDGE, message={**MESSAGE, "blocks": [HEADLINE, *actions]})
     assert post(app, first, signed(first))[0] == 200
     [update] = updates(slack)
     assert [block["type"] for block in update["blocks"]] == ["section", "context", "actions"]
