@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.state_store
 	$(BIN)/python -m bench.events
 	$(BIN)/python -m bench.alert_size
+	$(BIN)/python -m bench.slack_actions
 
 # requirements.lock: the container's runtime dependencies (pyproject's, no test extras, plus the build backend
 # that installs nba-dq itself), pinned with the hashes of every file on the package index, for Python 3.11

@@ -62,7 +62,12 @@ def _change(store: StateStore, incident: str, fields: dict[str, str]) -> Control
         controls[incident] = {**controls.get(incident, {}), **fields}
         return controls
 
-    return Control(**update(store, CONTROLS, change)[incident])
+    try:
+        controls = update(store, CONTROLS, change)
+    except (ValueError, KeyError, TypeError):  # a corrupt document: quarantined (saying why), then started afresh
+        read_checked(store, CONTROLS, _check_controls)
+        controls = update(store, CONTROLS, change)
+    return Control(**controls[incident])
 
 
 _FIELDS = set(asdict(Control()))

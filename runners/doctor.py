@@ -2,9 +2,10 @@
 
 The warehouse answers; every table and column the suites read exists with the catalog's type (schema
 drift once failed every write for days); those tables can be read; the history can be written; Slack
-has a destination (a bot token is checked with auth.test and the bot's access to each channel); the
-Data Docs site and the exports can be reached; the state store (local files or a GCS prefix) can be
-written, and holds no quarantined document. Each probe is independent: one failing does not hide the others.
+has a destination (a bot token is checked with auth.test and the bot's access to each channel) and
+the signing secret its buttons' clicks are verified with; the Data Docs site and the exports can be
+reached; the state store (local files or a GCS prefix) can be written, and holds no quarantined
+document. Each probe is independent: one failing does not hide the others.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from state.store import LocalFiles, StateStore, StateUnavailable, local_store, o
 from warehouse.catalog import PARTITION_COLUMN, Table
 from warehouse.connection import Warehouse, first_line, open_warehouse, schema_problems
 from warehouse.dialect import date_literal
-from warehouse.environment import ENVIRONMENT, PRODUCTION
+from warehouse.environment import ENVIRONMENT, PRODUCTION, SIGNING_SECRET
 from warehouse.errors import CouldNotRun, ExitCode
 from warehouse.exports import GCS_SCHEME, gcs_client
 from warehouse.settings import Settings
@@ -66,6 +67,7 @@ def doctor(settings: Settings, env: Mapping[str, str], today: date | None = None
     reachable = store if state_store.ok else None
     findings.append(_probe("history", History(settings, store=store).check_writable))
     findings.append(_slack(settings, env, reachable))
+    findings.append(_slack_actions(settings, env))
     findings.append(_probe("data docs", lambda: _data_docs_writable(settings)))
     findings.append(_probe("exports", lambda: _exports_readable(settings.export_root)))
     findings.append(state_store)
@@ -133,6 +135,21 @@ def _slack(settings: Settings, env: Mapping[str, str], store: StateStore | None)
         return Finding("slack", True, detail, warning=True)
     finding = _probe("slack", lambda: check_destination(env, settings.alerts))
     return Finding("slack", finding.ok, finding.detail + backlog, warning=bool(waiting))
+
+
+def _slack_actions(settings: Settings, env: Mapping[str, str]) -> Finding:
+    """Acknowledge and Mute need the Slack app's signing secret: without it `nba-dq serve` refuses every
+    click (403, fail closed). A FAIL in production, where the alerts carry the buttons; the service still
+    starts then (its verdicts gate the pipeline; a missing convenience must not stop them)."""
+    prefix = settings.alerts.slack_response_url_prefix
+    if settings.production and not prefix.startswith("https://"):
+        return Finding("slack actions", False, f"[alerts] slack_response_url_prefix {prefix} is not https")
+    if env.get(SIGNING_SECRET, "").strip():
+        return Finding("slack actions", True, f"{SIGNING_SECRET} set: clicks verified; messages updated under {prefix}")
+    detail = f"{SIGNING_SECRET} not set: `nba-dq serve` refuses Acknowledge and Mute clicks (403)"
+    if settings.production:
+        return Finding("slack actions", False, f"{detail}; set it to the Slack app's signing secret")
+    return Finding("slack actions", True, f"{detail}; an error with {ENVIRONMENT}={PRODUCTION}")
 
 
 def _probe(subject: str, probe: Callable[[], str]) -> Finding:

@@ -1,7 +1,9 @@
 """`nba-dq serve`: the Pub/Sub push endpoint, a Flask app under gunicorn (Cloud Run's usual pairing).
 
-POST /pubsub/push takes a push delivery (runners/events.py decides the answer); GET /healthz says the
-process is up, which version it runs and where its state lives (no secrets).
+POST /pubsub/push takes a push delivery (runners/events.py decides the answer); POST /slack/actions
+takes an Acknowledge or Mute click from an alert (runners/slack_actions.py); GET /healthz says the
+process is up, which version it runs and where its state lives (no secrets). Each POST route verifies
+its caller in the app (Google's OIDC token, Slack's signature), so neither depends on Cloud Run's IAM.
 
 One gunicorn worker process with several threads: the GX context is built once per process and
 reused by every run (checkpoints/context.py: shared_context, guarded by its lock), a second process
@@ -21,6 +23,7 @@ from typing import Any, TextIO
 
 from runners.auth import Verifier, check_fit_to_serve, google_verifier, rejection
 from runners.events import Clock, PushContext, handle_push
+from runners.slack_actions import ACTIONS_PATH, MAX_ACTION_BYTES, SlackActions
 from warehouse.environment import ENVIRONMENT
 from warehouse.errors import ExitCode
 from warehouse.settings import Settings
@@ -49,6 +52,7 @@ def create_app(
         log.warning("NBA_DQ_PUSH_AUTH=off: pushes are taken without a token check (local use only)")
     context = context or PushContext.open(settings, clock)
     allowed = frozenset(settings.service.allowed_service_accounts)
+    slack_actions = SlackActions(settings, env, context.store)
     app = Flask("nba-dq")
 
     @app.post(PUSH_PATH)
@@ -65,6 +69,14 @@ def create_app(
         log.info("push %s -> %s %s", _message_id(envelope), outcome.status, outcome.outcome)
         return jsonify(outcome.body()), outcome.status
 
+    @app.post(ACTIONS_PATH)
+    def slack_action() -> Any:
+        # Anyone may reach this route: a body larger than any click is refused (413) before it is read.
+        request.max_content_length = MAX_ACTION_BYTES
+        # The raw bytes, read before anything parses the form: the signature is over them as sent.
+        answer = slack_actions.answer(request.headers, request.get_data(cache=True), context.clock())
+        return answer.text, answer.status, {"Content-Type": "text/plain; charset=utf-8"}
+
     @app.get(HEALTH_PATH)
     def health() -> Any:
         return jsonify(
@@ -74,6 +86,7 @@ def create_app(
                 "environment": env.get(ENVIRONMENT) or "development",
                 "state_store": context.store.location,
                 "push_auth": verifier is not None,
+                "slack_actions": bool(slack_actions.secret),  # whether clicks can be verified (never the secret)
                 "checkpoints": sorted(settings.completion),
             }
         )

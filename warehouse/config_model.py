@@ -9,6 +9,7 @@ coercion; an int is accepted where a float is expected (TOML writes `6` for 6.0)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Annotated, Any, ClassVar, Literal
@@ -163,6 +164,14 @@ class Phase6Thresholds(Thresholds):
     max_export_age_hours: Positive
 
 
+def _url_prefix(value: str) -> str:
+    """A "/" right after the host fixes the host ("https://hooks.slack.com" would also let
+    "https://hooks.slack.com.evil.example/" through); a path ending in "/" keeps to whole segments."""
+    if not re.fullmatch(r"https?://[^/\s:@?#]+(:\d+)?/[^\s?#]*", value) or not value.endswith("/"):
+        raise PydanticCustomError("url_prefix", "must be an http(s) URL of a host and a path ending in /")
+    return value
+
+
 class AlertSettings(Section):
     channel: Name
     channel_warning: Name
@@ -172,6 +181,7 @@ class AlertSettings(Section):
     connect_timeout_seconds: Positive
     total_timeout_seconds: Positive
     max_tries: AtLeastOne  # 0 would keep every alert in the outbox forever
+    slack_response_url_prefix: Annotated[StrictStr, AfterValidator(_url_prefix)]  # where a click's update may go
 
     @model_validator(mode="after")
     def _pairs(self) -> AlertSettings:

@@ -2,8 +2,8 @@
 
 A typo here is as silent as one in dq.toml: `NBA_DQ_ENV=Production` is not production, so an unset
 Slack destination would no longer be fatal; `SLACK_WEBHOOK_URL=not-a-url` fails only when the first
-alert is sent. An empty variable counts as unset. Webhook URLs and the bot token are secrets: a
-problem names the variable, never its value.
+alert is sent. An empty variable counts as unset. Webhook URLs, the bot token and the signing secret are
+secrets: a problem names the variable, never its value.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ WEBHOOK_DEFAULT = "SLACK_WEBHOOK_URL"
 WEBHOOK_WARNING = "SLACK_WEBHOOK_URL_WARNING"
 WEBHOOK_ERROR = "SLACK_WEBHOOK_URL_ERROR"
 BOT_TOKEN = "SLACK_BOT_TOKEN"
-SECRETS = (WEBHOOK_DEFAULT, WEBHOOK_WARNING, WEBHOOK_ERROR, BOT_TOKEN)
+SIGNING_SECRET = "SLACK_SIGNING_SECRET"  # `nba-dq serve`: the Slack app's key for the signature on button clicks
+SECRETS = (WEBHOOK_DEFAULT, WEBHOOK_WARNING, WEBHOOK_ERROR, BOT_TOKEN, SIGNING_SECRET)
 SCHEME_ONLY = (WAREHOUSE,)  # a wrong URL may carry a password (postgresql://user:pass@host): show its scheme
 
 HttpUrl = Annotated[StrictStr, Field(pattern=HTTP_URL)]
@@ -58,6 +59,7 @@ class Environment(BaseModel):
     webhook_warning: HttpUrl | None = Field(None, alias=WEBHOOK_WARNING)
     webhook_error: HttpUrl | None = Field(None, alias=WEBHOOK_ERROR)
     bot_token: StrictStr | None = Field(None, alias=BOT_TOKEN)
+    signing_secret: StrictStr | None = Field(None, alias=SIGNING_SECRET)
 
     @property
     def production(self) -> bool:
