@@ -1,4 +1,4 @@
-"""A checkpoint result turned into the run's verdict: one pure function, and the views of it.
+"""A checkpoint result turned into the run's verdict: one pure function, and its JSON (the text: run_text.py).
 
 A check's status is pass, fail, error or skip. A skip is a check that could not judge (Phase 5's volume
 without enough history, a claim no message carries): its expectation is declared with a reason

@@ -22,6 +22,7 @@ from checkpoints.run_text import render_text
 from checkpoints.summary import SKIP, RunSummary, outcomes, summarize, to_json
 from expectations.claims import PhaseClaims, ProcessorReport
 from expectations.declare import SKIPPED
+from expectations.phase6_export import ExportFacts, ExportRead, unjudged
 from reporting.verdicts import verdict_key
 from tests.conftest import Workspace
 from tests.reconcile_claims import DAY as CLAIMS_DAY
@@ -29,6 +30,7 @@ from tests.reconcile_claims import truthful
 from tests.slack_server import slack_server
 from tests.test_data_docs_review import Page
 from tests.test_site_index import SITE, matrix_rows
+from warehouse.catalog import PREDICTIONS_EXPORT, TONIGHT_EXPORT
 from warehouse.errors import ExitCode
 from warehouse.seed import simulated_run_time
 
@@ -219,3 +221,15 @@ def test_a_halted_tonight_file_leaves_the_players_per_game_floor_skipped(seeded:
     assert {check["status"] for check in result.json()["checks"] if check["name"] != "export_players_per_game"} == {
         "pass"
     }
+
+
+def test_with_no_readable_export_file_the_checks_of_their_contents_are_skipped() -> None:
+    """Both files missing: export_files_readable fails; halt fields, games and freshness have nothing to judge."""
+    files = (PREDICTIONS_EXPORT, TONIGHT_EXPORT)
+    missing = {export.folder: ExportRead(export.path("2025-12-07"), "missing: not there") for export in files}
+    facts = ExportFacts(files=missing, games=(), predicted_players=frozenset({"a"}))
+    skipped = unjudged(facts)
+    assert set(skipped) == {"export_halt_fields", "export_no_empty_games", "export_fresh", "export_players_per_game"}
+    assert all("export_files_readable fails" in why for why in skipped.values())
+    readable = ExportRead(TONIGHT_EXPORT.path("2025-12-07"), "ok", {"games": [], "halt_active": False})
+    assert unjudged(replace(facts, files={**missing, TONIGHT_EXPORT.folder: readable})) == {}
