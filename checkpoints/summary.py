@@ -1,4 +1,11 @@
-"""A checkpoint result turned into the run's verdict: one pure function, and the views of it."""
+"""A checkpoint result turned into the run's verdict: one pure function, and its JSON (the text: run_text.py).
+
+A check's status is pass, fail, error or skip. A skip is a check that could not judge (Phase 5's volume
+without enough history, a claim no message carries): its expectation is declared with a reason
+(expectations/declare.py `SKIPPED`) and GX's success stays true, so it never fails the run and never
+alerts, but it is never counted or shown as a pass. A failed warning stays `fail` with severity warning
+(what the history has always stored); every view shows it as WARN (`shown_status`).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +17,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from reporting.terminal import printable
+from expectations.declare import SKIPPED
 from warehouse.catalog import FAILED_COLUMN
 from warehouse.errors import ExitCode
 
-PASS, FAIL, ERROR = "pass", "fail", "error"
+PASS, FAIL, ERROR, SKIP = "pass", "fail", "error", "skip"
+WARN = "warn"  # shown for a failed check of severity warning; never a stored status
+SHOWN_STATUSES = (PASS, WARN, FAIL, ERROR, SKIP)  # the order the counts are given in
 CRITICAL = "critical"
 STATUS_OF = {ExitCode.PASSED: PASS, ExitCode.CHECK_FAILED: FAIL, ExitCode.COULD_NOT_RUN: ERROR}
 
@@ -22,13 +31,14 @@ STATUS_OF = {ExitCode.PASSED: PASS, ExitCode.CHECK_FAILED: FAIL, ExitCode.COULD_
 @dataclass(frozen=True)
 class CheckOutcome:
     name: str
-    status: str  # pass | fail | error
+    status: str  # pass | fail | error | skip (a failed warning is fail with severity warning: shown as WARN)
     severity: str
     observed: Any
     expected: str
     error: str | None = None
     notes: str = ""  # why the check exists (the expectation's meta "notes"), shown in alerts
     page: str | None = None  # the Data Docs page of the batch (table) this check validated
+    skip_reason: str = ""  # why a skipped check could not judge
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,17 @@ class RunSummary:
         return STATUS_OF[self.exit_code]
 
     def failed(self) -> list[CheckOutcome]:
+        """The checks that failed or could not run (failed warnings included); a skip is not failing."""
+        return [check for check in self.checks if check.status not in (PASS, SKIP)]
+
+    def not_passed(self) -> list[CheckOutcome]:
+        """What the text output details: the failed checks and the skipped ones (with why)."""
         return [check for check in self.checks if check.status != PASS]
+
+    def counts(self) -> dict[str, int]:
+        """How many checks have each shown status (pass, warn, fail, error, skip)."""
+        shown = [shown_status(check) for check in self.checks]
+        return {status: shown.count(status) for status in SHOWN_STATUSES}
 
 
 def summarize(
@@ -69,7 +89,9 @@ def summarize(
     for result in results:
         meta: Mapping[str, Any] = result.expectation_config.meta or {}
         error = raised_exception(result.exception_info)
-        status = ERROR if error else (PASS if result.success else FAIL)
+        skip_reason = str(meta.get(SKIPPED) or "")
+        # Declared unable to judge, and GX agrees it found nothing: a skip. Failing all the same is a failure.
+        status = ERROR if error else (FAIL if not result.success else (SKIP if skip_reason else PASS))
         outcomes.append(
             CheckOutcome(
                 name=str(meta.get("check", result.expectation_config.type)),
@@ -80,6 +102,7 @@ def summarize(
                 error=error,
                 notes=str(meta.get("notes") or ""),
                 page=page_of(result),
+                skip_reason=skip_reason if status == SKIP else "",
             )
         )
     return RunSummary(phase=phase, game_date=game_date, checks=tuple(outcomes), data_docs=data_docs)
@@ -115,10 +138,24 @@ COULD_NOT_RUN = "could_not_run"  # the pseudo-check of a phase that could not ru
 
 
 def outcomes(summary: RunSummary) -> list[CheckOutcome]:
-    """The run's checks; a phase that could not run is one critical `could_not_run` check in error."""
+    """The checks that judged the data, what alerts act on: a skip judged nothing, so it neither opens
+    nor resolves an incident. A phase that could not run is one critical `could_not_run` check in error."""
+    return [check for check in recorded_outcomes(summary) if check.status != SKIP]
+
+
+def recorded_outcomes(summary: RunSummary) -> list[CheckOutcome]:
+    """Every check of the run, skips included (the history keeps one row per check); a phase that could
+    not run is one critical `could_not_run` check in error."""
     if summary.error:
         return [CheckOutcome(COULD_NOT_RUN, ERROR, CRITICAL, None, "the phase runs", error=summary.error)]
     return list(summary.checks)
+
+
+def shown_status(check: CheckOutcome) -> str:
+    """pass | warn | fail | error | skip: a failed check of a severity other than critical is a warning."""
+    if check.status == FAIL and check.severity != CRITICAL:
+        return WARN
+    return check.status
 
 
 def check_name(meta: Mapping[str, Any] | None) -> str:
@@ -192,17 +229,24 @@ def worst_exit_code(summaries: Iterable[RunSummary]) -> ExitCode:
 
 
 def to_json(summary: RunSummary) -> dict[str, Any]:
+    """`run --json`: per check its shown status and severity; `success` is GX's (false when it failed,
+    a warning's too; true for a pass and a skip), kept for the consumers that read it."""
     return {
         "status": summary.status,
         "phase": summary.phase,
         "game_date": summary.game_date.isoformat(),
+        "counts": summary.counts(),
         "checks": [
             {
                 "name": check.name,
-                "success": check.status == PASS,
+                "status": shown_status(check),
+                "success": check.status in (PASS, SKIP),
                 "severity": check.severity,
                 "observed": check.observed,
                 "expected": check.expected,
+                "notes": check.notes,
+                "page": check.page,
+                **({"skip_reason": check.skip_reason} if check.status == SKIP else {}),
                 **({"error": check.error} if check.error else {}),
             }
             for check in summary.checks
@@ -223,53 +267,6 @@ def combined_json(summaries: list[RunSummary]) -> dict[str, Any]:
     }
 
 
-def render_text(summary: RunSummary, width: int = 60) -> str:
-    """The readable table (check, status, observed, expected), then the details of what did not pass."""
-    header = ("check", "status", "observed", "expected")
-    rows = [(check.name, _status_label(check), _clip(brief(check), width), check.expected) for check in summary.checks]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
-    line = lambda cells: "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(cells))  # noqa: E731
-    if summary.error:
-        return f"{summary.phase} {summary.game_date}: ERROR: could not run: {printable(summary.error)}"
-    out = [f"{summary.phase} {summary.game_date}: {summary.status.upper()}", line(header)]
-    out += [line(row) for row in rows]
-    for check in summary.failed():
-        out.append(f"\n{check.name} ({_status_label(check)}):")
-        out += [f"  {detail}" for detail in _details(check)]
-    out += [f"\nData Docs: {printable(page)}" for page in summary.data_docs[:1]]
-    out += [f"           {printable(page)}" for page in summary.data_docs[1:]]
-    return "\n".join(out)
-
-
-def render_combined(summaries: list[RunSummary]) -> str:
-    verdicts = ", ".join(f"{summary.phase} {summary.status.upper()}" for summary in summaries)
-    total = STATUS_OF[worst_exit_code(summaries)].upper()
-    body = "\n\n".join(render_text(summary) for summary in summaries)
-    return f"{body}\n\nall phases {summaries[0].game_date}: {total} ({verdicts})"
-
-
-def _status_label(check: CheckOutcome) -> str:
-    if check.status == FAIL and check.severity != CRITICAL:
-        return "WARN"
-    return check.status.upper()
-
-
-def brief(check: CheckOutcome) -> str:
-    """The observed value in one line (control characters from the data escaped)."""
-    if check.error:
-        return f"error: {printable(check.error)}"
-    observed = check.observed
-    if isinstance(observed, list):
-        if len(observed) == 1:
-            return _pairs(observed[0])
-        return f"{len(observed)} rows" + (f": {_pairs(observed[0])}; ..." if observed else "")
-    if isinstance(observed, dict) and "unexpected" in observed:
-        samples = [_pairs(item) if isinstance(item, Mapping) else printable(item) for item in observed["sample"]]
-        sample = f": {'; '.join(samples)}" if samples else ""
-        return f"{observed['unexpected']} of {observed['rows']} rows unexpected{sample}"
-    return printable(observed)
-
-
 def detail_rows(check: CheckOutcome) -> list[Mapping[str, Any]]:
     """What a check found row by row: a SQL check's rows, or the failing values with their identity."""
     observed = check.observed
@@ -278,27 +275,6 @@ def detail_rows(check: CheckOutcome) -> list[Mapping[str, Any]]:
     if not isinstance(observed, list):
         return []
     return [row if isinstance(row, Mapping) else {"value": row} for row in observed]
-
-
-def _details(check: CheckOutcome, limit: int = 10) -> list[str]:
-    if check.error:
-        return [printable(check.error)]
-    rows = detail_rows(check)
-    if not rows:
-        return [brief(check)]
-    total = check.observed["unexpected"] if isinstance(check.observed, dict) else len(rows)
-    lines = [_pairs(row) for row in rows[:limit]]
-    if total > len(lines):
-        lines.append(f"... and {total - len(lines)} more (see --json or Data Docs)")
-    return lines
-
-
-def _pairs(row: Mapping[str, Any]) -> str:
-    return ", ".join(f"{printable(key)}={printable(value)}" for key, value in row.items())
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def dumps(document: dict[str, Any]) -> str:

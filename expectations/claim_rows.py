@@ -4,6 +4,9 @@ A row is decided here (a status, a batch's completion, an export's errors or fil
 count, by the warehouse: the row names what the count is compared with (`Landed`) and
 expectations/reconcile.py reads it in the claims' one statement. A claim the message does not carry,
 or carries in a shape nba-dq cannot read, is a failing row saying so ("not judged"), never a pass.
+Two claims are left unjudged without failing, as the platform's own messages lack them every day: a
+table nba-dq does not read, and a batch's stall_detected or failed_predictions the live message does not
+carry. Those rows are `skipped`, and a check with no other row is declared skipped (SKIP, not PASS).
 Free of GX and pandas, like expectations/claims.py.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from expectations.check_names import (
@@ -71,6 +74,7 @@ class ClaimRow:
     failed: bool | None = None  # None: the warehouse decides (claimed_count against `landed`)
     claimed_count: int | None = None
     landed: Landed | None = None
+    skipped: bool = False  # judges nothing and fails nothing: its check is a skip when no row judges
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,8 @@ def table_row(
         where = (
             "a table the checks of this phase read" if name in {t.name for t in ALL_TABLES} else "in the nba-dq catalog"
         )
-        return None, row(f"{claimed} is not {where}, so its count is not reconciled", False)
+        skipped = row(f"{claimed} is not {where}, so its count is not reconciled", False)
+        return None, replace(skipped, skipped=True)
     if dataset and dataset.rpartition(".")[2] != datasets[table.dataset_role]:
         return None, row(f"{claimed} is not {table.qualified(datasets)}, the table nba-dq reads", True)
     return table, row(table.qualified(datasets), False)
@@ -183,16 +188,36 @@ def batch_rows(report: ProcessorReport, min_completion_pct: float) -> list[Claim
         if "failed_predictions" not in details and "records_failed" in details
         else ("failed_predictions")
     )
-    judged = (
-        (CLAIM_BATCH_COMPLETE, "completion_pct", completion_problem(details, min_completion_pct)),
-        (CLAIM_BATCH_NOT_STALLED, "stall_detected", stall_problem(details.get("stall_detected"))),
-        (CLAIM_BATCH_NO_FAILED_PREDICTIONS, failed_field, failures_problem(details.get(failed_field))),
+    judged = (  # (check, field, problem, not carried: shown as not judged without failing)
+        (CLAIM_BATCH_COMPLETE, "completion_pct", completion_problem(details, min_completion_pct), False),
+        (
+            CLAIM_BATCH_NOT_STALLED,
+            "stall_detected",
+            stall_problem(details.get("stall_detected")),
+            details.get("stall_detected") is None,
+        ),
+        (
+            CLAIM_BATCH_NO_FAILED_PREDICTIONS,
+            failed_field,
+            failures_problem(details.get(failed_field)),
+            details.get(failed_field) is None,
+        ),
     )
     return [
         ClaimRow(check, processor, field, text(details.get(field)), problem,
-                 problem is not None and not problem.startswith(NOT_CARRIED))
-        for check, field, problem in judged
+                 problem is not None and not absent, skipped=absent)
+        for check, field, problem, absent in judged
     ]  # fmt: skip
+
+
+def skip_reason(check: str, rows: list[ClaimRow]) -> str | None:
+    """Why a claim check judges nothing (every row of it skipped, or none), or None when it judges."""
+    own = [row for row in rows if row.check == check]
+    if any(not row.skipped for row in own):
+        return None
+    if not own:
+        return "the messages claim nothing this check judges"
+    return "; ".join(dict.fromkeys(f"{row.processor}: {row.note}" for row in own))
 
 
 NOT_CARRIED = "the message carries no"

@@ -28,6 +28,10 @@ if TYPE_CHECKING:  # GX and pandas load when a suite is declared, not when the S
     from warehouse.settings import Thresholds
 
 FINDING_KEY, FINDING_ROW = "finding_key", "finding_row"  # the columns of a findings statement
+# The meta key of a check declared unable to judge (its value says why): the run shows it as SKIP, never
+# as a pass, and it neither fails the run nor alerts. Decided where the check is declared, from what the
+# declaration read (too little history, a claim no message carries), never from the check's wording.
+SKIPPED = "skipped"
 
 
 def no_failing_rows(query: str) -> ExpectNoFailingRows:
@@ -101,26 +105,38 @@ class CheckedBatch:
 
 
 def checker(thresholds: Thresholds) -> Callable[..., Expectation]:
-    """`named(name, expected, expectation, why=None)`: a check labelled with its configured severity."""
+    """`named(name, expected, expectation, why=None, skipped=None)`: a check labelled with its configured
+    severity; `skipped` says why it cannot judge (it is then shown as SKIP)."""
 
-    def named(name: str, expected: str, expectation: Expectation, why: str | None = None) -> Expectation:
-        return check(expectation, name, thresholds.severity_of(name), expected, why)
+    def named(
+        name: str, expected: str, expectation: Expectation, why: str | None = None, skipped: str | None = None
+    ) -> Expectation:
+        return check(expectation, name, thresholds.severity_of(name), expected, why, skipped)
 
     return named
 
 
-def check(expectation: Expectation, name: str, severity: str, expected: str, why: str | None = None) -> Expectation:
+def check(
+    expectation: Expectation,
+    name: str,
+    severity: str,
+    expected: str,
+    why: str | None = None,
+    skipped: str | None = None,
+) -> Expectation:
     """Label an expectation as a named check; the label is what every report (and Data Docs) shows.
 
     GX's own `severity` field says the same as the meta (it defaulted to critical for a warning check).
     An expectation that renders its meta itself (ExpectNoFailingRows) gets no description: GX shows a
-    description instead of the expectation's renderer."""
+    description instead of the expectation's renderer. `skipped`: why the check cannot judge (SKIPPED)."""
     if not getattr(expectation, "renders_its_meta", False):
-        expectation.description = f"{name}: {expected}"
+        expectation.description = f"{name}: " + (f"skipped, not judged: {skipped}" if skipped else expected)
     expectation.severity = severity  # type: ignore[assignment]  # GX's FailureSeverity takes the same words
     expectation.meta = {"check": name, "severity": severity, "expected": expected}
     if why:
         expectation.meta["notes"] = why
+    if skipped:
+        expectation.meta[SKIPPED] = skipped
     return expectation
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from great_expectations.render import RenderedStringTemplateContent, RenderedTableContent
 
+from expectations.declare import SKIPPED
 from warehouse.catalog import FAILED_COLUMN
 
 ROWS_SHOWN = 20  # a page stays readable; the rest is counted ("+N more"), never silently dropped
@@ -28,6 +29,9 @@ def prescriptive(configuration: Any) -> list[RenderedStringTemplateContent]:
         "expected": str(meta.get("expected", "no failing rows")),
     }
     template = "$check [$severity]: expected $expected"
+    if meta.get(SKIPPED):  # declared unable to judge: say so where a reader looks for what was expected
+        params["skipped"] = str(meta[SKIPPED])
+        template = "$check [$severity]: skipped, not judged: $skipped"
     if meta.get("notes"):
         params["notes"] = str(meta["notes"])
         template += ". Why: $notes"
@@ -47,10 +51,32 @@ def warning_icon() -> RenderedStringTemplateContent:
     )
 
 
+def skipped_icon() -> RenderedStringTemplateContent:
+    """A skipped check's status: neutral, labelled, never GX's green check (it judged nothing)."""
+    icon = {"tag": "i", "classes": ["fas", "fa-minus-circle", "text-secondary"], "attributes": {"title": "skipped"}}
+    return RenderedStringTemplateContent(
+        content_block_type="string_template",
+        string_template={
+            "template": "$icon $label",
+            "params": {"icon": "", "label": "skipped", "markdown_status_icon": "⏭️"},
+            "styling": {"params": {"icon": icon}},
+        },
+    )
+
+
 def is_failed_warning(result: Any) -> bool:
     meta = getattr(getattr(result, "expectation_config", None), "meta", None) or {}
-    raised = bool((getattr(result, "exception_info", None) or {}).get("raised_exception"))
-    return result is not None and not result.success and not raised and meta.get("severity") == "warning"
+    return result is not None and not result.success and not _raised(result) and meta.get("severity") == "warning"
+
+
+def is_skipped(result: Any) -> bool:
+    """Declared unable to judge (SKIPPED), and it did not fail or raise: a failure is shown as one."""
+    meta = getattr(getattr(result, "expectation_config", None), "meta", None) or {}
+    return result is not None and bool(result.success) and not _raised(result) and bool(meta.get(SKIPPED))
+
+
+def _raised(result: Any) -> bool:
+    return bool((getattr(result, "exception_info", None) or {}).get("raised_exception"))
 
 
 def failing_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -62,6 +88,9 @@ def failing_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def observed(result: Any) -> str:
     rows = _rows(result)
+    if is_skipped(result):  # what was measured, without a verdict on it
+        measured = "; ".join(", ".join(f"{k}={_cell(v)}" for k, v in row.items() if k != FAILED_COLUMN) for row in rows)
+        return f"skipped, not judged (measured: {measured or 'no rows'})"
     failing = len(failing_rows(rows))
     return f"{failing} failing of {len(rows)} rows" if rows else "no rows"
 

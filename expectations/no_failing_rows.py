@@ -90,6 +90,8 @@ class ExpectNoFailingRows(BatchExpectation):
     ) -> Any:
         if failing_rows_render.is_failed_warning(result):
             return failing_rows_render.warning_icon()
+        if failing_rows_render.is_skipped(result):
+            return failing_rows_render.skipped_icon()
         return super()._diagnostic_status_icon_renderer(configuration, result, runtime_configuration)
 
     @classmethod

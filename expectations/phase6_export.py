@@ -79,15 +79,39 @@ class ExportFacts:
 
 
 def build_batches(request: PhaseRequest, thresholds: Phase6Thresholds, facts: ExportFacts) -> list[CheckedBatch]:
-    checks = export_checks(thresholds, request.game_date)
+    checks = export_checks(thresholds, request.game_date, unjudged(facts))
     return [CheckedBatch(ASSET, "", checks, frame=facts_frame(request.now, facts))]
 
 
-def export_checks(thresholds: Phase6Thresholds, game_date: object) -> tuple[Expectation, ...]:
+def unjudged(facts: ExportFacts) -> dict[str, str]:
+    """The checks a date's files leave nothing to judge, and why: they are declared skipped (SKIP, not a
+    pass). No readable file: no halt fields, games or generation time to check (export_files_readable
+    fails). The tonight file unreadable or halted: no game of it is held to the players-per-game floor."""
+    readable = [read for read in facts.files.values() if read.document is not None]
+    skipped = {}
+    if not readable:
+        why = "no export file could be read (export_files_readable fails)"
+        skipped.update(dict.fromkeys(("export_halt_fields", "export_no_empty_games", "export_fresh"), why))
+    tonight = facts.files.get(TONIGHT_EXPORT.folder)
+    if tonight is None or tonight.document is None:
+        skipped["export_players_per_game"] = "the tonight file could not be read (export_files_readable fails)"
+    elif tonight.document.get(EXPORT.halt_active) is True:
+        skipped["export_players_per_game"] = "a halt is active in the tonight file (halt_active is true)"
+    return skipped
+
+
+def export_checks(
+    thresholds: Phase6Thresholds, game_date: object, skipped: Mapping[str, str] | None = None
+) -> tuple[Expectation, ...]:
     """Phase 6's checks over a facts frame: a date's (`run`) or a range's (`audit`, which evaluates these
-    same expectations' conditions set-based: expectations/phase6_audit.py). `game_date` only names files."""
+    same expectations' conditions set-based: expectations/phase6_audit.py). `game_date` only names files;
+    `skipped`: the checks the date's files leave nothing to judge, and why (`unjudged`)."""
     t = thresholds
-    named = checker(t)
+    checker_of = checker(t)
+
+    def named(name: str, expected: str, expectation: Expectation, why: str | None = None) -> Expectation:
+        return checker_of(name, expected, expectation, why, (skipped or {}).get(name))
+
     predictions_file = PREDICTIONS_EXPORT.path(game_date)
     return (
         named(

@@ -31,7 +31,7 @@ from expectations.check_names import (
     CLAIM_STATUS_SUCCESS,
     CLAIM_TABLE_KNOWN,
 )
-from expectations.claim_rows import OUTPUT_TABLES, PATH, PLAYERS, ClaimContext, ClaimRow, Landed, judge
+from expectations.claim_rows import OUTPUT_TABLES, PATH, PLAYERS, ClaimContext, ClaimRow, Landed, judge, skip_reason
 from expectations.declare import CheckedBatch, PhaseRequest, checker, no_failing_rows
 from expectations.definitions import active_predictions
 from warehouse.catalog import FAILED_COLUMN, PARTITION_COLUMN, PREDICTIONS
@@ -73,7 +73,7 @@ def with_claims(
     rows = judge(request.claims, context)
     tables = ", ".join(t.qualified(request.datasets) for t in OUTPUT_TABLES.get(checkpoint, ()))
     wording = Wording(tables, context.min_batch_completion_pct, settings.export_root)
-    checks = claim_checks(thresholds, checkpoint, wording, frame_phase)
+    checks = claim_checks(thresholds, checkpoint, wording, frame_phase, rows)
     if frame_phase:
         return [with_claim_facts(batch, rows, checks) if batch.frame is not None else batch for batch in batches]
     return [*batches, CheckedBatch(ASSET, claims_query(request, rows), checks)]
@@ -89,9 +89,10 @@ class Wording:
 
 
 def claim_checks(
-    thresholds: Thresholds, checkpoint: str, wording: Wording, frame_phase: bool
+    thresholds: Thresholds, checkpoint: str, wording: Wording, frame_phase: bool, rows: list[ClaimRow]
 ) -> tuple[Expectation, ...]:
-    """The phase's claim checks (CLAIM_CHECK_NAMES), each over its rows of the claims."""
+    """The phase's claim checks (CLAIM_CHECK_NAMES), each over its rows of the claims; a check none of
+    whose rows judges anything is declared skipped (claim_rows.skip_reason)."""
     named = checker(thresholds)
     over = _frame_check if frame_phase else _sql_check
     expected = {
@@ -128,7 +129,8 @@ def claim_checks(
         ),
     }
     return tuple(
-        named(name, expected[name][0], over(name), expected[name][1]) for name in CLAIM_CHECK_NAMES[checkpoint]
+        named(name, expected[name][0], over(name), expected[name][1], skip_reason(name, rows))
+        for name in CLAIM_CHECK_NAMES[checkpoint]
     )
 
 

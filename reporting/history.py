@@ -26,7 +26,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from checkpoints.summary import PASS, RunSummary, json_safe, outcomes
+from checkpoints.summary import PASS, SKIP, RunSummary, json_safe, recorded_outcomes
 from reporting.data_docs import docs_url
 from reporting.history_bigquery import check_bigquery_history, load_into_bigquery
 from reporting.history_duckdb import write_into_duckdb
@@ -63,12 +63,13 @@ def history_rows(
     warehouse_label: str,
     run_id: str | None = None,
 ) -> list[Row]:
-    """One row per check of the run; a phase that could not run is one `could_not_run` row. The run id is
+    """One row per check of the run, a skip included (status "skip", success true as GX has it: it failed
+    nothing); a phase that could not run is one `could_not_run` row. The run id is
     new for every run, or the caller's (the service's round: its rows are appended once however often
     it is run). Each row keeps its check's own page (the batch it validated), so a failing run links the
     page that shows the failure; a check without one keeps the run's first page."""
     run_id = run_id or f"{summary.phase}-{summary.game_date}-{run_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
-    checks = outcomes(summary)
+    checks = recorded_outcomes(summary)
     first_page = docs_url(summary.data_docs[0]) if summary.data_docs else None
     return [
         {
@@ -77,7 +78,7 @@ def history_rows(
             H.phase: summary.phase,
             H.game_date: summary.game_date.isoformat(),
             H.check_name: check.name,
-            H.success: check.status == PASS,
+            H.success: check.status in (PASS, SKIP),
             H.status: check.status,
             H.severity: check.severity,
             H.observed: json.dumps({"error": check.error} if check.error else json_safe(check.observed), default=str),

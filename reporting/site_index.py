@@ -31,7 +31,7 @@ from great_expectations.render.components import (
 from great_expectations.render.renderer import SiteIndexPageRenderer
 
 from checkpoints.run_pages import write_validation_pages
-from checkpoints.summary import CRITICAL, ERROR, FAIL, PASS
+from checkpoints.summary import CRITICAL, ERROR, FAIL, PASS, SKIP
 from reporting.data_docs import (
     SITE_FOLDER,
     docs_url,
@@ -73,6 +73,13 @@ class RunEntry:
     failed_checks: int
     checks: int
     page: str | None  # the page of its worst check (see _runs), relative to the site; None when it has none
+    skipped: int = 0  # checks that could not judge: neither passed nor failed, the verdict stays pass
+
+    @property
+    def described(self) -> str:
+        """The verdict, the failures and the skips apart ("pass: 0 of 14 checks not passed, 1 skipped")."""
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
+        return f"{self.verdict}: {self.failed_checks} of {self.checks} checks not passed{skipped}"
 
 
 def finish_site(settings: Settings, pages: Iterable[str], started: datetime, command: str) -> None:
@@ -174,14 +181,25 @@ def _runs(
     sql = (
         f"SELECT {H.run_id} AS run_id, CAST(MIN({H.run_at}) AS STRING) AS run_time, MIN({H.phase}) AS run_phase,"
         f" CAST(MIN({H.game_date}) AS STRING) AS run_day, MAX(run_rank) AS verdict_rank,"
-        f" SUM(CASE WHEN {H.status} = '{PASS}' THEN 0 ELSE 1 END) AS not_passed, COUNT(*) AS checks,"
-        f" COALESCE(MIN(CASE WHEN check_rank = run_rank THEN {H.data_docs_url} END), MIN({H.data_docs_url})) AS page"
+        f" SUM(CASE WHEN {H.status} IN ('{PASS}', '{SKIP}') THEN 0 ELSE 1 END) AS not_passed, COUNT(*) AS checks,"
+        f" COALESCE(MIN(CASE WHEN check_rank = run_rank THEN {H.data_docs_url} END), MIN({H.data_docs_url})) AS page,"
+        f" SUM(CASE WHEN {H.status} = '{SKIP}' THEN 1 ELSE 0 END) AS skipped"
         f" FROM ({checks}) AS run_checks GROUP BY {H.run_id}"
     )
     sql = wrap(sql) if wrap else f"{sql} ORDER BY 2 DESC, 1" + (f" LIMIT {limit}" if limit else "")
     return [
-        RunEntry(run_id, _moment(run_at), phase, day, VERDICTS[rank], failed, checks, _site_path(settings, url))
-        for run_id, run_at, phase, day, rank, failed, checks, url, *_ in read_history(settings, sql, command)
+        RunEntry(
+            run_id,
+            _moment(run_at),
+            phase,
+            day,
+            VERDICTS[rank],
+            failed,
+            checks,
+            _site_path(settings, url),
+            int(skipped or 0),
+        )
+        for run_id, run_at, phase, day, rank, failed, checks, url, skipped, *_ in read_history(settings, sql, command)
     ]
 
 
@@ -286,7 +304,7 @@ class HistoryIndexRenderer(SiteIndexPageRenderer):
                 "run_name": f"{row['run'].phase}-{row['run'].game_date}",  # as GX names the run's results
                 "phase": row["run"].phase,
                 "game_date": row["run"].game_date,
-                "verdict": f"{row['run'].verdict}: {row['run'].failed_checks} of {row['run'].checks} checks not passed",
+                "verdict": row["run"].described,
                 "page": cls._link(row["page"], row["link"]) if row["link"] != "#" else row["page"],
                 "_table_row_link_path": row["link"],
             }

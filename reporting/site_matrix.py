@@ -60,7 +60,7 @@ def newest_charts(site: Path) -> list[Path]:
 
 def cell_of(run: Any, link: str, page: str) -> Cell:
     """A run of the history (site_index.RunEntry) as its cell: `link` and `page` as the runs table has them."""
-    title = f"{run.verdict}: {run.failed_checks} of {run.checks} checks not passed; page {page}"
+    title = f"{run.described}; page {page}"
     return Cell(run.phase, run.game_date, run.verdict, link, title)
 
 

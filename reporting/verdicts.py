@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGE_KEYS = ("data_docs", "data_docs_pages")  # where a run's pages are: another run, other paths
+CHECK_PAGE_KEYS = ("page",)  # where a check's page is, in each of the verdict's checks
 EMULATOR_HOST = "PUBSUB_EMULATOR_HOST"  # google-cloud-pubsub's own variable: a local emulator, no credentials
 TOPIC_PATH = re.compile(r"projects/[^/]+/topics/[^/]+")
 # Long enough for Pub/Sub's own retries of a transient error, well inside a push's ack deadline (the
@@ -124,6 +125,12 @@ def verdict_key(verdict: Mapping[str, Any]) -> str:
     outcome, the error), not of where its pages are. A run repeated after a crash or a redelivery on the
     same data says the same and gets the same key; a run on changed data (a backfill) gets another."""
     substance = {key: value for key, value in verdict.items() if key not in PAGE_KEYS}
+    if isinstance(substance.get("checks"), list):  # each check names its page too (`run --json`'s "page")
+        substance["checks"] = [
+            {key: value for key, value in check.items() if key not in CHECK_PAGE_KEYS} if isinstance(check, dict)
+            else check
+            for check in substance["checks"]
+        ]  # fmt: skip
     digest = hashlib.sha256(json.dumps(substance, sort_keys=True, default=str).encode()).hexdigest()
     return f"{substance['phase']}-{substance['game_date']}-{digest[:24]}"
 

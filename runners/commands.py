@@ -17,16 +17,8 @@ from typing import TYPE_CHECKING, TextIO
 from checkpoints.dry_run import plan, plan_json, render_plan
 from checkpoints.phases import ALL_PHASES, AUDITED, PHASES
 from checkpoints.run import run_phases
-from checkpoints.summary import (
-    ERROR,
-    RunSummary,
-    combined_json,
-    dumps,
-    render_combined,
-    render_text,
-    to_json,
-    worst_exit_code,
-)
+from checkpoints.run_text import render_combined, render_text
+from checkpoints.summary import ERROR, RunSummary, combined_json, dumps, to_json, worst_exit_code
 from reporting.charts import Point, coverage_chart
 from reporting.data_docs import site_folder, site_index
 from reporting.history import recorder

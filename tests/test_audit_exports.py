@@ -54,7 +54,7 @@ def test_run_phase6_and_audit_agree_on_every_seeded_date(seeded: Workspace) -> N
     assert list(exports.game_dates) == game_dates
     for day in game_dates:
         summary = run_phase(settings, "6", day, settings.run_time(day, CLOCK))
-        by_run = {check.name for check in summary.checks if check.status != "pass"}
+        by_run = {check.name for check in summary.failed()}  # a skip (12-19's halted floor) is not failing
         by_audit = {check.name for check in exports.checks if day in check.failures}
         assert by_audit == by_run == _phase6_faults().get(day, set()), day
 

@@ -7,7 +7,8 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from checkpoints.summary import render_text, summarize, to_json
+from checkpoints.run_text import render_text
+from checkpoints.summary import summarize, to_json
 from warehouse.errors import ExitCode
 
 
@@ -58,15 +59,19 @@ def test_json_shape_and_row_observations() -> None:
     rows = {"details": {"unexpected_rows": [{"coverage": Decimal("0.5"), "first_50_missing": "a, b", "failed": True}]}}
     summary = summarize("phase5", date(2025, 12, 2), [result("player_coverage", False, **rows)], ("/x.html",))
     document = to_json(summary)
-    assert set(document) == {"status", "phase", "game_date", "checks", "data_docs", "data_docs_pages"}
+    assert set(document) == {"status", "phase", "game_date", "counts", "checks", "data_docs", "data_docs_pages"}
     assert document["checks"] == [
         {
             "name": "player_coverage",
+            "status": "fail",
             "success": False,
             "severity": "critical",
             "observed": [{"coverage": 0.5, "first_50_missing": "a, b"}],
             "expected": "something",
+            "notes": "",
+            "page": None,
         }
     ]
+    assert document["counts"] == {"pass": 0, "warn": 0, "fail": 1, "error": 0, "skip": 0}
     assert document["game_date"] == "2025-12-02" and document["data_docs"] == "/x.html"
     assert document["data_docs_pages"] == ["/x.html"]
