@@ -7,7 +7,7 @@ GCS prefix shared by every instance (`[state] url`). Names: "alerts/ledger.json"
 Write-ahead outbox: every message is written to the outbox *before* it is sent and removed only after
 Slack confirmed it, so a process killed mid-send (SIGKILL, SIGTERM, a container stopped during a hung
 POST) leaves it for the next run, on any instance, which delivers the outbox first: at least once.
-Each entry carries an idempotency key (phase|date|level|checks|verdict time). The ledger records a key
+Each entry carries an idempotency key (phase|date|role|checks|verdict time). The ledger records a key
 as delivered right after Slack confirmed it and before the entry is removed, so an entry whose removal
 was cut short is not posted again. The window that remains: killed after Slack received the message
 but before its answer arrived (or before the ledger recorded it). Then the next run posts it a second

@@ -254,11 +254,12 @@ def _resolve(
         incident = resolved[said[0][0]]
         opened_here = [key for key, _line in said if resolved[key]["follows"] is None]
         still_open = any(other["thread"] == thread and other["follows"] is None for other in incidents.values())
-        if not opened_here or still_open or incident["route"]["kind"] != CHANNEL or thread not in threads:
+        destination = route(incident, context.routing)
+        if not opened_here or still_open or destination.kind != CHANNEL or thread not in threads:
             continue
         payload = resolved_opening(threads[thread]["title"], threads[thread]["checks"], stamp)
         key = f"{summary.phase}|{day}|{UPDATE}|{thread}|{context.now}"
-        posts.append(Post(UPDATE, opened_here[0], thread, route(incident, context.routing), payload, key))
+        posts.append(Post(UPDATE, opened_here[0], thread, destination, payload, key))
     return posts, list(resolved)
 
 
