@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from checkpoints.phases import PHASES
-from checkpoints.summary import COULD_NOT_RUN, ERROR, PASS, CheckOutcome, RunSummary, detail_rows, outcomes
+from checkpoints.summary import COULD_NOT_RUN, ERROR, FAIL, PASS, CheckOutcome, RunSummary, detail_rows, outcomes
 from checkpoints.summary import CRITICAL as CRITICAL_SEVERITY
 from reporting.alert_messages import RunLinks, alert_message, compact_message, escape, message_title, resolved_opening
 from reporting.incident_controls import Control, incident_key
@@ -88,11 +88,12 @@ def judge(
 
 
 def failing_checks(summary: RunSummary) -> list[CheckOutcome]:
-    """The checks that did not pass; a phase that could not run is one critical pseudo-check. A date
-    without games has none: nothing was due to be checked, so there is no incident (the run still exits 2)."""
+    """The checks that failed or could not run; a phase that could not run is one critical pseudo-check.
+    A date without games has none: nothing was due to be checked, so there is no incident (the run still
+    exits 2). A check that could not judge (any other status) neither opens nor resolves one."""
     if summary.no_games:
         return []
-    return [check for check in outcomes(summary) if check.status != PASS]
+    return [check for check in outcomes(summary) if check.status in (FAIL, ERROR)]
 
 
 def measure(check: CheckOutcome) -> tuple[int, str] | None:

@@ -260,3 +260,75 @@ def test_owners_naming_an_unknown_check_or_a_malformed_id_is_one_line_each_and_e
     assert result.code == 2 and result.out == ""
     assert "[owners] phase5.player_covrage: not a phase5 check (did you mean phase5.player_coverage?)" in result.err
     assert "[owners] phase5b[0] = 'alice': must be a Slack user ID (U..., W...) or user group ID (S...)" in result.err
+
+
+def test_a_following_incident_resolves_in_the_upstream_thread_and_the_opening_is_updated_once(
+    slack: SlackServer, tmp_path: Path
+) -> None:
+    """Phase 5B failing under an open Phase 5 incident: its opening, and both resolutions, in one thread."""
+    from checkpoints.summary import CheckOutcome, RunSummary
+    from reporting.alert_messages import RunLinks
+    from reporting.alerts import Alerter
+    from reporting.slack import Destination, Routing, SlackSender
+    from warehouse.settings import load_settings
+
+    settings = load_settings({"NBA_DQ_CONFIG": config(tmp_path, slack)})
+    channel = Destination("channel", "#nba-dq-alerts")
+    alerter = Alerter(
+        Routing(channel, channel, Destination("channel", "#nba-dq")),
+        SlackSender({"SLACK_BOT_TOKEN": "xoxb-t0ken"}, settings.alerts),
+        local_store(tmp_path / "gx"),
+        RunLinks(data_docs_url=str, rerun_command=lambda summary: "nba-dq run", inspect_command=str),
+        repeat_after=timedelta(hours=6),
+        owners=settings.owners,
+    )
+    day = datetime(2025, 12, 18).date()
+
+    def verdict(phase: str, check: str, status: str) -> RunSummary:
+        return RunSummary(phase, day, (CheckOutcome(check, status, "critical", [{"rows": 0}], "rows"),), ())
+
+    alerter.notify(verdict("phase5", "active_prediction_count", "fail"))
+    alerter.notify(verdict("phase5b", "grading_coverage", "fail"))
+    alerter.notify(verdict("phase5", "active_prediction_count", "pass"))  # phase 5 resolved: its message updated
+    alerter.notify(verdict("phase5b", "grading_coverage", "pass"))  # 5B resolved: in the same thread, no update
+    [thread] = slack.threads()
+    assert text_of(thread.message).startswith("nba-dq phase5 2025-12-18: resolved") and thread.updates == 1
+    assert [text_of(reply).splitlines()[0] for reply in thread.replies] == [
+        "nba-dq phase5b 2025-12-18: FAIL",
+        "nba-dq phase5 2025-12-18: resolved",
+        "nba-dq phase5b 2025-12-18: resolved",
+    ]
+    assert "following from phase5 active_prediction_count on 2025-12-18" in text_of(thread.replies[0])
+    assert PHASE_OWNERS not in text_of(thread.replies[0])  # phase5b has no owners in this config
+    assert [request.json()["channel"] for request in slack.received[1:]] == [thread.channel] * 4
+
+
+def test_a_check_that_could_not_judge_neither_opens_nor_resolves_an_incident() -> None:
+    """Only a failure or an error opens an incident, and only a pass resolves one: a skipped check
+    (volume without enough history) says nothing either way."""
+    from checkpoints.summary import CheckOutcome, RunSummary
+    from reporting.alert_messages import RunLinks
+    from reporting.incidents import Judging, judge
+    from reporting.slack import Destination, Routing
+
+    hook = Destination("webhook", "SLACK_WEBHOOK_URL")
+    now = datetime(2025, 12, 3, 18, tzinfo=timezone.utc)
+    context = Judging(
+        Routing(hook, hook, hook),
+        RunLinks(data_docs_url=str, rerun_command=lambda summary: "nba-dq run", inspect_command=str),
+        timedelta(hours=6),
+        now,
+        {},
+        {},
+    )
+
+    def verdict(status: str) -> RunSummary:
+        check = CheckOutcome("active_prediction_volume", status, "warning", [{"active_predictions": 0}], "volume")
+        return RunSummary("phase5", now.date(), (check,), ())
+
+    incidents: dict[str, Any] = {}
+    assert judge(verdict("skip"), incidents, {}, context) == ([], []) and incidents == {}
+    [opened], _ = judge(verdict("fail"), incidents, {}, context)
+    assert opened.role == "open" and list(incidents) == ["phase5|active_prediction_volume"]
+    assert judge(verdict("skip"), incidents, {}, context) == ([], []) and list(incidents) == [opened.incident]
+    assert judge(verdict("pass"), incidents, {}, context)[1] == [opened.incident] and incidents == {}
