@@ -19,6 +19,7 @@ from reporting.incident_controls import ACKNOWLEDGE, MUTE
 
 SHOWN_MISSING = 10
 SHOWN_ROWS = 10
+SHOWN_BUTTONS = 10  # incidents with Acknowledge / Mute buttons in one message (one actions block each)
 _SECTION_LIMIT = 3000  # Block Kit allows 3000 characters in a section's text
 _MAX_BLOCKS = 50  # and 50 blocks in a message
 _CELL_WIDTH = 40  # a table cell longer than this is cut (with "..."): the full value is in Data Docs
@@ -52,7 +53,8 @@ def alert_message(
     Acknowledge and Mute buttons."""
     title = message_title(summary, failing)
     sections = [_check_section(check, links) for check in failing]
-    room = _MAX_BLOCKS - 4 - bool(lead) - bool(buttons)  # header, footer, "+N more", with_note's line, ours
+    actions = actions_blocks(buttons)
+    room = _MAX_BLOCKS - 4 - bool(lead) - len(actions)  # header, footer, "+N more", with_note's line, ours
     if len(sections) > room:
         rest = failing[room - 1 :]
         sections = sections[: room - 1] + [_limited(f"+{len(rest)} more failed checks: " + _names(rest))]
@@ -62,8 +64,7 @@ def alert_message(
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _limited("\n".join(lead))}]})
     blocks += [_mrkdwn(section) for section in sections]
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _limited(footer)}]})
-    if buttons:
-        blocks.append(actions_block(buttons))
+    blocks += actions
     text = "\n\n".join([title, *lead, *sections, footer])
     return {"text": _plain(text), "blocks": blocks}
 
@@ -76,18 +77,24 @@ def message_title(summary: RunSummary, failing: Sequence[CheckOutcome]) -> str:
     return f"nba-dq {summary.phase} {summary.game_date}: {status}"
 
 
-def actions_block(incidents: Sequence[str]) -> dict[str, Any]:
-    """Acknowledge and Mute 24 h per incident (the value is its key), for the service's Slack endpoint.
-    Several incidents in one message name their check on the button; an actions block holds 25."""
-    elements = []
-    for incident in incidents[:12]:
+def actions_blocks(incidents: Sequence[str]) -> list[dict[str, Any]]:
+    """Acknowledge and Mute 24 h for each incident (the value is its key), for the service's Slack endpoint.
+    One actions block per incident: Slack wants an action_id unique within its block. Several incidents
+    in one message name their check on the buttons; beyond SHOWN_BUTTONS they get none (the thread's
+    first incidents are the ones the reader sees first)."""
+    blocks = []
+    for incident in incidents[:SHOWN_BUTTONS]:
         named = f" {incident.partition('|')[2]}" if len(incidents) > 1 else ""
-        for action, label in ((ACKNOWLEDGE, "Acknowledge"), (MUTE, "Mute 24 h")):
-            text = (label + named)[:75]
-            elements.append(
-                {"type": "button", "action_id": action, "value": incident, "text": {"type": "plain_text", "text": text}}
-            )
-    return {"type": "actions", "elements": elements}
+        elements = [
+            {"type": "button", "action_id": action, "value": incident, "text": _plain_text((label + named)[:75])}
+            for action, label in ((ACKNOWLEDGE, "Acknowledge"), (MUTE, "Mute 24 h"))
+        ]
+        blocks.append({"type": "actions", "elements": elements})
+    return blocks
+
+
+def _plain_text(text: str) -> dict[str, str]:
+    return {"type": "plain_text", "text": text}
 
 
 def compact_message(title: str, lines: Sequence[str]) -> dict[str, Any]:

@@ -210,6 +210,9 @@ def test_the_zero_predictions_day_is_one_top_level_message_for_phases_5_5b_and_6
         f"nba-dq phase6 {ROOT_CAUSE_DAY}: FAIL",
     ]
     assert all(marked in text for text in later)
+    actions = [block for block in top["message"]["blocks"] if block["type"] == "actions"]
+    assert len(actions) == 5  # phase5's five failing checks, each its own incident with its own buttons
+    assert all([e["action_id"] for e in block["elements"]] == [ACKNOWLEDGE, MUTE] for block in actions)
     assert len(mode.posts()) == (1 if mode.bot else 3)  # webhooks: the two compact lines after it
 
 
@@ -332,3 +335,21 @@ def test_a_check_that_could_not_judge_neither_opens_nor_resolves_an_incident() -
     assert opened.role == "open" and list(incidents) == ["phase5|active_prediction_volume"]
     assert judge(verdict("skip"), incidents, {}, context) == ([], []) and list(incidents) == [opened.incident]
     assert judge(verdict("pass"), incidents, {}, context)[1] == [opened.incident] and incidents == {}
+
+
+def test_an_opening_message_with_many_incidents_stays_within_slacks_limits() -> None:
+    """Slack wants an action_id unique within its block and at most 50 blocks: one actions block per
+    incident, buttons for the first ten, and the checks beyond the room left named in "+N more"."""
+    from checkpoints.summary import CheckOutcome, RunSummary
+    from reporting.alert_messages import RunLinks, alert_message
+
+    checks = tuple(CheckOutcome(f"check_{n:02d}", "fail", "critical", [{"rows": n}], "none") for n in range(60))
+    summary = RunSummary("phase5", datetime(2025, 12, 3).date(), checks, ())
+    links = RunLinks(data_docs_url=str, rerun_command=lambda summary: "nba-dq run", inspect_command=str)
+    keys = [f"phase5|{check.name}" for check in checks]
+    message = alert_message(summary, list(checks), links, ["first seen"], buttons=keys)
+    actions = [block for block in message["blocks"] if block["type"] == "actions"]
+    assert len(message["blocks"]) <= 49  # room for with_note's line
+    assert [block["elements"][0]["value"] for block in actions] == keys[:10]
+    assert all(len({e["action_id"] for e in block["elements"]}) == 2 for block in actions)
+    assert "more failed checks" in message["text"]
