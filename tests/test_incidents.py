@@ -353,3 +353,36 @@ def test_an_opening_message_with_many_incidents_stays_within_slacks_limits() -> 
     assert [block["elements"][0]["value"] for block in actions] == keys[:10]
     assert all(len({e["action_id"] for e in block["elements"]}) == 2 for block in actions)
     assert "more failed checks" in message["text"]
+
+
+def test_owners_as_a_dotted_table_read_as_phase_and_check(tmp_path: Path) -> None:
+    from warehouse.settings import load_settings
+
+    path = tmp_path / "owners.toml"
+    owners = '[owners]\nphase5 = ["S0PHASE5"]\n\n[owners.phase6]\nexport_players_per_game = ["W0EXPORTS"]\n'
+    path.write_text((PROJECT_ROOT / "dq.toml").read_text().replace("[owners]\n", owners))
+    assert dict(load_settings({"NBA_DQ_CONFIG": str(path)}).owners) == {
+        "phase5": ("S0PHASE5",),
+        "phase6.export_players_per_game": ("W0EXPORTS",),
+    }
+    assert load_settings({}).owners == {}  # the committed dq.toml names nobody
+
+
+def test_chat_update_is_retried_within_the_runs_budget_and_answers_where_the_message_is(
+    slack: SlackServer, tmp_path: Path
+) -> None:
+    from reporting.slack import Destination, SlackSender
+    from tests.slack_server import Reply
+    from warehouse.settings import load_settings
+
+    sender = SlackSender(
+        {"SLACK_BOT_TOKEN": "xoxb-t0ken"}, load_settings({"NBA_DQ_CONFIG": config(tmp_path, slack)}).alerts
+    )
+    channel = Destination("channel", "#nba-dq-alerts")
+    posted = sender.send(channel, {"text": "opened", "blocks": []})
+    assert posted.delivered and posted.channel == slack.channel_id("#nba-dq-alerts") and posted.ts
+    slack.replies.append(Reply(503, '{"ok": false, "error": "service_unavailable"}'))
+    updated = sender.update(channel, {"channel": posted.channel, "ts": posted.ts, "text": "resolved", "blocks": []})
+    assert updated.delivered and [request.path for request in slack.received[1:]] == ["/api/chat.update"] * 2
+    [thread] = slack.threads()
+    assert (thread.ts, thread.updates, thread.message["text"]) == (posted.ts, 1, "resolved")
