@@ -168,16 +168,16 @@ def _open(
     keys = [incident_key(summary.phase, check.name) for check in new]
     names = ",".join(check.name for check in new)
     upstream = _upstream(summary.phase, day, incidents)
-    lead = [f"first seen {context.now:%Y-%m-%d %H:%M} UTC"]
+    following, first_seen = "", f"first seen {context.now:%Y-%m-%d %H:%M} UTC"
     if upstream is not None:
         thread, destination = upstream["thread"], route(upstream, context.routing)
-        lead.append(f"following from {upstream['phase']} {escape(upstream['check'])} on {day}")
+        following = f"following from {upstream['phase']} {escape(upstream['check'])} on {day}"
     else:
         level = CRITICAL if any(is_critical(check) for check in new) else WARNING
         thread, destination = f"{summary.phase}|{day}|{level}|{names}|{context.now}", context.routing.for_level(level)
         threads[thread] = {"title": f"nba-dq {summary.phase} {day}", "checks": [check.name for check in new]}
     owners = mentions(context.owners, summary.phase, [check.name for check in new])
-    lead += [owners] if owners else []
+    lead = [line for line in (following, first_seen, owners) if line]  # the root cause first
     for key, check in zip(keys, new, strict=True):
         incidents[key] = {
             "phase": summary.phase,
@@ -192,7 +192,7 @@ def _open(
         }
     if upstream is not None and destination.kind == WEBHOOK:  # no threads: one compact line
         failing = ", ".join(f"*{escape(check.name)}*" for check in new)
-        payload = compact_message(message_title(summary, new), [f"{failing} failing, {lead[1]}", *lead[2:]])
+        payload = compact_message(message_title(summary, new), [f"{failing} failing, {following} {owners}".rstrip()])
     else:
         payload = alert_message(summary, new, context.links, lead, buttons=keys)
     role = OPEN if upstream is None else REPLY
