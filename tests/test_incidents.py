@@ -263,3 +263,24 @@ def test_owners_naming_an_unknown_check_or_a_malformed_id_is_one_line_each_and_e
     assert result.code == 2 and result.out == ""
     assert "[owners] phase5.player_covrage: not a phase5 check (did you mean phase5.player_coverage?)" in result.err
     assert "[owners] phase5b[0] = 'alice': must be a Slack user ID (U..., W...) or user group ID (S...)" in result.err
+
+
+def test_more_missing_players_is_posted_at_once_as_worse_with_the_owners(
+    scratch: Workspace, slack: SlackServer, tmp_path: Path, sql: Callable[[str], None]
+) -> None:
+    """The seeded coverage drop (78 players missing) loses ten more predicted players: escalated at once."""
+    env = {"NBA_DQ_CONFIG": config(tmp_path, slack), "SLACK_WEBHOOK_URL": slack.url()}
+    assert run(scratch, env, "5", COVERAGE_DROP).code == 1
+    predicted = (
+        f"SELECT DISTINCT player_lookup FROM {PREDICTIONS} WHERE game_date = DATE '{COVERAGE_DROP}' AND is_active"
+    )
+    sql(
+        f"DELETE FROM {PREDICTIONS} WHERE game_date = DATE '{COVERAGE_DROP}'"
+        f" AND player_lookup IN ({predicted} ORDER BY player_lookup LIMIT 10)"
+    )
+    assert run(scratch, env, "5", COVERAGE_DROP).code == 1
+    worse = [text_of(message) for message in slack.messages() if "*player_coverage* worse" in text_of(message)]
+    [line] = [line for text in worse for line in text.splitlines() if "player_coverage" in line]
+    assert f"*player_coverage* worse on {COVERAGE_DROP}: now 88 players missing, was 78" in line
+    assert PHASE_OWNERS in line and CHECK_OWNER not in line  # the phase's owners; U0KEYS owns another check
+    assert ledger(scratch)["incidents"]["phase5|player_coverage"]["dates"][COVERAGE_DROP]["measure"] == 88
