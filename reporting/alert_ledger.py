@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from reporting.incident_controls import incident_key
+from reporting.slack import CHANNEL, WEBHOOK
 from state.files import CorruptStateFile
 from state.store import StateStore, read_checked
 
@@ -90,6 +91,15 @@ def _check_incidents(incidents: Any) -> None:
             if not isinstance(incident.get(name), kind):
                 raise CorruptStateFile(f"{key}: {name} missing or not a {kind.__name__}")
         _check_times({name: incident[name] for name in ("opened_at", "posted_at")})
+        route, follows = incident.get("route"), incident.get("follows")
+        if route is not None and not (isinstance(route, dict) and route.get("kind") in (WEBHOOK, CHANNEL)):
+            raise CorruptStateFile(f"{key}: not a route: {route!r}")
+        if route is not None and not isinstance(route.get("name"), str) or not isinstance(follows, str | None):
+            raise CorruptStateFile(f"{key}: a route without a name, or follows not an incident key")
+        for day, seen in incident["dates"].items():
+            if not isinstance(seen, dict) or not isinstance(seen.get("measure"), int | None):
+                raise CorruptStateFile(f"{key}: {day}: not a failing date's record")
+            _check_times({name: seen.get(name) for name in ("first_seen", "last_seen")})
 
 
 def _check_times(part: Any) -> None:

@@ -3,6 +3,7 @@ server on 127.0.0.1 (or none), for what the run-driven tests in test_incidents.p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -135,3 +136,30 @@ def test_chat_update_is_retried_within_the_runs_budget_and_answers_where_the_mes
     assert updated.delivered and [request.path for request in slack.received[1:]] == ["/api/chat.update"] * 2
     [thread] = slack.threads()
     assert (thread.ts, thread.updates, thread.message["text"]) == (posted.ts, 1, "resolved")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"route": "#nba-dq"}, {"follows": 5}, {"dates": {"2025-12-05": {"measure": "many"}}}],
+    ids=["route", "follows", "date"],
+)
+def test_an_incident_record_nba_dq_did_not_write_quarantines_the_ledger_and_the_alert_goes(
+    tmp_path: Path, change: dict[str, Any]
+) -> None:
+    """A ledger that parses but holds a record the lifecycle cannot read would fail every later alert:
+    it is quarantined like a truncated one, and the verdict opens a fresh incident."""
+    from state.files import quarantined
+    from tests.test_alerts_ledger import FAILING, SlowSender, alerter
+
+    now = datetime.now(timezone.utc).isoformat()
+    incident = {"phase": "phase5", "check": "player_coverage", "opened_at": now, "posted_at": now, "thread": "t"}
+    incident |= {"route": None, "follows": None, "dates": {"2025-12-05": {"first_seen": now, "last_seen": now}}}
+    ledger = tmp_path / "uncommitted/alerts/ledger.json"
+    ledger.parent.mkdir(parents=True)
+    document = {"incidents": {"phase5|player_coverage": incident | change}, "threads": {}, "delivered": {}}
+    ledger.write_text(json.dumps(document))
+    sender = SlowSender(delay=0)
+    alerter(tmp_path, sender).notify(FAILING)
+    assert [message["text"].splitlines()[0] for message in sender.sent] == ["nba-dq phase5 2025-12-05: FAIL"]
+    [(moved, reason)] = quarantined(tmp_path)
+    assert json.loads(moved.read_text()) == document and "player_coverage" in reason
