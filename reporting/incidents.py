@@ -154,7 +154,7 @@ def _still_failing(incident: dict[str, Any], key: str, check: CheckOutcome, day:
 
 def _age(incident: dict[str, Any], now: datetime) -> str:
     days = (now - datetime.fromisoformat(incident["opened_at"])).days
-    return f" · failing for {days} days" if days >= 1 else ""
+    return f" · failing for {days} day{'s' if days > 1 else ''}" if days >= 1 else ""
 
 
 def _open(

@@ -163,3 +163,16 @@ def test_an_incident_record_nba_dq_did_not_write_quarantines_the_ledger_and_the_
     assert [message["text"].splitlines()[0] for message in sender.sent] == ["nba-dq phase5 2025-12-05: FAIL"]
     [(moved, reason)] = quarantined(tmp_path)
     assert json.loads(moved.read_text()) == document and "player_coverage" in reason
+
+
+def test_a_repeat_days_later_says_how_long_it_has_been_failing() -> None:
+    hook = Destination("webhook", "SLACK_WEBHOOK_URL")
+    opened = datetime(2025, 12, 3, 18, tzinfo=timezone.utc)
+    check = CheckOutcome("player_coverage", "fail", "critical", [{"missing_players": 12}], ">= 90%")
+    summary = RunSummary("phase5", opened.date(), (check,), ())
+    incidents: dict[str, Any] = {}
+    for days in (0, 1, 3):
+        context = Judging(Routing(hook, hook, hook), LINKS, timedelta(hours=6), opened + timedelta(days=days), {}, {})
+        [post], _ = judge(summary, incidents, {}, context)
+        lines = post.payload["text"]
+    assert "*player_coverage* still failing on 2025-12-03 · failing for 3 days" in lines
