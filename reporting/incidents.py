@@ -138,9 +138,9 @@ def _still_failing(incident: dict[str, Any], key: str, check: CheckOutcome, day:
     incident["posted_at"] = now.isoformat()
     name = f"*{escape(check.name)}*"
     if kind == NEW_DATE:
-        line = f"{name} failing on {day} too" + (f" ({count} {unit})" if count is not None else "")
+        line = f"{name} failing on {day} too" + (f" ({_counted(count, unit)})" if count is not None else "")
     elif kind == WORSE:
-        line = f"{name} worse on {day}: now {count} {unit}, was {previous}"
+        line = f"{name} worse on {day}: now {_counted(count, unit)}, was {previous}"
     else:
         line = f"{name} still failing on {', '.join(sorted(incident['dates']))}"
     line += _age(incident, now)
@@ -150,6 +150,11 @@ def _still_failing(incident: dict[str, Any], key: str, check: CheckOutcome, day:
     elif kind == WORSE and not control.acknowledged_by:
         line += (" " + mentions(context.owners, incident["phase"], [check.name])).rstrip()
     return line
+
+
+def _counted(count: int | None, unit: str) -> str:
+    """ "78 players missing", "1 player missing", "1 row"."""
+    return f"{count} " + (unit.replace("rows", "row").replace("players", "player") if count == 1 else unit)
 
 
 def _age(incident: dict[str, Any], now: datetime) -> str:

@@ -136,7 +136,7 @@ def test_an_incident_opens_repeats_worsens_spreads_to_a_date_and_resolves_in_one
     assert f"*active_key_unique* still failing on {DAY}" in repeat and CHECK_OWNER not in repeat
     assert f"*active_key_unique* worse on {DAY}: now 3 rows, was 1" in worse
     assert PHASE_OWNERS in worse and CHECK_OWNER in worse  # escalation
-    assert f"*active_key_unique* failing on {CLEAN} too (1 rows)" in second_date and CHECK_OWNER not in second_date
+    assert f"*active_key_unique* failing on {CLEAN} too (1 row)" in second_date and CHECK_OWNER not in second_date
     assert sorted(ledger(scratch)["incidents"][INCIDENT]["dates"]) == [CLEAN, DAY]
 
     sql(remove_copies(DAY))
