@@ -144,12 +144,19 @@ def _still_failing(incident: dict[str, Any], key: str, check: CheckOutcome, day:
     else:
         line = f"{name} still failing on {', '.join(sorted(incident['dates']))}"
     line += _age(incident, now)
-    if control.acknowledged_by and incident.get("acknowledged_said") != control.acknowledged_at:
-        incident["acknowledged_said"] = control.acknowledged_at
-        line += f" · acknowledged by <@{escape(control.acknowledged_by)}>"
-    elif kind == WORSE and not control.acknowledged_by:
+    line += _acknowledged(incident, key, context)
+    if kind == WORSE and not control.acknowledged_by:
         line += (" " + mentions(context.owners, incident["phase"], [check.name])).rstrip()
     return line
+
+
+def _acknowledged(incident: dict[str, Any], key: str, context: Judging) -> str:
+    """Who acknowledged the incident, said once: on the first post after the acknowledgement."""
+    control = context.controls.get(key, Control())
+    if not control.acknowledged_by or incident.get("acknowledged_said") == control.acknowledged_at:
+        return ""
+    incident["acknowledged_said"] = control.acknowledged_at
+    return f" · acknowledged by <@{escape(control.acknowledged_by)}>"
 
 
 def _counted(count: int | None, unit: str) -> str:
@@ -251,9 +258,8 @@ def _resolve(
         if not incident["dates"]:
             resolved[key] = incidents.pop(key)
             opened = f"{datetime.fromisoformat(incident['opened_at']):%Y-%m-%d %H:%M} UTC"
-            lines.setdefault(incident["thread"], []).append(
-                (key, f"*{escape(incident['check'])}* passing again · opened {opened}")
-            )
+            line = f"*{escape(incident['check'])}* passing again · opened {opened}"
+            lines.setdefault(incident["thread"], []).append((key, line + _acknowledged(incident, key, context)))
     title = f"nba-dq {summary.phase} {day}: resolved"
     posts = [_reply(summary, title, thread, said, resolved[said[0][0]], context) for thread, said in lines.items()]
     for thread, said in lines.items():

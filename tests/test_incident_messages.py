@@ -176,3 +176,23 @@ def test_a_repeat_days_later_says_how_long_it_has_been_failing() -> None:
         [post], _ = judge(summary, incidents, {}, context)
         lines = post.payload["text"]
     assert "*player_coverage* still failing on 2025-12-03 · failing for 3 days" in lines
+
+
+def test_an_acknowledgement_not_said_yet_is_said_by_the_resolution() -> None:
+    from reporting.incident_controls import Control
+
+    hook = Destination("webhook", "SLACK_WEBHOOK_URL")
+    now = datetime(2025, 12, 3, 18, tzinfo=timezone.utc)
+    acknowledged = {"phase5|player_coverage": Control("U0ONCALL", now.isoformat())}
+
+    def verdict(status: str) -> RunSummary:
+        check = CheckOutcome("player_coverage", status, "critical", [{"missing_players": 12}], ">= 90%")
+        return RunSummary("phase5", now.date(), (check,), ())
+
+    incidents: dict[str, Any] = {}
+    judge(verdict("fail"), incidents, {}, Judging(Routing(hook, hook, hook), LINKS, timedelta(hours=6), now, {}, {}))
+    later = Judging(Routing(hook, hook, hook), LINKS, timedelta(hours=6), now + timedelta(hours=7), acknowledged, {})
+    assert judge(verdict("fail"), incidents, {}, later) == ([], [])  # acknowledged: the repeat stays quiet
+    [resolution], _ = judge(verdict("pass"), incidents, {}, later)
+    assert "*player_coverage* passing again" in resolution.payload["text"]
+    assert "acknowledged by <@U0ONCALL>" in resolution.payload["text"]
