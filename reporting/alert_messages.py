@@ -10,14 +10,16 @@ quoted for the shell where they are built (warehouse/dialect.py) and shown in in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from checkpoints.summary import ERROR, CheckOutcome, RunSummary, detail_rows
+from reporting.incident_controls import ACKNOWLEDGE, MUTE
 
 SHOWN_MISSING = 10
 SHOWN_ROWS = 10
+SHOWN_BUTTONS = 10  # incidents with Acknowledge / Mute buttons in one message (one actions block each)
 _SECTION_LIMIT = 3000  # Block Kit allows 3000 characters in a section's text
 _MAX_BLOCKS = 50  # and 50 blocks in a message
 _CELL_WIDTH = 40  # a table cell longer than this is cut (with "..."): the full value is in Data Docs
@@ -37,39 +39,77 @@ class RunLinks:
     inspect_command: Callable[[str], str]  # a staging table name -> a command that shows it
 
 
-def alert_message(summary: RunSummary, failing: list[CheckOutcome], links: RunLinks) -> dict[str, Any]:
+def alert_message(
+    summary: RunSummary,
+    failing: list[CheckOutcome],
+    links: RunLinks,
+    lead: Sequence[str] = (),
+    buttons: Sequence[str] = (),
+) -> dict[str, Any]:
     """Block Kit blocks with a plain-text fallback: every failed check with what was seen and expected.
     Within Slack's limits: a section's text fits 3000 characters, and checks beyond the 50 blocks a
-    message holds are named as "+N more" rather than dropped silently."""
-    status = "ERROR" if any(c.status == ERROR for c in failing) else summary.status.upper()
-    if status == "PASS":
-        status = "WARN"  # only warnings failed: the run passed, the alert still goes out
-    title = f"nba-dq {summary.phase} {summary.game_date}: {status}"
+    message holds are named as "+N more" rather than dropped silently. `lead`: mrkdwn lines shown under
+    the title (first seen, owners' mentions, what it follows from); `buttons`: the incident keys that get
+    Acknowledge and Mute buttons."""
+    title = message_title(summary, failing)
     sections = [_check_section(check, links) for check in failing]
-    room = _MAX_BLOCKS - 4  # header, footer, a "+N more" line, and with_note's context line
+    actions = actions_blocks(buttons)
+    room = _MAX_BLOCKS - 4 - bool(lead) - len(actions)  # header, footer, "+N more", with_note's line, ours
     if len(sections) > room:
         rest = failing[room - 1 :]
         sections = sections[: room - 1] + [_limited(f"+{len(rest)} more failed checks: " + _names(rest))]
     footer = _footer(summary, links)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
+    if lead:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _limited("\n".join(lead))}]})
     blocks += [_mrkdwn(section) for section in sections]
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _limited(footer)}]})
-    text = "\n\n".join([title, *sections, footer])
+    blocks += actions
+    text = "\n\n".join([title, *lead, *sections, footer])
     return {"text": _plain(text), "blocks": blocks}
 
 
-def resolved_message(summary: RunSummary, resolved: list[str], links: RunLinks) -> dict[str, Any]:
-    title = f"nba-dq {summary.phase} {summary.game_date}: resolved"
-    pages = {check.name: check.page for check in summary.checks if check.page}
-    lines = [f"*{escape(name)}*" + (f" · {_page(pages[name], links)}" if name in pages else "") for name in resolved]
-    body = _limited("Passing again:\n" + "\n".join(lines))
-    footer = _footer(summary, links)
-    blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": title}},
-        _mrkdwn(body),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]},
-    ]
-    return {"text": _plain("\n\n".join([title, body, footer])), "blocks": blocks}
+def message_title(summary: RunSummary, failing: Sequence[CheckOutcome]) -> str:
+    """`nba-dq phase5 2025-12-05: FAIL`: the first line of every message about a verdict."""
+    status = "ERROR" if any(c.status == ERROR for c in failing) else summary.status.upper()
+    if status == "PASS":
+        status = "WARN"  # only warnings failed: the run passed, the alert still goes out
+    return f"nba-dq {summary.phase} {summary.game_date}: {status}"
+
+
+def actions_blocks(incidents: Sequence[str]) -> list[dict[str, Any]]:
+    """Acknowledge and Mute 24 h for each incident (the value is its key), for the service's Slack endpoint.
+    One actions block per incident: Slack wants an action_id unique within its block. Several incidents
+    in one message name their check on the buttons; beyond SHOWN_BUTTONS they get none (the thread's
+    first incidents are the ones the reader sees first)."""
+    blocks = []
+    for incident in incidents[:SHOWN_BUTTONS]:
+        named = f" {incident.partition('|')[2]}" if len(incidents) > 1 else ""
+        elements = [
+            {"type": "button", "action_id": action, "value": incident, "text": _plain_text((label + named)[:75])}
+            for action, label in ((ACKNOWLEDGE, "Acknowledge"), (MUTE, "Mute 24 h"))
+        ]
+        blocks.append({"type": "actions", "elements": elements})
+    return blocks
+
+
+def _plain_text(text: str) -> dict[str, str]:
+    return {"type": "plain_text", "text": text}
+
+
+def compact_message(title: str, lines: Sequence[str]) -> dict[str, Any]:
+    """One short section: a thread's reply, or what a webhook (which has no threads) gets instead of one."""
+    body = _limited("\n".join([f"*{escape(title)}*", *lines]))
+    return {"text": _plain("\n".join([title, *lines])), "blocks": [_mrkdwn(body)]}
+
+
+def resolved_opening(title: str, checks: Sequence[str], when: str) -> dict[str, Any]:
+    """The opening message as chat.update leaves it once its incidents are resolved: no buttons."""
+    names = ", ".join(f"*{escape(name)}*" for name in checks)
+    heading = f"{title}: resolved"
+    body = _limited(f":white_check_mark: Resolved {escape(when)}: passing again: {names}")
+    blocks = [{"type": "header", "text": {"type": "plain_text", "text": heading[:150]}}, _mrkdwn(body)]
+    return {"text": _plain(f"{heading}\n{body}"), "blocks": blocks}
 
 
 def with_note(payload: dict[str, Any], note: str) -> dict[str, Any]:

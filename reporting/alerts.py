@@ -7,7 +7,7 @@ GCS prefix shared by every instance (`[state] url`). Names: "alerts/ledger.json"
 Write-ahead outbox: every message is written to the outbox *before* it is sent and removed only after
 Slack confirmed it, so a process killed mid-send (SIGKILL, SIGTERM, a container stopped during a hung
 POST) leaves it for the next run, on any instance, which delivers the outbox first: at least once.
-Each entry carries an idempotency key (phase|date|level|checks|verdict time). The ledger records a key
+Each entry carries an idempotency key (phase|date|role|checks|verdict time). The ledger records a key
 as delivered right after Slack confirmed it and before the entry is removed, so an entry whose removal
 was cut short is not posted again. The window that remains: killed after Slack received the message
 but before its answer arrived (or before the ledger recorded it). Then the next run posts it a second
@@ -23,26 +23,33 @@ run waits a few budgets (alerter_from_env); longer means the holder died and its
 the verdict is then sent without the state, saying so, rather than held up for minutes, and the dead
 holder's outbox goes out with the first run after its lease.
 
-The ledger also holds the open alerts (phase|date|check -> when posted), which suppress a repeat within
-`repeat_after_hours` and bring one "resolved" message. A corrupt ledger or outbox entry is quarantined
-(to the store's quarantine/) and never blocks the other alerts. When the state cannot be written at
-all (a read-only or full disk, a store that is down), the alert is sent anyway, without repeat
-suppression, and says so.
+Incidents (reporting/incidents.py decides what a verdict posts): the ledger holds each open incident
+and each thread's opening message. An outbox entry says what it is ({"incident", "role": open | reply |
+update, "thread"}); a reply's thread_ts and channel and an update's ts are filled in AT DELIVERY from
+the ledger, so a reply whose opening message still waits in the outbox waits behind it (order per
+destination is kept), and one whose opening Slack refused goes out on its own. With the bot token the
+channel ID and ts chat.postMessage answered are recorded in the ledger with `delivered`, before the
+entry is removed. A thread's record is dropped once no open incident and no waiting entry needs it.
+
+A corrupt ledger or outbox entry is quarantined (to the store's quarantine/) and never blocks the other
+alerts. When the state cannot be written at all (a read-only or full disk, a store that is down), the
+alert is sent anyway, without repeat suppression or threads, and says so.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
-from checkpoints.summary import COULD_NOT_RUN, ERROR, PASS, CheckOutcome, RunSummary, outcomes
-from checkpoints.summary import CRITICAL as CRITICAL_SEVERITY
-from reporting.alert_messages import RunLinks, alert_message, resolved_message, with_note
-from reporting.slack import CHANNEL, CRITICAL, RESOLVED, WARNING, WEBHOOK, Answer, Destination, Routing
+from checkpoints.summary import RunSummary
+from reporting.alert_ledger import LEDGER, Ledger, read_ledger
+from reporting.alert_messages import RunLinks, with_note
+from reporting.incident_controls import forget, read_controls
+from reporting.incidents import OPEN, REPLY, UPDATE, Judging, Post, failing_checks, judge
+from reporting.slack import CHANNEL, WEBHOOK, Answer, Destination, Routing
 from state.files import CorruptStateFile
 from state.store import StateStore, StateUnavailable, read_checked, update
 
@@ -50,7 +57,6 @@ __all__ = ["Alerter", "RunLinks", "failing_checks", "waiting_messages"]
 
 log = logging.getLogger(__name__)
 
-LEDGER = "alerts/ledger.json"
 OUTBOX = "alerts/outbox/"
 LOCK = "alerts/.lock"  # gx/uncommitted/alerts/.lock locally, where the flock always was
 NOT_DEDUPLICATED = "nba-dq could not write its alert ledger: this alert is sent without repeat suppression."
@@ -59,18 +65,11 @@ NOT_DEDUPLICATED = "nba-dq could not write its alert ledger: this alert is sent 
 class Sender(Protocol):
     def send(self, destination: Destination, payload: dict[str, Any]) -> Answer: ...
 
+    def update(self, destination: Destination, payload: dict[str, Any]) -> Answer: ...
+
 
 class StateNotWritable(Exception):
     """The alert state (lock, ledger, outbox) cannot be read or written: send without it."""
-
-
-@dataclass
-class Ledger:
-    open: dict[str, str] = field(default_factory=dict)  # phase|date|check -> when its alert was posted
-    delivered: dict[str, str] = field(default_factory=dict)  # outbox key -> when Slack confirmed it
-
-    def document(self) -> dict[str, Any]:
-        return {"open": self.open, "delivered": self.delivered}
 
 
 class Alerter:
@@ -86,14 +85,15 @@ class Alerter:
         repeat_after: timedelta,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         lock_wait_seconds: float | None = None,
+        owners: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self._routing, self._sender, self._store = routing, sender, store
-        self._lock_wait = lock_wait_seconds
+        self._lock_wait, self._owners = lock_wait_seconds, owners or {}
         self._links, self._repeat_after, self._clock = links, repeat_after, clock
         self._unreachable: set[Destination] = set()
 
     def notify(self, summary: RunSummary) -> None:
-        """Post what this verdict calls for (an alert, a resolution, or nothing); never raises."""
+        """Post what this verdict calls for (an alert, a reply, a resolution, or nothing); never raises."""
         if self._routing is None:
             return
         try:
@@ -113,25 +113,28 @@ class Alerter:
     def _commit(self, summary: RunSummary) -> Ledger:
         """Write this verdict's messages to the outbox and the ledger, before anything is sent."""
         try:
-            ledger = self._read_ledger()
+            ledger = read_ledger(self._store)
+            controls = read_controls(self._store)
         except StateUnavailable as error:
             raise StateNotWritable(str(error)) from error
-        messages = self._messages(summary, ledger.open)
+        posts, resolved = judge(summary, ledger.incidents, ledger.threads, self._judging(controls))
         written: list[str] = []
         stamp = f"{self._clock():%Y%m%dT%H%M%S%f}"
         try:
-            for number, (level, payload, key) in enumerate(messages):
-                destination = self._routing.for_level(level)  # type: ignore[union-attr]
+            for number, post in enumerate(posts):
                 entry = {
-                    "key": key,
-                    "destination": {"kind": destination.kind, "name": destination.name},
-                    "payload": payload,
+                    "key": post.key,
+                    "destination": {"kind": post.destination.kind, "name": post.destination.name},
+                    "payload": post.payload,
+                    "incident": post.incident,
+                    "role": post.role,
+                    "thread": post.thread,
                 }
                 name = f"{OUTBOX}{stamp}-{number:02d}.json"
                 if not self._store.create(name, entry):  # under the lock: a name taken is not ours to reuse
                     raise StateUnavailable(f"{self._store.location}/{name} exists already")
                 written.append(name)
-            if messages:
+            if posts or resolved:
                 self._save(ledger)
         except StateUnavailable as error:
             for name in written:  # nothing half-committed: the caller sends these without state
@@ -140,11 +143,27 @@ class Alerter:
                 except StateUnavailable:
                     log.warning("alerts: %s could not be taken back: it may be posted twice", name)
             raise StateNotWritable(str(error)) from error
+        for incident in resolved:  # an acknowledgement or mute ends with its incident
+            try:
+                forget(self._store, incident)
+            except StateUnavailable as error:
+                log.warning("alerts: could not clear the controls of %s: %s", incident, error)
         return ledger
+
+    def _judging(self, controls: Mapping[str, Any]) -> Judging:
+        return Judging(
+            self._routing,  # type: ignore[arg-type]
+            self._links,
+            self._repeat_after,
+            self._clock(),
+            controls,
+            self._owners,
+        )
 
     def _deliver_outbox(self, ledger: Ledger) -> None:
         """Send every kept message, oldest first; a destination that fails keeps its later ones in order."""
         waiting: set[str] = set()
+        threads_waiting: set[str] = set()
         for name in waiting_messages(self._store):
             stored = read_checked(self._store, name, _check_entry)
             if stored is None:  # quarantined (or delivered by another run meanwhile)
@@ -153,12 +172,13 @@ class Alerter:
             key = str(entry.get("key") or leaf.removesuffix(".json"))  # entries of earlier versions had no key
             if key not in ledger.delivered:
                 destination = Destination(entry["destination"]["kind"], entry["destination"]["name"])
-                answer = self._send(destination, entry["payload"])
+                answer = self._deliver(destination, entry, ledger)
                 if answer.refused:  # Slack will never take this one: set it aside, never hold the others up
                     self._store.quarantine(name, f"Slack refused the message: {answer.problem}")
                     continue
                 if not answer.delivered:
                     waiting.add(key)
+                    threads_waiting.add(str(entry.get("thread")))
                     log.warning(
                         "alerts: %s did not take a message (%s); kept in %s for the next run",
                         destination.describe(),
@@ -167,18 +187,37 @@ class Alerter:
                     )
                     continue
                 ledger.delivered[key] = self._clock().isoformat()
+                if entry.get("role") == OPEN and answer.ts and entry.get("thread") in ledger.threads:
+                    ledger.threads[entry["thread"]].update(channel=answer.channel, ts=answer.ts)
             try:
                 self._save(ledger)  # delivered, recorded, then removed
                 self._store.delete(name)
             except StateUnavailable as error:
                 waiting.add(key)
+                threads_waiting.add(str(entry.get("thread")))
                 log.warning("alerts: %s delivered but not marked so (%s): it may be posted again", leaf, error)
-        # A delivered key matters only while its entry exists: forget the others.
+        # A delivered key matters only while its entry exists, a thread while an incident or an entry needs it.
         ledger.delivered = {key: at for key, at in ledger.delivered.items() if key in waiting}
+        needed = threads_waiting | {incident["thread"] for incident in ledger.incidents.values()}
+        ledger.threads = {thread: where for thread, where in ledger.threads.items() if thread in needed}
         try:
             self._save(ledger)
         except StateUnavailable as error:
             log.warning("alerts: could not tidy %s/%s: %s", self._store.location, LEDGER, error)
+
+    def _deliver(self, destination: Destination, entry: Mapping[str, Any], ledger: Ledger) -> Answer:
+        """Post, reply or update: a thread's channel and ts come from the ledger now, at delivery."""
+        role, payload = entry.get("role", OPEN), dict(entry["payload"])
+        where = ledger.threads.get(str(entry.get("thread")), {})
+        if destination.kind == CHANNEL and where.get("ts"):
+            if role == UPDATE:
+                return self._send(destination, {**payload, "channel": where["channel"], "ts": where["ts"]}, UPDATE)
+            if role == REPLY:
+                payload.update(channel=where["channel"], thread_ts=where["ts"])
+        elif role == UPDATE:  # its opening message was never posted (Slack refused it): nothing to update
+            log.warning("alerts: no posted message to mark resolved for %s", entry.get("incident"))
+            return Answer(True)
+        return self._send(destination, payload)
 
     def _save(self, ledger: Ledger) -> None:
         """Under the alert lock nobody else writes the ledger: whatever is there is replaced."""
@@ -192,79 +231,30 @@ class Alerter:
             summary.phase,
             summary.game_date,
         )
-        for level, payload, _key in self._messages(summary, {}):
-            destination = self._routing.for_level(level)  # type: ignore[union-attr]
-            answer = self._send(destination, with_note(payload, NOT_DEDUPLICATED))
+        posts: list[Post] = judge(summary, {}, {}, self._judging({}))[0]
+        for post in posts:
+            answer = self._send(post.destination, with_note(post.payload, NOT_DEDUPLICATED))
             if not answer.delivered:
                 log.error(
                     "alerts: the %s %s alert is lost: %s did not take it (%s) and it cannot be kept (%s)",
                     summary.phase,
                     summary.game_date,
-                    destination.describe(),
+                    post.destination.describe(),
                     answer.problem,
                     problem,
                 )
 
-    def _send(self, destination: Destination, payload: dict[str, Any]) -> Answer:
+    def _send(self, destination: Destination, payload: dict[str, Any], role: str = OPEN) -> Answer:
         """Send unless the destination already failed in this run (its later messages must not overtake)."""
         if destination in self._unreachable:
             return Answer(False, problem="it failed earlier in this run")
-        answer = self._sender.send(destination, payload)
+        if role == UPDATE:
+            answer = self._sender.update(destination, payload)
+        else:
+            answer = self._sender.send(destination, payload)
         if not answer.delivered and not answer.refused:
             self._unreachable.add(destination)
         return answer
-
-    def _messages(self, summary: RunSummary, ledger: dict[str, str]) -> list[tuple[str, dict[str, Any], str]]:
-        """(level, payload, idempotency key) per message due; updates the open alerts in `ledger`."""
-        now = self._clock()
-        prefix = f"{summary.phase}|{summary.game_date}|"
-        failing = failing_checks(summary)
-        due = [
-            check
-            for check in failing
-            if prefix + check.name not in ledger
-            or now - datetime.fromisoformat(ledger[prefix + check.name]) >= self._repeat_after
-        ]
-        ran = {check.name for check in summary.checks if check.status == PASS}
-        if summary.checks:
-            ran.add(COULD_NOT_RUN)  # the phase ran: a could-not-run alert is over
-        resolved = sorted(key[len(prefix) :] for key in ledger if key.startswith(prefix) and key[len(prefix) :] in ran)
-        messages = []
-        if due:
-            level = CRITICAL if any(_is_critical(check) for check in failing) else WARNING
-            names = ",".join(check.name for check in failing)
-            messages.append((level, alert_message(summary, failing, self._links), f"{prefix}{level}|{names}|{now}"))
-            ledger.update({prefix + check.name: now.isoformat() for check in failing})
-        if resolved:
-            names = ",".join(resolved)
-            messages.append(
-                (RESOLVED, resolved_message(summary, resolved, self._links), f"{prefix}resolved|{names}|{now}")
-            )
-            for name in resolved:
-                del ledger[prefix + name]
-        return messages
-
-    def _read_ledger(self) -> Ledger:
-        stored = read_checked(self._store, LEDGER, _check_ledger)
-        if stored is None:
-            return Ledger()
-        document = stored.document
-        if "open" not in document:  # the flat ledger of earlier versions: open alerts only
-            return Ledger(open=dict(document))
-        return Ledger(open=dict(document["open"]), delivered=dict(document.get("delivered", {})))
-
-
-def _check_ledger(document: Any) -> None:
-    """What nba-dq writes: {"open": {key: time}, "delivered": {key: time}} (or the older flat {key: time})."""
-    if not isinstance(document, dict):
-        raise CorruptStateFile("not a JSON object")
-    parts = [document.get("open"), document.get("delivered", {})] if "open" in document else [document]
-    for part in parts:
-        if not isinstance(part, dict):
-            raise CorruptStateFile("open or delivered is not an object")
-        for key, moment in part.items():
-            if not isinstance(moment, str) or datetime.fromisoformat(moment).tzinfo is None:
-                raise CorruptStateFile(f"{key}: not a time with a zone: {moment!r}")
 
 
 def _check_entry(document: Any) -> None:
@@ -278,18 +268,8 @@ def _check_entry(document: Any) -> None:
         raise CorruptStateFile(f"not a destination: {destination!r}")
     if not isinstance(document["payload"].get("text"), str) or not isinstance(document.get("key", ""), str):
         raise CorruptStateFile("no message text or a key that is not a string")
-
-
-def failing_checks(summary: RunSummary) -> list[CheckOutcome]:
-    """The checks that did not pass; a phase that could not run is one critical pseudo-check. A date
-    without games has none: nothing was due to be checked, so there is no incident (the run still exits 2)."""
-    if summary.no_games:
-        return []
-    return [check for check in outcomes(summary) if check.status != PASS]
-
-
-def _is_critical(check: CheckOutcome) -> bool:
-    return check.status == ERROR or check.severity == CRITICAL_SEVERITY
+    if document.get("role", OPEN) not in (OPEN, REPLY, UPDATE) or not isinstance(document.get("thread", ""), str):
+        raise CorruptStateFile(f"not a role nba-dq writes: {document.get('role')!r}, or a thread not a string")
 
 
 def waiting_messages(store: StateStore) -> list[str]:

@@ -114,4 +114,5 @@ def alerter_from_env(settings: Settings, env: Mapping[str, str]) -> Alerter | No
         links,
         repeat_after=timedelta(hours=settings.alerts.repeat_after_hours),
         lock_wait_seconds=ALERT_LOCK_WAIT_BUDGETS * settings.alerts.total_timeout_seconds,
+        owners=settings.owners,
     )

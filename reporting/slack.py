@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 WEBHOOK, CHANNEL = "webhook", "channel"
 CRITICAL, WARNING, RESOLVED = "critical", "warning", "resolved"  # what a message is about: picks its route
+POST, UPDATE = "chat.postMessage", "chat.update"  # the Web API methods nba-dq calls
 NO_DESTINATION = f"no Slack destination: alerts go nowhere (set {WEBHOOK_DEFAULT}, {WEBHOOK_ERROR} or {BOT_TOKEN})"
 
 
@@ -85,6 +86,10 @@ class Answer:
     retry_after: float | None = None
     problem: str = ""
     refused: bool = False
+    # Where chat.postMessage put the message (a channel ID, its ts): what a thread's replies and
+    # chat.update need. Webhooks say nothing of the kind: both None.
+    channel: str | None = None
+    ts: str | None = None
 
 
 DELIVERED = Answer(True)
@@ -111,6 +116,16 @@ class SlackSender:
         self._deadline: float | None = None
 
     def send(self, destination: Destination, payload: Mapping[str, Any]) -> Answer:
+        """Post a message: a webhook's, or chat.postMessage to the channel (a payload's `channel` and
+        `thread_ts`, a channel ID and a thread's ts, make it a reply)."""
+        return self._deliver(destination, lambda timeout: self._try(destination, payload, timeout))
+
+    def update(self, destination: Destination, payload: Mapping[str, Any]) -> Answer:
+        """chat.update of a message posted with the bot token (payload: its `channel` ID and `ts`, the new
+        text and blocks), within the same tries and time budget as a post."""
+        return self._deliver(destination, lambda timeout: self._try(destination, payload, timeout, UPDATE))
+
+    def _deliver(self, destination: Destination, one_try: Callable[[int], Answer]) -> Answer:
         if self._deadline is None:
             self._deadline = self._clock() + self._settings.total_timeout_seconds
         answer = Answer(False, problem="not tried: [alerts] max_tries is below 1")
@@ -121,7 +136,7 @@ class SlackSender:
                 log.warning("Slack %s: %s", destination.describe(), spent)
                 return Answer(False, problem=spent)
             timeout = max(1, int(min(self._settings.connect_timeout_seconds, remaining)))
-            answer = self._try(destination, payload, timeout)
+            answer = one_try(timeout)
             if answer.delivered:
                 return answer
             log.warning("Slack %s: try %d failed (%s)", destination.describe(), attempt, answer.problem)
@@ -133,11 +148,11 @@ class SlackSender:
             self._sleep(wait)
         return answer
 
-    def _try(self, destination: Destination, payload: Mapping[str, Any], timeout: int) -> Answer:
+    def _try(self, destination: Destination, payload: Mapping[str, Any], timeout: int, method: str = POST) -> Answer:
         try:
             if destination.kind == WEBHOOK:
                 return self._post_webhook(destination, payload, timeout)
-            return self._post_message(destination, payload, timeout)
+            return self._call_web_api(destination, payload, timeout, method)
         except Exception as error:  # network errors and timeouts: the message is kept, never the run broken
             return Answer(False, retryable=True, problem=type(error).__name__)
 
@@ -156,20 +171,21 @@ class SlackSender:
         problem = f"HTTP {status} {body[:80]!r}"
         return Answer(False, retryable, _retry_after(response.headers), problem, refused=body in MESSAGE_REFUSED)
 
-    def _post_message(self, destination: Destination, payload: Mapping[str, Any], timeout: int) -> Answer:
+    def _call_web_api(self, destination: Destination, payload: Mapping[str, Any], timeout: int, method: str) -> Answer:
         from slack_sdk.errors import SlackApiError
 
+        client = web_client(self._env, self._settings, timeout)
+        call = client.chat_update if method == UPDATE else client.chat_postMessage
         try:
-            response = web_client(self._env, self._settings, timeout).chat_postMessage(
-                channel=destination.name, **payload
-            )
+            response = call(**{"channel": destination.name, **payload})
         except SlackApiError as error:  # raised for HTTP errors and for HTTP 200 with "ok": false
             status, reason = error.response.status_code, error.response.get("error")
             retryable = status == 429 or status >= 500
             problem = f"HTTP {status} {reason}"
             return Answer(False, retryable, _retry_after(error.response.headers), problem, reason in MESSAGE_REFUSED)
         if isinstance(response.data, dict) and response.data.get("ok") is True:
-            return DELIVERED
+            channel, ts = response.data.get("channel"), response.data.get("ts")
+            return Answer(True, channel=str(channel) if channel else None, ts=str(ts) if ts else None)
         return Answer(False, problem=f'HTTP {response.status_code} without "ok": true')
 
 

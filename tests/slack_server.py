@@ -1,7 +1,11 @@
 """A real HTTP server on 127.0.0.1 standing in for Slack: it records what slack_sdk sends and answers
 as scripted (status, body, Retry-After, a delay: a hung POST), per Web API method when `routes` names
 it. It records a request before answering, so a client killed while it waits has been "seen" by Slack.
-It stops itself when the test's `with` block ends."""
+It stops itself when the test's `with` block ends.
+
+In Web API mode (paths under /api/) its stock answer is Slack's: chat.postMessage returns the channel's
+ID and a new ts, chat.update returns ok; `threads()` reads the channels back as a person sees them
+(top-level messages, updates applied, and each one's replies)."""
 
 from __future__ import annotations
 
@@ -37,6 +41,17 @@ HANGS = Reply(delay=300)  # until the test ends: the server stops waiting when i
 POSTED_ANSWER_LOST = Reply(answer_lost=True)  # posted to the channel; the client is killed waiting for the answer
 
 
+@dataclass
+class Thread:
+    """A top-level message as the channel shows it now (chat.update applied) and the replies in its thread."""
+
+    channel: str  # the channel's ID
+    ts: str
+    message: dict[str, Any]
+    replies: list[dict[str, Any]] = field(default_factory=list)
+    updates: int = 0
+
+
 @dataclass(frozen=True)
 class Received:
     at: float  # time.monotonic()
@@ -57,6 +72,9 @@ class SlackServer:
         self.routes: dict[str, Reply] = {}  # request path (without the query) -> its reply, before `replies`
         self.on_request: Callable[[], None] | None = None  # runs as each request arrives (to look at state)
         self._arrived = threading.Condition()
+        self._channel_ids: dict[str, str] = {}  # a channel's name (or ID) -> its ID
+        self._threads: list[Thread] = []
+        self._next_ts = 0
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -67,6 +85,38 @@ class SlackServer:
     def messages(self) -> list[dict[str, Any]]:
         """The JSON bodies of every message Slack accepted: what reached the channel."""
         return [request.json() for request, ok in zip(self.received, self._outcomes, strict=True) if ok]
+
+    def threads(self) -> list[Thread]:
+        """The Web API's top-level messages in order, each with its replies and chat.update applied."""
+        with self._arrived:
+            return list(self._threads)
+
+    def channel_id(self, name: str) -> str:
+        with self._arrived:
+            return self._channel_ids.setdefault(name, f"C{len(self._channel_ids) + 1:08d}")
+
+    def _web_api_answer(self, path: str, body: bytes) -> Reply:
+        """Slack's answer to chat.postMessage / chat.update, and what it does to the channel's threads."""
+        request = json.loads(body)
+        named = str(request.get("channel"))
+        with self._arrived:
+            channel = named if named in self._channel_ids.values() else self.channel_id(named)
+            if path.endswith("chat.update"):
+                thread = next((t for t in self._threads if (t.channel, t.ts) == (channel, request.get("ts"))), None)
+                if thread is None:
+                    return Reply(200, json.dumps({"ok": False, "error": "message_not_found"}))
+                thread.message, thread.updates = request, thread.updates + 1
+                return Reply(200, json.dumps({"ok": True, "channel": channel, "ts": thread.ts}))
+            self._next_ts += 1
+            ts = f"1700000000.{self._next_ts:06d}"
+            parent = next((t for t in self._threads if (t.channel, t.ts) == (channel, request.get("thread_ts"))), None)
+            if request.get("thread_ts") and parent is None:
+                return Reply(200, json.dumps({"ok": False, "error": "thread_not_found"}))
+            if parent is not None:
+                parent.replies.append(request)
+            else:
+                self._threads.append(Thread(channel, ts, request))
+            return Reply(200, json.dumps({"ok": True, "channel": channel, "ts": ts}))
 
     def wait_for_requests(self, count: int, timeout: float = 120) -> list[Received]:
         """Block until `count` requests have arrived (a subprocess's POST, say); fail after `timeout`."""
@@ -85,6 +135,9 @@ class SlackServer:
                     server.on_request()
                 route = server.routes.get(self.path.split("?")[0])
                 reply = route or (server.replies.popleft() if server.replies else server.default)
+                method = self.path.split("?")[0]
+                if reply == Reply() and method.startswith("/api/chat.") and body.startswith(b"{"):
+                    reply = server._web_api_answer(method, body)
                 with server._arrived:
                     server.received.append(Received(time.monotonic(), self.path, dict(self.headers), body))
                     server._outcomes.append(reply.accepted)

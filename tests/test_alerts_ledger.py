@@ -128,7 +128,8 @@ def test_a_corrupt_ledger_is_quarantined_and_the_alert_still_goes(tmp_path: Path
     assert titles(sender) == ["nba-dq phase5 2025-12-05: FAIL"]
     [(moved, reason)] = quarantined(tmp_path)
     assert moved.read_text() == content and str(ledger) in reason
-    assert "phase5|2025-12-05|player_coverage" in json.loads(ledger.read_text())["open"]  # a fresh ledger
+    fresh = json.loads(ledger.read_text())["incidents"]  # a fresh ledger: the incident is open on its date
+    assert "2025-12-05" in fresh["phase5|player_coverage"]["dates"]
 
 
 def test_an_invalid_outbox_entry_is_quarantined_and_the_others_go(tmp_path: Path) -> None:

@@ -76,7 +76,7 @@ def test_what_one_instance_alerted_the_other_neither_repeats_and_resolves_once(
     assert run(instances.b, instances.env, "5", DAY).code == 1  # within repeat_after_hours: no second post
     assert titles(slack) == [f"nba-dq phase5 {DAY}: FAIL"]
     ledger = instances.store.read("alerts/ledger.json")
-    assert ledger is not None and f"phase5|{DAY}|active_key_unique" in ledger.document["open"]
+    assert ledger is not None and DAY in ledger.document["incidents"]["phase5|active_key_unique"]["dates"]
     sql(REMOVE_COPIES)
     assert run(instances.b, instances.env, "5", DAY).code == 0
     assert run(instances.a, instances.env, "5", DAY).code == 0  # resolved already: nothing more

@@ -104,8 +104,8 @@ def test_a_fault_still_failing_after_the_window_is_posted_again(
     run(scratch, env, "5", DAY)
     ledger_path = scratch.root / "gx/uncommitted/alerts/ledger.json"
     ledger = json.loads(ledger_path.read_text())
-    key = f"phase5|{DAY}|active_key_unique"
-    ledger["open"][key] = (datetime.fromisoformat(ledger["open"][key]) - timedelta(hours=7)).isoformat()  # 7 h ago
+    incident = ledger["incidents"]["phase5|active_key_unique"]
+    incident["posted_at"] = (datetime.fromisoformat(incident["posted_at"]) - timedelta(hours=7)).isoformat()  # 7 h ago
     ledger_path.write_text(json.dumps(ledger))
     run(scratch, env, "5", DAY)
     assert len(slack.messages()) == 2

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from expectations.check_names import CHECK_NAMES
 from warehouse.config_model import ConfigFile, Era
+from warehouse.config_owners import SLACK_ID, owner_keys
 from warehouse.config_service import EMAIL, TOPIC_NAME, TOPIC_PATH, CompletionSettings
 from warehouse.config_types import GCS_URL, HTTP_URL, WAREHOUSE_URL
 
@@ -28,6 +29,7 @@ PATTERNS = {
     TOPIC_PATH: "must be a topic path projects/PROJECT/topics/TOPIC",
     TOPIC_NAME: "must be a Pub/Sub topic name (3-255 letters, digits, - _ . ~ + %, starting with a letter)",
     EMAIL: "must be an email address (a service account's)",
+    SLACK_ID: "must be a Slack user ID (U..., W...) or user group ID (S...)",
 }
 WORDS = {
     "missing": "missing: add it (the committed dq.toml has every key)",
@@ -125,6 +127,8 @@ def _config_suggestions(detail: Any) -> Iterable[str]:
         return ConfigFile.model_fields
     if len(loc) > 2 and loc[1] == "severity":
         return CHECK_NAMES.get(str(loc[0]), ())
+    if loc[0] == "owners":
+        return owner_keys()
     section = Era if loc[0] == "eras" else ConfigFile.model_fields[loc[0]].annotation
     if loc[0] == "completion" and len(loc) > 2:
         section = CompletionSettings

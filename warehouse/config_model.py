@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from expectations.check_names import CHECK_NAMES
+from warehouse.config_owners import Owners
 from warehouse.config_service import CompletionTables, ServiceSettings
 from warehouse.config_types import (
     GCS_URL,
@@ -259,6 +260,7 @@ class ConfigFile(Section):
     phase5b: Phase5BThresholds
     phase6: Phase6Thresholds
     eras: Annotated[tuple[Era, ...], Field(min_length=1)]
+    owners: Owners  # Slack IDs an incident mentions (warehouse/config_owners.py); optional
 
     @model_validator(mode="after")
     def _lease_outlasts_a_run(self) -> ConfigFile:

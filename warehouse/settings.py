@@ -89,6 +89,7 @@ class Settings:
     eras: tuple[Era, ...]
     service: ServiceSettings  # `nba-dq serve` and `nba-dq sweep`
     completion: Mapping[str, CompletionSettings]  # checkpoint (phase3 ...) -> the processors that must report
+    owners: Mapping[str, tuple[str, ...]]  # "phase5" or "phase5.<check>" -> Slack IDs its incidents mention
     production: bool = False  # NBA_DQ_ENV=production: a run without a Slack destination is an error
     push_auth: bool = True  # NBA_DQ_PUSH_AUTH=off: `serve` takes pushes without a token (refused in production)
 
@@ -198,6 +199,7 @@ def _settings(path: Path, config: ConfigFile, variables: Environment) -> Setting
         eras=config.eras,
         service=config.service.model_copy(update=_service_overrides(variables)),
         completion=config.completion.by_checkpoint(),
+        owners=config.owners,
         production=variables.production,
         push_auth=variables.push_auth != AUTH_OFF,
     )
