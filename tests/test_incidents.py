@@ -16,6 +16,8 @@ import pytest
 from reporting.incident_controls import ACKNOWLEDGE, MUTE, acknowledge, mute, read_controls
 from state.store import local_store
 from tests.conftest import Workspace
+from tests.pubsub_push import Service
+from tests.slack_clicks import SIGNING, click, post, signed, updates
 from tests.slack_server import SlackServer, slack_server
 from tests.test_slack_alerts import CLEAN, COVERAGE_DROP, DAY, PREDICTIONS, run, text_of
 from warehouse.settings import PROJECT_ROOT
@@ -284,3 +286,42 @@ def test_more_missing_players_is_posted_at_once_as_worse_with_the_owners(
     assert f"*player_coverage* worse on {COVERAGE_DROP}: now 88 players missing, was 78" in line
     assert PHASE_OWNERS in line and CHECK_OWNER not in line  # the phase's owners; U0KEYS owns another check
     assert ledger(scratch)["incidents"]["phase5|player_coverage"]["dates"][COVERAGE_DROP]["measure"] == 88
+
+
+def test_acknowledge_and_mute_clicked_in_slack_reach_the_next_runs(
+    scratch: Workspace, slack: SlackServer, tmp_path: Path, sql: Callable[[str], None]
+) -> None:
+    """The whole loop in bot-token mode: the alert's own buttons, clicked (a signed block_actions request
+    to the service's endpoint), change what the next CLI runs post, and the resolution still goes out."""
+    text = Path(config(tmp_path, slack)).read_text()
+    prefix = 'slack_response_url_prefix = "https://hooks.slack.com/"'
+    (tmp_path / "incidents.toml").write_text(text.replace(prefix, f'slack_response_url_prefix = "{slack.url("/")}"'))
+    env = {"NBA_DQ_CONFIG": str(tmp_path / "incidents.toml"), "SLACK_BOT_TOKEN": "xoxb-t0ken"}
+    service = Service(scratch, env={**env, **SIGNING})
+    service.now = datetime.now(timezone.utc)  # the CLI's runs judge mutes by the wall clock
+
+    def press(action: str) -> None:
+        opening = slack.threads()[0].message
+        assert (action, INCIDENT) in buttons(opening)
+        body = click(slack, action, INCIDENT, message={"type": "message", **opening})
+        assert post(service, body, signed(body, service.now)) == (200, "")
+
+    sql(duplicate(DAY, 1))
+    run(scratch, env, "5", DAY)
+    press(ACKNOWLEDGE)
+    assert "Acknowledged by" in json.dumps(updates(slack)[-1]) and not buttons(updates(slack)[-1])
+    backdate(scratch, INCIDENT, 7)
+    run(scratch, env, "5", DAY)
+    assert [len(thread.replies) for thread in slack.threads()] == [0]  # acknowledged: the repeat stays quiet
+
+    press(MUTE)
+    sql(duplicate(DAY, 2))
+    run(scratch, env, "5", DAY)
+    assert [len(thread.replies) for thread in slack.threads()] == [0]  # muted: worse, and still quiet
+    assert read_controls(local_store(scratch.root / "gx"))[INCIDENT].muted(datetime.now(timezone.utc))
+
+    sql(remove_copies(DAY))
+    run(scratch, env, "5", DAY)
+    (thread,) = slack.threads()
+    assert "passing again" in text_of(thread.replies[-1]) and thread.updates == 1  # resolved, in its thread
+    assert INCIDENT not in read_controls(local_store(scratch.root / "gx"))
