@@ -212,15 +212,21 @@ def _open(
 
 
 def _upstream(phase: str, day: str, incidents: dict[str, Any]) -> dict[str, Any] | None:
-    """The open incident of the earliest phase before `phase` failing on `day`: the root cause."""
+    """The open incident of the earliest phase before `phase` failing on `day`: the root cause. Within
+    that phase, one that opened with this date comes first: an incident open since an earlier date (a
+    coverage drop still failing) is not what broke this date, and its thread is about another date."""
     if phase not in PIPELINE:
         return None
     found = [
-        (PIPELINE.index(incident["phase"]), incident["opened_at"], key)
+        (PIPELINE.index(incident["phase"]), not _opened_on(incident, day), incident["opened_at"], key)
         for key, incident in incidents.items()
         if incident["phase"] in PIPELINE[: PIPELINE.index(phase)] and day in incident["dates"]
     ]
-    return incidents[min(found)[2]] if found else None
+    return incidents[min(found)[-1]] if found else None
+
+
+def _opened_on(incident: dict[str, Any], day: str) -> bool:
+    return bool(incident["dates"][day]["first_seen"] == incident["opened_at"])
 
 
 def _reply(

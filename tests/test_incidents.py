@@ -325,3 +325,25 @@ def test_acknowledge_and_mute_clicked_in_slack_reach_the_next_runs(
     (thread,) = slack.threads()
     assert "passing again" in text_of(thread.replies[-1]) and thread.updates == 1  # resolved, in its thread
     assert INCIDENT not in read_controls(local_store(scratch.root / "gx"))
+
+
+def test_a_dates_downstream_failures_follow_what_broke_that_date_not_an_older_incident(
+    seeded: Workspace, mode: Mode
+) -> None:
+    """12-05's coverage drop is still open when 12-18 loses every prediction: 12-18's coverage failure joins
+    the 12-05 incident, but Phases 5B and 6 follow the incident 12-18 opened, in 12-18's own message."""
+    assert run(seeded, mode.env, "5", "2025-12-05").code == 1
+    assert run(seeded, mode.env, "all", ROOT_CAUSE_DAY).code == 1
+    incidents = ledger(seeded)["incidents"].values()
+    assert {incident["follows"] for incident in incidents} == {None, "phase5|active_prediction_count"}
+    marked = f"following from phase5 active_prediction_count on {ROOT_CAUSE_DAY}"
+    if mode.bot:
+        older, newer = mode.posts()
+        assert [text_of(reply).splitlines()[1] for reply in older["replies"]] == [
+            f"*player_coverage* failing on {ROOT_CAUSE_DAY} too (160 players missing)"
+        ]
+        assert text_of(newer["message"]).startswith(f"nba-dq phase5 {ROOT_CAUSE_DAY}: FAIL")
+        later = [text_of(reply) for reply in newer["replies"]]
+    else:
+        later = [text for text in mode.everything() if "following from" in text]
+    assert len(later) == 2 and all(marked in text for text in later)
