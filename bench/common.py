@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from state.store import StateStore
 from warehouse.settings import PROJECT_ROOT, Settings, load_settings
 from warehouse.statements import capturing_statements
 
@@ -57,3 +58,18 @@ def timed(action: Callable[[], object], repeats: int) -> Timing:
         inside.append(statements.seconds)
         counts.append(len(statements.texts))
     return Timing(statistics.median(walls), counts[-1], statistics.median(inside))
+
+
+def on_fake_gcs(label: str, measure: Callable[[StateStore], None]) -> None:
+    """`measure` a GcsStore on a fake GCS server on 127.0.0.1, or one line saying why it cannot run here."""
+    try:
+        from tests.gcs_server import gcs_server
+
+        with gcs_server() as server:
+            from state.gcs import GcsStore
+
+            measure(GcsStore(server.url("bench")))
+    except BaseException as error:  # pytest.skip's exception included: the fake server cannot run here
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        print(f"{label} gcs   skipped: {str(error).splitlines()[0]}")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench.common import private_workspace
+from bench.common import on_fake_gcs, private_workspace
 from reporting.incident_controls import ACKNOWLEDGE
 from runners.events import PushContext
 from runners.service import create_app
@@ -109,17 +109,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     repeats = parser.parse_args().repeats
     measure("local", None, repeats)
-    try:
-        from tests.gcs_server import gcs_server
-
-        with gcs_server() as server:
-            from state.gcs import GcsStore
-
-            measure("gcs", GcsStore(server.url("bench")), repeats)
-    except BaseException as error:  # pytest.skip's exception included: the fake server cannot run here
-        if isinstance(error, KeyboardInterrupt):
-            raise
-        print(f"slack action gcs   skipped: {str(error).splitlines()[0]}")
+    on_fake_gcs("slack action", lambda store: measure("gcs", store, repeats))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.common import on_fake_gcs
 from checkpoints.summary import CheckOutcome, RunSummary
 from reporting.alerts import Alerter, RunLinks
 from reporting.slack import DELIVERED, Answer, Destination, Routing
@@ -80,17 +81,7 @@ def main() -> None:
     repeats = parser.parse_args().repeats
     with tempfile.TemporaryDirectory(prefix="nba-dq-bench-state-") as folder:
         measure("local", LocalFiles(Path(folder)), repeats)
-    try:
-        from tests.gcs_server import gcs_server
-
-        with gcs_server() as server:
-            from state.gcs import GcsStore
-
-            measure("gcs", GcsStore(server.url("bench")), repeats)
-    except BaseException as error:  # pytest.skip's exception included: the fake server cannot run here
-        if isinstance(error, KeyboardInterrupt):
-            raise
-        print(f"state store gcs   skipped: {str(error).splitlines()[0]}")
+    on_fake_gcs("state store", lambda store: measure("gcs", store, repeats))
 
 
 if __name__ == "__main__":
