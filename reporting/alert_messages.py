@@ -128,7 +128,7 @@ def _check_section(check: CheckOutcome, links: RunLinks) -> str:
     rows = _table_rows(check)
     observed = _observed(check) if rows else _observed(check) or "1 row"  # one row, shown as facts below
     head.append(f"error: {shown(check.error)}" if check.error else f"observed: {observed}".rstrip())
-    tail = _facts(check, links) + ([f"Data Docs: {_page(check.page, links)}"] if check.page else [])
+    tail = _facts(check, links) + ([f"Data Docs: {page_link(check.page, links)}"] if check.page else [])
     total = check.observed["unexpected"] if isinstance(check.observed, dict) else len(rows)
     for shown_rows in range(min(len(rows), SHOWN_ROWS), -1, -1):  # as many rows as fit the section
         more = total - shown_rows
@@ -224,7 +224,7 @@ def _names(checks: list[CheckOutcome]) -> str:
     return ", ".join(f"*{escape(check.name)}*" for check in checks)
 
 
-def _page(page: str, links: RunLinks) -> str:
+def page_link(page: str, links: RunLinks) -> str:
     """A web page as a link; a local page as its path in inline code, to copy (Slack opens no file:// link)."""
     url = links.data_docs_url(page)
     if url.startswith(_WEB):

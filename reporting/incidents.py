@@ -33,7 +33,15 @@ from typing import Any
 from checkpoints.phases import PHASES
 from checkpoints.summary import COULD_NOT_RUN, ERROR, FAIL, PASS, CheckOutcome, RunSummary, detail_rows, outcomes
 from checkpoints.summary import CRITICAL as CRITICAL_SEVERITY
-from reporting.alert_messages import RunLinks, alert_message, compact_message, escape, message_title, resolved_opening
+from reporting.alert_messages import (
+    RunLinks,
+    alert_message,
+    compact_message,
+    escape,
+    message_title,
+    page_link,
+    resolved_opening,
+)
 from reporting.incident_controls import Control, incident_key
 from reporting.slack import CHANNEL, CRITICAL, WARNING, WEBHOOK, Destination, Routing
 
@@ -144,6 +152,8 @@ def _still_failing(incident: dict[str, Any], key: str, check: CheckOutcome, day:
     else:
         line = f"{name} still failing on {', '.join(sorted(incident['dates']))}"
     line += _age(incident, now)
+    if check.page:  # this date's page: the opening message links the first date's
+        line += f" · Data Docs: {page_link(check.page, context.links)}"
     line += _acknowledged(incident, key, context)
     if kind == WORSE and not control.acknowledged_by:
         line += (" " + mentions(context.owners, incident["phase"], [check.name])).rstrip()
