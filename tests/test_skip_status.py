@@ -221,6 +221,13 @@ def test_a_halted_tonight_file_leaves_the_players_per_game_floor_skipped(seeded:
     assert {check["status"] for check in result.json()["checks"] if check["name"] != "export_players_per_game"} == {
         "pass"
     }
+    # GX's own expectation (Phase 6's frame checks) is drawn as skipped too, never with the green check.
+    page = Page(Path(floor["page"]))
+    rows = [row for header, rows in page.tables if header[:2] == ["Status", "Expectation"] for row in rows]
+    assert [row[0] for row in rows if row[1].startswith("export_players_per_game: skipped, not judged")] == ["skipped"]
+    icons = status_icons(page)  # the overview's green check, the passed checks, and the skip
+    assert icons.count("fas fa-minus-circle text-secondary skipped") == 1
+    assert sum("fa-check-circle" in icon for icon in icons) == len(icons) - 1
 
 
 def test_with_no_readable_export_file_the_checks_of_their_contents_are_skipped() -> None:
