@@ -136,8 +136,10 @@ class SlackServer:
                 route = server.routes.get(self.path.split("?")[0])
                 reply = route or (server.replies.popleft() if server.replies else server.default)
                 method = self.path.split("?")[0]
-                if reply == Reply() and method.startswith("/api/chat.") and body.startswith(b"{"):
-                    reply = server._web_api_answer(method, body)
+                web_api = method.startswith("/api/chat.") and body.startswith(b"{")
+                if web_api and (reply == Reply() or reply.answer_lost):
+                    answered = server._web_api_answer(method, body)  # what Slack did, whether or not it answers
+                    reply = reply if reply.answer_lost else answered
                 with server._arrived:
                     server.received.append(Received(time.monotonic(), self.path, dict(self.headers), body))
                     server._outcomes.append(reply.accepted)

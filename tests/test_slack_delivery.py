@@ -16,7 +16,7 @@ import pytest
 from reporting.alerts import NOT_DEDUPLICATED
 from tests.conftest import Workspace
 from tests.slack_server import HANGS, NOT_IN_CHANNEL, POSTED_ANSWER_LOST, Reply, SlackServer, slack_server
-from tests.test_slack_alerts import COVERAGE_DROP, fast_config, run, text_of
+from tests.test_slack_alerts import COVERAGE_DROP, PREDICTIONS, fast_config, run, text_of
 from warehouse.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.acceptance
@@ -64,6 +64,18 @@ def test_a_webhook_answering_200_without_ok_is_not_delivered(scratch: Workspace,
     assert len(outbox(scratch)) == 1
 
 
+def _killed_while_sending(workspace: Workspace, env: dict[str, str], slack: SlackServer, kill: signal.Signals) -> int:
+    """A `run --phase 5` of the coverage drop killed while its first POST is in flight; its return code."""
+    process = _run_in_subprocess(workspace, env)
+    try:
+        slack.wait_for_requests(1)  # the POST is in flight: the server holds its answer
+        process.send_signal(kill)
+    finally:
+        process.kill()
+        process.wait()
+    return process.returncode
+
+
 def _run_in_subprocess(workspace: Workspace, env: dict[str, str]) -> subprocess.Popen[bytes]:
     argv = [
         sys.executable,
@@ -96,14 +108,7 @@ def test_a_run_killed_while_sending_leaves_the_alert_for_the_next_run(
     posted it but the answer was lost: the next run posts it again (no idempotency key in webhooks)."""
     env = {"SLACK_WEBHOOK_URL": slack.url()}
     slack.default = reply
-    process = _run_in_subprocess(scratch, env)
-    try:
-        slack.wait_for_requests(1)  # the POST is in flight: the server holds its answer
-        process.send_signal(kill)
-    finally:
-        process.kill()
-        process.wait()
-    assert process.returncode == -kill
+    assert _killed_while_sending(scratch, env, slack, kill) == -kill
     assert len(outbox(scratch)) == 1  # written before the POST
     slack.default = Reply()
     assert run(scratch, env, "5", COVERAGE_DROP).code == 1
@@ -111,6 +116,28 @@ def test_a_run_killed_while_sending_leaves_the_alert_for_the_next_run(
     assert titles == [f"nba-dq phase5 {COVERAGE_DROP}: FAIL"] * posted
     assert outbox(scratch) == []
     assert run(scratch, env, "5", COVERAGE_DROP).code == 1 and len(slack.messages()) == posted  # no repeat
+
+
+def test_a_bot_run_killed_before_its_opening_post_was_answered_threads_what_follows_under_the_repost(
+    scratch: Workspace, slack: SlackServer, tmp_path: Path, sql: Callable[[str], None]
+) -> None:
+    """Slack posted the incident's opening message but the run was killed before the answer (its ts)
+    arrived: the next run posts it again (the known window) and records that ts, so a later reply goes
+    into a thread that exists, and nothing is left in the outbox."""
+    env = {"NBA_DQ_CONFIG": bot_config(tmp_path, slack), "SLACK_BOT_TOKEN": "xoxb-t0ken"}
+    slack.default = POSTED_ANSWER_LOST
+    assert _killed_while_sending(scratch, env, slack, signal.SIGKILL) == -signal.SIGKILL
+    slack.default = Reply()
+    assert run(scratch, env, "5", COVERAGE_DROP).code == 1
+    day = f"game_date = DATE '{COVERAGE_DROP}'"
+    predicted = f"SELECT DISTINCT player_lookup FROM {PREDICTIONS} WHERE {day} AND is_active ORDER BY 1 LIMIT 10"
+    sql(f"DELETE FROM {PREDICTIONS} WHERE {day} AND player_lookup IN ({predicted})")  # ten more players missing
+    assert run(scratch, env, "5", COVERAGE_DROP).code == 1  # worse: a reply in the incident's thread
+    lost, reposted = slack.threads()
+    assert text_of(lost.message) == text_of(reposted.message) and lost.replies == []
+    [reply] = reposted.replies
+    assert reply["thread_ts"] == reposted.ts and "*player_coverage* worse on" in text_of(reply)
+    assert outbox(scratch) == []
 
 
 def test_phase_all_against_a_hung_webhook_spends_one_budget(
