@@ -117,7 +117,11 @@ class Alerter:
             controls = read_controls(self._store)
         except StateUnavailable as error:
             raise StateNotWritable(str(error)) from error
+        before = set(ledger.incidents)
         posts, resolved = judge(summary, ledger.incidents, ledger.threads, self._judging(controls))
+        # A new incident starts without the controls of an earlier one of the same check (a click on an
+        # old message's buttons after it resolved would otherwise keep the new one's repeats quiet).
+        ended = [*resolved, *(key for key in ledger.incidents if key not in before and key in controls)]
         written: list[str] = []
         stamp = f"{self._clock():%Y%m%dT%H%M%S%f}"
         try:
@@ -143,7 +147,7 @@ class Alerter:
                 except StateUnavailable:
                     log.warning("alerts: %s could not be taken back: it may be posted twice", name)
             raise StateNotWritable(str(error)) from error
-        for incident in resolved:  # an acknowledgement or mute ends with its incident
+        for incident in ended:  # an acknowledgement or mute ends with its incident
             try:
                 forget(self._store, incident)
             except StateUnavailable as error:

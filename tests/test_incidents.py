@@ -347,3 +347,18 @@ def test_a_dates_downstream_failures_follow_what_broke_that_date_not_an_older_in
     else:
         later = [text for text in mode.everything() if "following from" in text]
     assert len(later) == 2 and all(marked in text for text in later)
+
+
+def test_a_click_left_from_a_resolved_incident_does_not_quiet_the_next_one(
+    scratch: Workspace, mode: Mode, sql: Callable[[str], None]
+) -> None:
+    """An acknowledgement stored after its incident resolved (a button on an old webhook message, which
+    keeps its buttons) belongs to that incident: the check's next incident repeats as any other."""
+    store = local_store(scratch.root / "gx")
+    acknowledge(store, INCIDENT, "U0ONCALL", datetime.now(timezone.utc))  # no incident open: a stale click
+    sql(duplicate(DAY, 1))
+    run(scratch, mode.env, "5", DAY)
+    assert INCIDENT not in read_controls(store)
+    backdate(scratch, INCIDENT, 7)
+    run(scratch, mode.env, "5", DAY)
+    assert len(mode.everything()) == 2 and f"*active_key_unique* still failing on {DAY}" in mode.everything()[1]
