@@ -38,27 +38,24 @@ def prescriptive(configuration: Any) -> list[RenderedStringTemplateContent]:
     return [_text(template, params)]
 
 
-def warning_icon() -> RenderedStringTemplateContent:
-    """A failed warning check's status: GX draws every failure as a critical one's red cross."""
-    icon = {"tag": "i", "classes": ["fas", "fa-exclamation-circle", "text-warning"], "attributes": {"title": "warning"}}
+def status_icon(result: Any) -> RenderedStringTemplateContent | None:
+    """A check's status icon where GX's is wrong for it, else None (GX's own is right): a failed warning
+    is not a critical failure's red cross, and a skip judged nothing, so it gets no green check. Drawn for
+    every expectation's row, GX's own included, by reporting/data_docs_status.py."""
+    if is_skipped(result):
+        return _icon(["fas", "fa-minus-circle", "text-secondary"], "skipped", "⏭️", label="skipped")
+    if is_failed_warning(result):
+        return _icon(["fas", "fa-exclamation-circle", "text-warning"], "warning", "⚠️")
+    return None
+
+
+def _icon(classes: list[str], title: str, markdown: str, label: str = "") -> RenderedStringTemplateContent:
+    icon = {"tag": "i", "classes": classes, "attributes": {"title": title}}
     return RenderedStringTemplateContent(
         content_block_type="string_template",
         string_template={
-            "template": "$icon",
-            "params": {"icon": "", "markdown_status_icon": "⚠️"},
-            "styling": {"params": {"icon": icon}},
-        },
-    )
-
-
-def skipped_icon() -> RenderedStringTemplateContent:
-    """A skipped check's status: neutral, labelled, never GX's green check (it judged nothing)."""
-    icon = {"tag": "i", "classes": ["fas", "fa-minus-circle", "text-secondary"], "attributes": {"title": "skipped"}}
-    return RenderedStringTemplateContent(
-        content_block_type="string_template",
-        string_template={
-            "template": "$icon $label",
-            "params": {"icon": "", "label": "skipped", "markdown_status_icon": "⏭️"},
+            "template": "$icon $label" if label else "$icon",
+            "params": {"icon": "", "markdown_status_icon": markdown, **({"label": label} if label else {})},
             "styling": {"params": {"icon": icon}},
         },
     )

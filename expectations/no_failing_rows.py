@@ -84,17 +84,6 @@ class ExpectNoFailingRows(BatchExpectation):
         return failing_rows_render.prescriptive(configuration or getattr(result, "expectation_config", None))
 
     @classmethod
-    @renderer(renderer_type=LegacyDiagnosticRendererType.STATUS_ICON)
-    def _diagnostic_status_icon_renderer(
-        cls, configuration: Any = None, result: Any = None, runtime_configuration: Any = None, **kwargs: Any
-    ) -> Any:
-        if failing_rows_render.is_failed_warning(result):
-            return failing_rows_render.warning_icon()
-        if failing_rows_render.is_skipped(result):
-            return failing_rows_render.skipped_icon()
-        return super()._diagnostic_status_icon_renderer(configuration, result, runtime_configuration)
-
-    @classmethod
     @renderer(renderer_type=LegacyDiagnosticRendererType.OBSERVED_VALUE)
     def _diagnostic_observed_value_renderer(
         cls, configuration: Any = None, result: Any = None, runtime_configuration: Any = None, **kwargs: Any

@@ -1,7 +1,8 @@
-"""The status column of a validation page, for every check: nba-dq's own expectation draws its status
-icon itself (expectations/no_failing_rows.py), but GX's built-in expectations (Phase 6's frame checks)
-drew a skipped check as a green check and a failed warning as a critical red cross. This table renderer,
-configured for the validations section in gx/great_expectations.yml, gives every row the same icons.
+"""The status column of a validation page, for every check: GX draws a skipped check with a green check
+and a failed warning with a critical failure's red cross. This table renderer, configured for the
+validations section in gx/great_expectations.yml, draws every row's status as nba-dq decides it
+(expectations/failing_rows_render.status_icon), for nba-dq's own expectation and GX's built-in ones
+(Phase 6's frame checks) alike.
 """
 
 from __future__ import annotations
@@ -25,18 +26,9 @@ class SeverityAwareTableRenderer(ValidationResultsTableContentBlockRenderer):
 
         def rows(*args: Any, **kwargs: Any) -> Any:
             found = rows_of(*args, **kwargs)
-            icon = status_icon(kwargs.get("result"))
+            icon = failing_rows_render.status_icon(kwargs.get("result"))
             if icon is not None and found and isinstance(found[0], list) and found[0]:
                 found[0][0] = icon  # a row is [status, expectation, observed]
             return found
 
         return rows
-
-
-def status_icon(result: Any) -> Any:
-    """The icon a check's status calls for where GX's differs; None where GX's own is right."""
-    if failing_rows_render.is_skipped(result):
-        return failing_rows_render.skipped_icon()
-    if failing_rows_render.is_failed_warning(result):
-        return failing_rows_render.warning_icon()
-    return None
