@@ -113,15 +113,20 @@ def test_gx_severity_field_is_the_checks_severity(seeded: Workspace) -> None:
     assert all(config["severity"] == config["meta"]["severity"] for config in configs)
 
 
+def failing_day_page(workspace: Workspace) -> Page:
+    """Phase 5 run on the failing day, its duplicated active keys failing: the predictions table's page."""
+    result = workspace.cli("run", "--phase", "5", "--date", FAILING_DAY, "--now", run_time(FAILING_DAY), "--json")
+    assert "active_key_unique" in result.failing()
+    return validation_page(workspace, "player_prop_predictions")
+
+
 def test_rows_beyond_the_shown_ones_are_counted(scratch: Workspace, sql: Callable[[str], None]) -> None:
     duplicated = ROWS_SHOWN + 7
     sql(
         f"INSERT INTO {PREDICTIONS} SELECT * FROM {PREDICTIONS} WHERE game_date = DATE '{FAILING_DAY}'"
         f" AND is_active = TRUE ORDER BY prediction_id LIMIT {duplicated}"
     )
-    result = scratch.cli("run", "--phase", "5", "--date", FAILING_DAY, "--now", run_time(FAILING_DAY), "--json")
-    assert "active_key_unique" in result.failing()
-    page = validation_page(scratch, "player_prop_predictions")
+    page = failing_day_page(scratch)
     header, rows = page.table_with("row_count")
     assert header == ["game_id", "player_lookup", "system_id", "row_count"]
     assert len(rows) == ROWS_SHOWN and all(row[-1] == "2" for row in rows)
@@ -135,9 +140,7 @@ def test_a_hostile_value_is_a_table_cell_of_text(scratch: Workspace, sql: Callab
             f"INSERT INTO {PREDICTIONS} SELECT * REPLACE ('{HOSTILE}' AS player_lookup) FROM {PREDICTIONS}"
             f" WHERE game_date = DATE '{FAILING_DAY}' AND is_active = TRUE ORDER BY prediction_id LIMIT 1"
         )
-    result = scratch.cli("run", "--phase", "5", "--date", FAILING_DAY, "--now", run_time(FAILING_DAY), "--json")
-    assert "active_key_unique" in result.failing()
-    page = validation_page(scratch, "player_prop_predictions")
+    page = failing_day_page(scratch)
     header, rows = page.table_with("row_count")
     assert [row[header.index("player_lookup")] for row in rows] == [HOSTILE]  # shown as text, in its column
     assert not any(tag == "img" and attrs.get("src") == "x" for tag, attrs in page.tags)
