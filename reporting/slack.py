@@ -22,7 +22,7 @@ from warehouse.settings import AlertSettings
 log = logging.getLogger(__name__)
 
 WEBHOOK, CHANNEL = "webhook", "channel"
-CRITICAL, WARNING, RESOLVED = "critical", "warning", "resolved"  # what a message is about: picks its route
+CRITICAL, WARNING = "critical", "warning"  # what a message is about: picks its route
 POST, UPDATE = "chat.postMessage", "chat.update"  # the Web API methods nba-dq calls
 NO_DESTINATION = f"no Slack destination: alerts go nowhere (set {WEBHOOK_DEFAULT}, {WEBHOOK_ERROR} or {BOT_TOKEN})"
 
